@@ -1,0 +1,178 @@
+import { Forbidden, NotFound } from './errors.ts';
+import type { Identity } from './identity.ts';
+
+/** The API group whose `tenants` resource carries every management-plane permission. */
+export const TENANT_API_GROUP = 'tenantmesh.io';
+
+/** Subresources of `tenants` that the API checks (see docs/rbac.md). */
+export type TenantSubresource = 'endpoints' | 'models' | 'access' | 'certificates';
+
+/** What is being attempted, in SubjectAccessReview resource-attribute terms (group is always tenantmesh.io). */
+export interface TenantAction {
+  verb: 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
+  resource: 'tenants';
+  subresource?: TenantSubresource;
+  /** The tenant name; absent for collection-wide checks (list all, create). */
+  name?: string;
+}
+
+/** A SubjectAccessReview request (`authorization.k8s.io/v1`, cluster-scoped resource attributes). */
+export interface SubjectAccessReviewRequest {
+  user: string;
+  uid?: string;
+  groups: string[];
+  extra: Record<string, string[]>;
+  resourceAttributes: {
+    group: string;
+    resource: string;
+    subresource?: string;
+    name?: string;
+    verb: string;
+  };
+}
+
+/** The outcome of a SubjectAccessReview. */
+export interface SubjectAccessReviewResult {
+  allowed: boolean;
+  /** The apiserver's explanation, when it gives one. */
+  reason?: string;
+}
+
+/**
+ * Port to the apiserver's SubjectAccessReview; the implementation over src/kube lives there. It should
+ * throw Unavailable when the apiserver cannot be reached (errors are never cached).
+ */
+export interface SubjectAccessReviewPort {
+  review(request: SubjectAccessReviewRequest): Promise<SubjectAccessReviewResult>;
+}
+
+/** A decision for one identity and action. */
+export interface Decision {
+  allowed: boolean;
+  reason: string;
+}
+
+/** Decides whether an identity may perform an action on tenants, as Kubernetes RBAC says. */
+export interface Authorizer {
+  can(identity: Identity, action: TenantAction): Promise<Decision>;
+}
+
+/** Cache bounds: decisions live `ttlMs` and at most `maxEntries` are kept (least recently used evicted). */
+export interface AuthorizerOptions {
+  ttlMs?: number;
+  maxEntries?: number;
+  /** Clock in milliseconds, injectable for tests. */
+  now?: () => number;
+}
+
+interface CacheEntry {
+  expiresAt: number;
+  decision: Promise<Decision>;
+}
+
+/**
+ * Builds an authorizer that asks the apiserver through SubjectAccessReviews and caches each decision
+ * briefly, so a burst of requests costs one review while a revoked grant stops working within the TTL.
+ * Concurrent identical questions share one review; failed reviews are not cached.
+ */
+export function createAuthorizer(port: SubjectAccessReviewPort, options: AuthorizerOptions = {}): Authorizer {
+  const ttlMs = options.ttlMs ?? 10_000;
+  const maxEntries = options.maxEntries ?? 1000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, CacheEntry>();
+
+  return {
+    can(identity, action) {
+      const key = cacheKey(identity, action);
+      const cached = cache.get(key);
+      if (cached && cached.expiresAt > now()) {
+        // Re-insert so Map order tracks recency and eviction drops the least recently used entry.
+        cache.delete(key);
+        cache.set(key, cached);
+        return cached.decision;
+      }
+      cache.delete(key);
+      const decision = port.review(toReviewRequest(identity, action)).then((result) => ({
+        allowed: result.allowed,
+        reason: result.reason || (result.allowed ? 'allowed by RBAC' : 'no RBAC rule allows it'),
+      }));
+      const entry: CacheEntry = { expiresAt: now() + ttlMs, decision };
+      cache.set(key, entry);
+      decision.catch(() => {
+        if (cache.get(key) === entry) cache.delete(key);
+      });
+      while (cache.size > maxEntries) {
+        const oldest = cache.keys().next().value;
+        if (oldest === undefined) break;
+        cache.delete(oldest);
+      }
+      return decision;
+    },
+  };
+}
+
+/** Builds the SubjectAccessReview for an identity and action. */
+export function toReviewRequest(identity: Identity, action: TenantAction): SubjectAccessReviewRequest {
+  return {
+    user: identity.username,
+    uid: identity.uid,
+    groups: identity.groups,
+    extra: identity.extra,
+    resourceAttributes: {
+      group: TENANT_API_GROUP,
+      resource: action.resource,
+      subresource: action.subresource,
+      name: action.name,
+      verb: action.verb,
+    },
+  };
+}
+
+function cacheKey(identity: Identity, action: TenantAction): string {
+  const extra = Object.entries(identity.extra)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, values]) => [name, [...values].sort()]);
+  return JSON.stringify([
+    identity.username,
+    identity.uid ?? '',
+    [...identity.groups].sort(),
+    extra,
+    action.verb,
+    action.resource,
+    action.subresource ?? '',
+    action.name ?? '',
+  ]);
+}
+
+/** How a tenant-scoped request was judged. */
+export type TenantVerdict =
+  | { outcome: 'allowed'; reason: string }
+  /** The caller may not even see the tenant: answer as if it did not exist. */
+  | { outcome: 'hidden'; reason: string }
+  /** The caller may see the tenant but not do this. */
+  | { outcome: 'forbidden'; reason: string };
+
+/**
+ * Judges an action on tenant `tenant`: first whether the caller may `get` the tenant at all (if not, the
+ * tenant is hidden), then whether the action itself is allowed.
+ */
+export async function judgeTenantAction(
+  authorizer: Authorizer,
+  identity: Identity,
+  tenant: string,
+  action: Omit<TenantAction, 'resource' | 'name'>,
+): Promise<TenantVerdict> {
+  const visible = await authorizer.can(identity, { verb: 'get', resource: 'tenants', name: tenant });
+  if (!visible.allowed) return { outcome: 'hidden', reason: visible.reason };
+  if (action.verb === 'get' && !action.subresource) return { outcome: 'allowed', reason: visible.reason };
+  const decision = await authorizer.can(identity, { ...action, resource: 'tenants', name: tenant });
+  return decision.allowed
+    ? { outcome: 'allowed', reason: decision.reason }
+    : { outcome: 'forbidden', reason: decision.reason };
+}
+
+/** Throws NotFound for a hidden tenant and Forbidden for a forbidden action; returns when allowed. */
+export function enforceTenantVerdict(verdict: TenantVerdict, tenant: string): void {
+  if (verdict.outcome === 'hidden') throw new NotFound(`tenant "${tenant}" not found`);
+  if (verdict.outcome === 'forbidden') throw new Forbidden(`not allowed on tenant "${tenant}"`);
+}
