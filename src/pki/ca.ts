@@ -1,0 +1,171 @@
+import type { KeyObject } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
+import { InvalidCaError, InvalidCertificateRequestError } from './errors.ts';
+import {
+  classifyKey,
+  countPemCertificates,
+  generateP256KeyPair,
+  privateKeyToPem,
+  randomSerialNumber,
+  readCertificate,
+  readPrivateKey,
+  samePublicKey,
+  signingParams,
+  x509,
+} from './keys.ts';
+import type { CryptoKey, SigningAlgorithm, SupportedKey } from './keys.ts';
+
+/** A tenant CA as stored in its Secret: certificate and PKCS#8 private key, both PEM. */
+export interface TenantCa {
+  certPem: string;
+  /** PKCS#8 PEM. Secret material: never log it. */
+  keyPem: string;
+  /** SHA-256 fingerprint of the certificate, upper-case hex pairs joined by colons (as OpenSSL and Node print it). */
+  fingerprintSha256: string;
+}
+
+/** Options for {@link createTenantCa}. */
+export interface CreateTenantCaOptions {
+  tenant: string;
+  /** Lifetime of the CA certificate in days (default 3650). */
+  validityDays?: number;
+  /** The clock; tests inject it. */
+  now: Date;
+}
+
+/**
+ * Certificates are dated a little in the past so a verifier whose clock is slightly behind ours still accepts
+ * them (the same allowance cfssl and cert-manager's issuers make).
+ */
+export const CLOCK_SKEW_ALLOWANCE_MS = 5 * 60 * 1000;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The subject of a generated tenant CA. */
+export function tenantCaSubject(tenant: string): string {
+  return `CN=tenantmesh ${tenant} CA, O=tenantmesh, OU=${tenant}`;
+}
+
+/**
+ * Generates a tenant's own CA: ECDSA P-256, self-signed, basicConstraints cA (path length 0, critical),
+ * keyUsage keyCertSign + cRLSign (critical). Path length 0 because the CA signs only end-entity certificates.
+ */
+export async function createTenantCa(options: CreateTenantCaOptions): Promise<TenantCa> {
+  const validityDays = options.validityDays ?? 3650;
+  assertValidityDays(validityDays);
+  const keys = await generateP256KeyPair();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    name: tenantCaSubject(options.tenant),
+    keys,
+    serialNumber: randomSerialNumber(),
+    notBefore: new Date(options.now.getTime() - CLOCK_SKEW_ALLOWANCE_MS),
+    notAfter: new Date(options.now.getTime() + validityDays * DAY_MS),
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const certPem = cert.toString('pem');
+  return {
+    certPem,
+    keyPem: await privateKeyToPem(keys.privateKey),
+    fingerprintSha256: fingerprintOf(certPem),
+  };
+}
+
+/**
+ * Validates a bring-your-own CA (certificate + key PEM, as found in the tenant's Secret) and returns it in the
+ * same shape as a generated one, with the key re-encoded as PKCS#8.
+ * Throws {@link InvalidCaError} naming the first failed check.
+ */
+export function importTenantCa(certPem: string, keyPem: string, options: { now: Date }): TenantCa {
+  const loaded = loadCa({ certPem, keyPem }, options.now);
+  return {
+    certPem: loaded.cert.toString('pem'),
+    keyPem: loaded.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    fingerprintSha256: fingerprintOf(certPem),
+  };
+}
+
+/** A CA ready to sign: parsed certificate, key classification and the WebCrypto signing key. */
+export interface LoadedCa {
+  cert: x509.X509Certificate;
+  privateKey: KeyObject;
+  key: SupportedKey;
+  notAfter: Date;
+}
+
+/** Parses and checks a CA for signing at `now`; every failure is an {@link InvalidCaError}. */
+export function loadCa(ca: Pick<TenantCa, 'certPem' | 'keyPem'>, now: Date): LoadedCa {
+  if (countPemCertificates(ca.certPem) !== 1) {
+    throw new InvalidCaError('malformed', 'the CA certificate must be exactly one PEM certificate');
+  }
+  const nodeCert = readCertificate(ca.certPem);
+  if (!nodeCert)
+    throw new InvalidCaError('malformed', 'the CA certificate is not a readable PEM certificate');
+  const cert = new x509.X509Certificate(ca.certPem);
+
+  const constraints = cert.getExtension(x509.BasicConstraintsExtension);
+  if (!constraints?.ca) {
+    throw new InvalidCaError('not-a-ca', 'the certificate is not a CA (basicConstraints cA is not true)');
+  }
+  const usage = cert.getExtension(x509.KeyUsagesExtension);
+  // RFC 5280 4.2.1.3: without a keyUsage extension the key is not restricted; with one it must allow keyCertSign.
+  if (usage && (usage.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
+    throw new InvalidCaError(
+      'cannot-sign-certificates',
+      'the CA certificate keyUsage does not include keyCertSign',
+    );
+  }
+  if (now < cert.notBefore) {
+    throw new InvalidCaError(
+      'not-yet-valid',
+      `the CA certificate is not valid before ${cert.notBefore.toISOString()}`,
+    );
+  }
+  if (now > cert.notAfter) {
+    throw new InvalidCaError('expired', `the CA certificate expired at ${cert.notAfter.toISOString()}`);
+  }
+
+  const privateKey = readPrivateKey(ca.keyPem);
+  if (!privateKey)
+    throw new InvalidCaError('malformed', 'the CA private key is not a readable PEM private key');
+  const key = classifyKey(privateKey);
+  if ('refused' in key) throw new InvalidCaError('unsupported-key', `the CA key is refused: ${key.why}`);
+  if (!samePublicKey(privateKey, nodeCert.publicKey)) {
+    throw new InvalidCaError('key-mismatch', 'the private key does not belong to the CA certificate');
+  }
+  return { cert, privateKey, key, notAfter: cert.notAfter };
+}
+
+/** Imports the CA's private key into WebCrypto for signing with @peculiar/x509. */
+export async function caSigningKey(
+  ca: LoadedCa,
+): Promise<{ signingKey: CryptoKey; signAlg: SigningAlgorithm }> {
+  const { importAlg, signAlg } = signingParams(ca.key);
+  const der = ca.privateKey.export({ type: 'pkcs8', format: 'der' });
+  const signingKey = await webcrypto.subtle.importKey('pkcs8', der, importAlg, false, ['sign']);
+  return { signingKey, signAlg };
+}
+
+/** SHA-256 fingerprint of a PEM certificate, as Node prints it (`AB:CD:…`). */
+export function fingerprintOf(certPem: string): string {
+  const cert = readCertificate(certPem);
+  if (!cert) throw new InvalidCaError('malformed', 'not a readable PEM certificate');
+  return cert.fingerprint256;
+}
+
+/** Rejects validity periods that are not a positive whole number of days. */
+export function assertValidityDays(days: number): void {
+  if (!Number.isInteger(days) || days < 1 || days > 36500) {
+    throw new InvalidCertificateRequestError(
+      'validityDays',
+      'validityDays must be a whole number from 1 to 36500',
+    );
+  }
+}

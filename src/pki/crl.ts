@@ -1,0 +1,51 @@
+import { caSigningKey, loadCa } from './ca.ts';
+import type { TenantCa } from './ca.ts';
+import { InvalidCertificateRequestError } from './errors.ts';
+import { normaliseSerialNumber, x509 } from './keys.ts';
+
+/** One revoked certificate. */
+export interface RevokedCertificate {
+  /** Hex serial number as returned when the certificate was issued. */
+  serialNumber: string;
+  revokedAt: Date;
+}
+
+/** Options for {@link createCrl}. */
+export interface CrlOptions {
+  now: Date;
+  /** Days until the CRL's nextUpdate (default 7); relying parties may treat a CRL past it as stale. */
+  nextUpdateDays?: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Builds a CRL signed by the tenant CA, listing every revoked serial. The whole list is reissued each time:
+ * the gateway Secret's `ca.crl` and Authorino read one complete CRL, not deltas.
+ */
+export async function createCrl(
+  ca: Pick<TenantCa, 'certPem' | 'keyPem'>,
+  revoked: RevokedCertificate[],
+  options: CrlOptions,
+): Promise<string> {
+  const nextUpdateDays = options.nextUpdateDays ?? 7;
+  if (!(nextUpdateDays > 0))
+    throw new InvalidCertificateRequestError('nextUpdateDays', 'nextUpdateDays must be positive');
+  const loaded = loadCa(ca, options.now);
+  const { signingKey, signAlg } = await caSigningKey(loaded);
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: loaded.cert.subjectName,
+    thisUpdate: options.now,
+    nextUpdate: new Date(options.now.getTime() + nextUpdateDays * DAY_MS),
+    signingKey,
+    signingAlgorithm: signAlg,
+    entries: revoked.map((entry) => {
+      const serial = normaliseSerialNumber(entry.serialNumber);
+      return {
+        serialNumber: /^[89a-f]/.test(serial) ? `00${serial}` : serial,
+        revocationDate: entry.revokedAt,
+      };
+    }),
+  });
+  return crl.toString('pem');
+}
