@@ -1,0 +1,97 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { Invalid } from './errors.ts';
+
+/**
+ * A pass-through stream that hashes (SHA-256) and counts the bytes flowing through it, so an upload is
+ * checksummed on the way to the object store without holding more than one chunk in memory.
+ *
+ * With `maxBytes` it fails as soon as more bytes arrive than allowed, and with `expectedBytes` it fails at the
+ * end when the total differs, so a lying Content-Length or a truncated body can never be published.
+ */
+export class HashingCounter extends Transform {
+  #hash: Hash = createHash('sha256');
+  #bytes = 0;
+  #digest: string | undefined;
+
+  constructor(private readonly limits: { maxBytes?: number; expectedBytes?: number } = {}) {
+    super();
+  }
+
+  /** Bytes seen so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Hex SHA-256 of everything that passed; only available once the stream has ended. */
+  get sha256(): string {
+    if (this.#digest === undefined) throw new Error('the stream has not ended yet');
+    return this.#digest;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#bytes += chunk.length;
+    const limit = this.limits.maxBytes ?? this.limits.expectedBytes;
+    if (limit !== undefined && this.#bytes > limit) {
+      callback(new Invalid(`body is larger than ${limit} bytes`, [{ pointer: 'body', reason: 'too large' }]));
+      return;
+    }
+    this.#hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const expected = this.limits.expectedBytes;
+    if (expected !== undefined && this.#bytes !== expected) {
+      callback(
+        new Invalid(`body ended after ${this.#bytes} of ${expected} bytes`, [
+          { pointer: 'body', reason: 'shorter than declared' },
+        ]),
+      );
+      return;
+    }
+    this.#digest = this.#hash.digest('hex');
+    callback();
+  }
+}
+
+/** Rejects a computed checksum that differs from the one the caller declared. */
+export function assertChecksum(expected: string | undefined, actual: string): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new Invalid(`checksum mismatch: declared sha256 ${expected}, received data has ${actual}`, [
+      { pointer: 'sha256', reason: 'does not match the data' },
+    ]);
+  }
+}
+
+/** A byte range resolved against a file size: both ends inclusive, as in Content-Range. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Parses a single-range `Range: bytes=…` header against a file of `size` bytes (RFC 9110 §14.1.2).
+ * Returns `undefined` when the header should be ignored (absent, not bytes, several ranges), `'unsatisfiable'`
+ * when the range lies outside the file, else the resolved range.
+ */
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): ByteRange | 'unsatisfiable' | undefined {
+  if (header === undefined) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match) return undefined;
+  const [, first = '', last = ''] = match;
+  if (first === '' && last === '') return undefined;
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (last !== '' && Number(last) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
