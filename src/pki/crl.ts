@@ -47,5 +47,17 @@ export async function createCrl(
       };
     }),
   });
-  return crl.toString('pem');
+  return toPem('X509 CRL', crl.rawData);
+}
+
+/**
+ * @peculiar/x509 labels CRLs `BEGIN CRL`; OpenSSL/BoringSSL (Envoy, the Istio gateway's `ca.crl`) only read the
+ * RFC 7468 label `BEGIN X509 CRL`.
+ */
+function toPem(label: string, der: ArrayBuffer): string {
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
