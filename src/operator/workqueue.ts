@@ -1,0 +1,253 @@
+import { systemClock, type Clock, type TimerHandle } from '../kube/clock.ts';
+
+/** Hooks for queue metrics (prom-client gauges and histograms are wired in by the operator). */
+export interface WorkQueueMetrics {
+  /** The number of keys waiting to be handed to a worker, after every change. */
+  onDepth?(depth: number): void;
+  /** A key was added (before deduplication). */
+  onAdd?(key: string): void;
+  /** A key was re-added with rate limiting after a failure. */
+  onRetry?(key: string): void;
+  /** How long a key waited in the queue before a worker took it. */
+  onQueueLatency?(ms: number): void;
+  /** How long a worker held a key (get to done). */
+  onWorkDuration?(ms: number): void;
+}
+
+/** Tuning of a work queue; the defaults are client-go's default controller rate limiter. */
+export interface WorkQueueOptions {
+  /** First per-key retry delay; doubles per consecutive failure of that key. Default 5 ms. */
+  baseDelayMs?: number;
+  /** Cap of the per-key retry delay. Default 1000 s. */
+  maxDelayMs?: number;
+  /** Rate-limited adds across all keys per second (token bucket refill). Default 10. */
+  qps?: number;
+  /** Token bucket size: how many rate-limited adds may happen at once. Default 100. */
+  burst?: number;
+  clock?: Clock;
+  metrics?: WorkQueueMetrics;
+}
+
+/**
+ * A work queue of object keys with client-go semantics, because a controller needs exactly these
+ * guarantees: a key is queued at most once however many events arrive (`add` dedupes); a key a worker is
+ * processing is never handed to a second worker — re-added meanwhile, it is marked dirty and queued again
+ * on `done`; failures back off per key and globally (`addRateLimited`, reset by `forget`); and `shutdown`
+ * lets in-flight work finish.
+ */
+export class WorkQueue {
+  private readonly clock: Clock;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly qps: number;
+  private readonly burst: number;
+  private readonly metrics: WorkQueueMetrics;
+
+  private readonly queue: string[] = [];
+  /** Keys that need processing: queued, or re-added while processing. */
+  private readonly dirty = new Set<string>();
+  /** Keys a worker holds, with the time it took them. */
+  private readonly processing = new Map<string, number>();
+  private readonly enqueuedAt = new Map<string, number>();
+  private readonly waiting = new Map<string, { readyAt: number; timer: TimerHandle }>();
+  private readonly failures = new Map<string, number>();
+  private readonly getters: ((key: string | undefined) => void)[] = [];
+  private readonly drainWaiters: (() => void)[] = [];
+  private shuttingDown = false;
+  private tokens: number;
+  private tokensUpdatedAt: number;
+
+  constructor(options: WorkQueueOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.baseDelayMs = options.baseDelayMs ?? 5;
+    this.maxDelayMs = options.maxDelayMs ?? 1_000_000;
+    this.qps = options.qps ?? 10;
+    this.burst = options.burst ?? 100;
+    this.metrics = options.metrics ?? {};
+    this.tokens = this.burst;
+    this.tokensUpdatedAt = this.clock.now();
+  }
+
+  /** Queues a key unless it is already queued; ignored after shutdown. */
+  add(key: string): void {
+    if (this.shuttingDown) return;
+    this.metrics.onAdd?.(key);
+    if (this.dirty.has(key)) return;
+    this.dirty.add(key);
+    if (this.processing.has(key)) return;
+    this.enqueue(key);
+  }
+
+  /** Queues a key after a delay; of several pending delays for one key the earliest wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.shuttingDown) return;
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
+    const readyAt = this.clock.now() + delayMs;
+    const pending = this.waiting.get(key);
+    if (pending && pending.readyAt <= readyAt) return;
+    if (pending) this.clock.clearTimeout(pending.timer);
+    const timer = this.clock.setTimeout(() => {
+      this.waiting.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.waiting.set(key, { readyAt, timer });
+  }
+
+  /**
+   * Queues a key after the larger of its own exponential backoff and the global token bucket's wait:
+   * one failing object backs off alone, and a mass failure cannot hammer the apiserver.
+   */
+  addRateLimited(key: string): void {
+    if (this.shuttingDown) return;
+    this.metrics.onRetry?.(key);
+    this.addAfter(key, Math.max(this.nextItemDelay(key), this.reserveToken()));
+  }
+
+  /** Clears a key's failure count after a success, so its next failure starts from the base delay. */
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  /** How many rate-limited retries a key has had since its last `forget`. */
+  numRequeues(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  /** The number of keys waiting for a worker. */
+  len(): number {
+    return this.queue.length;
+  }
+
+  /** True once {@link shutdown} was called. */
+  isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /**
+   * Waits for the next key and marks it as being processed; the caller must call {@link done} with it.
+   * Resolves `undefined` once the queue shuts down: the worker should exit.
+   */
+  get(): Promise<string | undefined> {
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    const key = this.queue.shift();
+    if (key !== undefined) return Promise.resolve(this.startProcessing(key));
+    return new Promise((resolve) => this.getters.push(resolve));
+  }
+
+  /** Releases a key a worker got; if it was re-added meanwhile it is queued again now. */
+  done(key: string): void {
+    const startedAt = this.processing.get(key);
+    if (startedAt === undefined) return;
+    this.processing.delete(key);
+    this.metrics.onWorkDuration?.(this.clock.now() - startedAt);
+    if (this.shuttingDown) {
+      if (this.processing.size === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
+      return;
+    }
+    if (this.dirty.has(key)) this.enqueue(key);
+  }
+
+  /**
+   * Stops the queue: no more adds, pending delays are cancelled, queued keys are dropped (a restarted or
+   * new leader's informers list everything again), idle workers get `undefined`. Resolves once every key
+   * handed out has been `done`, so in-flight reconciles finish their writes before the process exits.
+   */
+  shutdown(): Promise<void> {
+    if (!this.shuttingDown) {
+      this.shuttingDown = true;
+      for (const { timer } of this.waiting.values()) this.clock.clearTimeout(timer);
+      this.waiting.clear();
+      this.queue.length = 0;
+      this.dirty.clear();
+      this.enqueuedAt.clear();
+      this.metrics.onDepth?.(0);
+      for (const resolve of this.getters.splice(0)) resolve(undefined);
+    }
+    if (this.processing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private enqueue(key: string): void {
+    this.enqueuedAt.set(key, this.clock.now());
+    const getter = this.getters.shift();
+    if (getter) {
+      getter(this.startProcessing(key));
+      return;
+    }
+    this.queue.push(key);
+    this.metrics.onDepth?.(this.queue.length);
+  }
+
+  private startProcessing(key: string): string {
+    const now = this.clock.now();
+    this.dirty.delete(key);
+    this.processing.set(key, now);
+    const enqueuedAt = this.enqueuedAt.get(key);
+    this.enqueuedAt.delete(key);
+    if (enqueuedAt !== undefined) this.metrics.onQueueLatency?.(now - enqueuedAt);
+    this.metrics.onDepth?.(this.queue.length);
+    return key;
+  }
+
+  private nextItemDelay(key: string): number {
+    const failures = this.failures.get(key) ?? 0;
+    this.failures.set(key, failures + 1);
+    return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** failures);
+  }
+
+  /** Takes one token from the bucket and returns how long until that token exists (0 when it does). */
+  private reserveToken(): number {
+    const now = this.clock.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.tokensUpdatedAt) * this.qps) / 1000);
+    this.tokensUpdatedAt = now;
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.qps);
+  }
+}
+
+/** What a reconcile asks of the queue besides success or failure. */
+export interface ReconcileOutcome {
+  /** Reconcile this key again after this long even if nothing changes (e.g. certificate renewal). */
+  requeueAfterMs?: number;
+}
+
+/** Options of {@link runWorkers}. */
+export interface RunWorkersOptions {
+  /** Told about every failed reconcile (for logs and metrics). */
+  onError?(key: string, err: unknown): void;
+  /** Whether a failure is retried with backoff; default: always (level-triggered reconcile converges). */
+  shouldRetry?(err: unknown): boolean;
+}
+
+/**
+ * Runs `concurrency` workers over the queue until it shuts down: success forgets the key's failures
+ * (and honours `requeueAfterMs`), failure re-adds it rate-limited. Resolves when every worker has exited.
+ */
+export async function runWorkers(
+  queue: WorkQueue,
+  concurrency: number,
+  reconcile: (key: string) => Promise<ReconcileOutcome | void>,
+  options: RunWorkersOptions = {},
+): Promise<void> {
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      try {
+        const outcome = await reconcile(key);
+        queue.forget(key);
+        if (outcome?.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
+      } catch (err) {
+        options.onError?.(key, err);
+        if (options.shouldRetry?.(err) ?? true) queue.addRateLimited(key);
+        else queue.forget(key);
+      } finally {
+        queue.done(key);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, () => worker()));
+}
