@@ -1,0 +1,6 @@
+export * from './generated.ts';
+export * from './objects.ts';
+export * from './platform.ts';
+export * from './names.ts';
+export * from './labels.ts';
+export * from './errors.ts';

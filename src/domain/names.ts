@@ -1,0 +1,167 @@
+/**
+ * Every name tenantmesh derives from a tenant or an endpoint, in one place, so the operator, the API, the
+ * renderers and the docs cannot disagree (docs/architecture.md, "Names every part agrees on").
+ * `t` is a tenant name, `e` a short endpoint name (the InferenceEndpoint is `<t>-<e>`).
+ */
+import type { Tenant } from './generated.ts';
+import type { PlatformConfig } from './platform.ts';
+
+/** API group of the tenantmesh CRDs. */
+export const API_GROUP = 'tenantmesh.io';
+/** Version of the tenantmesh CRDs. */
+export const API_VERSION = 'v1alpha1';
+/** `apiVersion` of tenantmesh objects. */
+export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+/** Field managers for server-side apply. */
+export const FIELD_MANAGERS = { operator: 'tenantmesh-operator', api: 'tenantmesh-api' } as const;
+
+/** Tenant names are DNS labels of 3–40 characters starting with a letter (room for every prefix below). */
+export const TENANT_NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** Short endpoint names are DNS labels; `<t>-<e>` must still fit the 63 characters of a Service name. */
+export const ENDPOINT_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const TENANT_NAME_MIN = 3;
+export const TENANT_NAME_MAX = 40;
+export const RESOURCE_NAME_MAX = 63;
+
+/** Whether `t` is an acceptable tenant name. */
+export function isValidTenantName(t: string): boolean {
+  return t.length >= TENANT_NAME_MIN && t.length <= TENANT_NAME_MAX && TENANT_NAME_PATTERN.test(t);
+}
+
+/** Whether `e` is an acceptable short name for an endpoint of tenant `t`. */
+export function isValidEndpointName(t: string, e: string): boolean {
+  return ENDPOINT_NAME_PATTERN.test(e) && endpointResourceName(t, e).length <= RESOURCE_NAME_MAX;
+}
+
+/** The tenant's bucket. */
+export function bucketName(t: string): string {
+  return `tenantmesh-${t}`;
+}
+
+/** Object key prefix of one model version's files in the tenant's bucket. */
+export function modelVersionPrefix(model: string, version: string): string {
+  return `models/${model}/${version}/`;
+}
+
+/** Name of the InferenceEndpoint, its Deployment, Service, VirtualService and DestinationRule. */
+export function endpointResourceName(t: string, e: string): string {
+  return `${t}-${e}`;
+}
+
+/** The short endpoint name of InferenceEndpoint `name` of tenant `t`, or undefined if it is not `<t>-<e>`. */
+export function shortEndpointName(t: string, name: string): string | undefined {
+  const prefix = `${t}-`;
+  return name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : undefined;
+}
+
+/** The DNS name the tenant's endpoints hang under: `spec.hostname`, else `<t>.<domain>`. */
+export function tenantHostname(tenant: Pick<Tenant, 'metadata' | 'spec'>, platform: PlatformConfig): string {
+  return tenant.spec.hostname ?? `${tenant.metadata.name}.${platform.domain}`;
+}
+
+/** The host clients call for endpoint `e`: `<e>.<tenant hostname>`. */
+export function endpointHost(hostname: string, e: string): string {
+  return `${e}.${hostname}`;
+}
+
+/** The wildcard host covering every endpoint of a tenant. */
+export function tenantWildcardHost(hostname: string): string {
+  return `*.${hostname}`;
+}
+
+/** In-cluster DNS name of an endpoint's Service. */
+export function serviceFqdn(t: string, e: string, namespace: string): string {
+  return `${endpointResourceName(t, e)}.${namespace}.svc.cluster.local`;
+}
+
+/** The tenant's Istio Gateway (in the serving namespace). */
+export function gatewayName(t: string): string {
+  return `tenantmesh-${t}`;
+}
+
+/** `<namespace>/<name>` reference to the tenant's Gateway, as a VirtualService names it. */
+export function gatewayRef(t: string, platform: PlatformConfig): string {
+  return `${platform.servingNamespace}/${gatewayName(t)}`;
+}
+
+/** Secret with the tenant's serving certificate and CA, in the gateway namespace (Gateway credentialName). */
+export function gatewayCredentialSecretName(t: string): string {
+  return `tenantmesh-${t}-gateway`;
+}
+
+/** Secret with the tenant's CA certificate that Authorino trusts for x509 identities (serving namespace). */
+export function caTrustSecretName(t: string): string {
+  return `tenantmesh-${t}-ca-trust`;
+}
+
+/** Secret with a generated tenant CA's certificate and private key (operator's namespace). */
+export function caKeySecretName(t: string): string {
+  return `tenantmesh-${t}-ca`;
+}
+
+/** Secret with read-only, expiring credentials for the tenant's bucket (serving namespace). */
+export function storageCredentialSecretName(t: string): string {
+  return `tenantmesh-${t}-storage-read`;
+}
+
+/** The tenant's Authorino AuthConfig (serving namespace). */
+export function authConfigName(t: string): string {
+  return `tenantmesh-${t}`;
+}
+
+/** CUSTOM AuthorizationPolicy sending the tenant's hosts to Authorino (gateway namespace). */
+export function extAuthzPolicyName(t: string): string {
+  return `tenantmesh-${t}-ext-authz`;
+}
+
+/** ALLOW AuthorizationPolicy letting only the gateway reach the tenant's serving pods (serving namespace). */
+export function gatewayOnlyPolicyName(t: string): string {
+  return `tenantmesh-${t}-from-gateway`;
+}
+
+/** Namespace-wide STRICT PeerAuthentication of the serving namespace. */
+export const PEER_AUTHENTICATION_NAME = 'tenantmesh-strict-mtls';
+
+/** Group whose members use the tenant (bound by RoleBinding `<t>-users`; an OpenShift Group on OpenShift). */
+export function tenantUsersGroup(t: string): string {
+  return `${t}-users`;
+}
+
+/** Data-plane Role: `get` on the tenant's endpoint Services. */
+export function registryUserRoleName(t: string): string {
+  return `registry-user-${t}`;
+}
+
+/** RoleBinding of the data-plane Role to the tenant's users. */
+export function registryUsersBindingName(t: string): string {
+  return `${t}-users`;
+}
+
+/** Role and RoleBinding of an endpoint-level grant. */
+export function endpointGrantRoleName(t: string, e: string): string {
+  return `registry-user-${t}-${e}`;
+}
+
+/** The cluster-wide, static platform-admin ClusterRole (and its binding). */
+export const PLATFORM_ADMIN_CLUSTER_ROLE = 'tenantmesh:platform-admin';
+
+/** ClusterRole (and binding) of the tenant's administrators on the management plane. */
+export function tenantAdminClusterRoleName(t: string): string {
+  return `tenantmesh:tenant-admin:${t}`;
+}
+
+/** ClusterRole (and binding) of the tenant's users on the management plane. */
+export function tenantUserClusterRoleName(t: string): string {
+  return `tenantmesh:tenant-user:${t}`;
+}
+
+/** Username Authorino and the API give a client certificate with subject CN `cn` issued by the tenant's CA. */
+export function clientCertificateUsername(t: string, cn: string): string {
+  return `tenantmesh:client:${t}:${cn}`;
+}
+
+/** Group of every client certificate issued by the tenant's CA. */
+export function clientCertificateGroup(t: string): string {
+  return `tenantmesh:clients:${t}`;
+}

@@ -1,0 +1,75 @@
+import type { Subject } from './generated.ts';
+
+/** An OIDC issuer whose JWTs the data plane (Authorino) and the management API accept. */
+export interface OidcIssuer {
+  /** Issuer URL exactly as in the tokens' `iss`; Authorino reads its discovery document. */
+  issuerUrl: string;
+  /** Accepted `aud` values; a token must carry at least one. */
+  audiences: string[];
+  /** Claim holding the username. Default `sub`. */
+  usernameClaim?: string;
+  /** Prefix put before the username, as the kube-apiserver's claim mapping does. Default none. */
+  usernamePrefix?: string;
+  /** Claim holding the groups. Default `groups`. */
+  groupsClaim?: string;
+  /** Prefix put before each group. Default none. */
+  groupsPrefix?: string;
+}
+
+/** Where the tenants' buckets live, as serving pods reach it. */
+export interface StorageConfig {
+  /** Object store URL as seen from inside the cluster, e.g. `http://minio.tenantmesh-system.svc:9000`. */
+  endpoint: string;
+}
+
+/** Platform-wide settings every renderer and the API agree on (defaults in docs/architecture.md). */
+export interface PlatformConfig {
+  /** Namespace that holds every tenant's serving stack. */
+  servingNamespace: string;
+  /** Namespace of the Istio ingress gateway pods (credential Secrets and the CUSTOM policy live there). */
+  gatewayNamespace: string;
+  /** Labels selecting the ingress gateway pods. */
+  gatewaySelector: Record<string, string>;
+  /** SPIFFE principal (without `spiffe://`) of the ingress gateway's ServiceAccount. */
+  gatewayPrincipal: string;
+  /** Parent domain of tenant hostnames: a tenant without its own hostname gets `<tenant>.<domain>`. */
+  domain: string;
+  /** Name of the Istio meshConfig extension provider that points at Authorino. */
+  authorinoProvider: string;
+  /** Label Authorino requires on Secrets it watches (its `--secret-label-selector`). */
+  authorinoInstanceLabel: { key: string; value: string };
+  /** Trusted OIDC issuers. */
+  oidcIssuers: OidcIssuer[];
+  /** Audiences a ServiceAccount token must be issued for (TokenReview). */
+  serviceAccountTokenAudiences: string[];
+  /** How long Authorino may reuse a SubjectAccessReview answer, in seconds. */
+  authorizationCacheTtlSeconds: number;
+  /** The object store. */
+  storage: StorageConfig;
+  /** Image of the init container that copies a model version out of the tenant's bucket (MinIO client). */
+  modelPullerImage: string;
+  /** Subjects bound to the platform-admin ClusterRole. */
+  platformAdmins: Subject[];
+}
+
+/** The defaults, matching docs/architecture.md. */
+export const DEFAULT_PLATFORM_CONFIG: PlatformConfig = {
+  servingNamespace: 'tenantmesh-serving',
+  gatewayNamespace: 'istio-system',
+  gatewaySelector: { istio: 'ingressgateway' },
+  gatewayPrincipal: 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account',
+  domain: 'models.example.com',
+  authorinoProvider: 'tenantmesh-authorino',
+  authorinoInstanceLabel: { key: 'authorino.kuadrant.io/managed-by', value: 'authorino' },
+  oidcIssuers: [],
+  serviceAccountTokenAudiences: ['tenantmesh'],
+  authorizationCacheTtlSeconds: 30,
+  storage: { endpoint: 'http://minio.tenantmesh-system.svc:9000' },
+  modelPullerImage: 'quay.io/minio/mc:RELEASE.2024-11-21T17-21-54Z',
+  platformAdmins: [{ kind: 'Group', name: 'tenantmesh:platform-admins' }],
+};
+
+/** The defaults with `overrides` applied (shallow: a given list or map replaces the default one). */
+export function platformConfig(overrides: Partial<PlatformConfig> = {}): PlatformConfig {
+  return { ...DEFAULT_PLATFORM_CONFIG, ...overrides };
+}
