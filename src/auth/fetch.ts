@@ -2,7 +2,10 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 /** The subset of `fetch` the OIDC verifier uses (jose's `customFetch` has the same call shape). */
-export type FetchLike = (url: string, init?: { signal?: AbortSignal; headers?: ConstructorParameters<typeof Headers>[0] }) => Promise<Response>;
+export type FetchLike = (
+  url: string,
+  init?: { signal?: AbortSignal; headers?: ConstructorParameters<typeof Headers>[0] },
+) => Promise<Response>;
 
 /**
  * A GET-only fetch that trusts the given CA bundle (PEM) for https URLs, for issuers whose certificate is

@@ -1,0 +1,134 @@
+import Koa from 'koa';
+import type { Context, Next } from 'koa';
+import Router from '@koa/router';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticate.ts';
+import type { Authorizer } from '../auth/authorize.ts';
+import { createAuditLog } from './audit.ts';
+import type { AuditLog } from './audit.ts';
+import { DEFAULT_JSON_LIMIT_BYTES, declaredBodyLimit } from './body.ts';
+import { createGuard } from './guard.ts';
+import type { Guard } from './guard.ts';
+import { healthRoutes } from './health.ts';
+import type { ReadinessProbes } from './health.ts';
+import { accessMetrics, createApiMetrics } from './metrics.ts';
+import type { ApiMetrics } from './metrics.ts';
+import { openApiRoute } from './openapi.ts';
+import type { CaBundleValidator, RuntimeCatalog, TenantStore } from './ports.ts';
+import { HttpProblem, problemEdge } from './problem.ts';
+import { requestId } from './request-id.ts';
+import { buildRouters } from './route.ts';
+import type { ApiRoute } from './route.ts';
+import { accessRoutes } from './routes/access.ts';
+import { runtimeRoutes } from './routes/runtimes.ts';
+import { tenantRoutes } from './routes/tenants.ts';
+
+/** Everything the API needs from the outside; all state lives behind these ports. */
+export interface ApiDeps {
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  tenants: TenantStore;
+  runtimes: RuntimeCatalog;
+  caValidator: CaBundleValidator;
+  /** Readiness checks by name (`apiserver`, `storage`); /readyz answers 503 when any fails. */
+  readiness: ReadinessProbes;
+  logger: Logger;
+  /** Defaults to JSON lines on stdout. */
+  audit?: AuditLog;
+  /** Defaults to a fresh registry per app. */
+  metrics?: ApiMetrics;
+  /**
+   * Routes of other resources (endpoints, models, certificates), built with the same guard so they
+   * authorize and audit alike; they join the route table, so they are served and documented.
+   */
+  extraRoutes?: (guard: Guard) => ApiRoute[];
+  /** Largest declared request body accepted before authentication, except streaming (rawBody) routes. */
+  maxBodyBytes?: number;
+  /** API version shown in the OpenAPI document. */
+  version?: string;
+}
+
+/** The app and the route table it serves (the table is what the OpenAPI document describes). */
+export interface BuiltApp {
+  app: Koa;
+  routes: ApiRoute[];
+  metrics: ApiMetrics;
+}
+
+/** Builds the Koa app; listening is the caller's business (see server.ts). */
+export function createApp(deps: ApiDeps): Koa {
+  return buildApp(deps).app;
+}
+
+/** Like {@link createApp}, also returning the route table and metrics (for tests and the server). */
+export function buildApp(deps: ApiDeps): BuiltApp {
+  const metrics = deps.metrics ?? createApiMetrics();
+  const guard = createGuard(deps.authorizer, deps.audit ?? createAuditLog());
+  const routeDeps = { tenants: deps.tenants, runtimes: deps.runtimes, caValidator: deps.caValidator, guard };
+  const routes: ApiRoute[] = [
+    ...healthRoutes(deps.readiness, metrics),
+    openApiRoute(() => routes, deps.version ?? '0.1.0'),
+    ...tenantRoutes(routeDeps),
+    ...accessRoutes(routeDeps),
+    ...runtimeRoutes(routeDeps),
+    ...(deps.extraRoutes?.(guard) ?? []),
+  ];
+
+  const app = new Koa();
+  app.proxy = false;
+  // Errors are logged once, by the problem edge; Koa's default handler would print them again.
+  app.silent = true;
+
+  const publicRouters = buildRouters(routes.filter((r) => r.public));
+  const protectedRouters = buildRouters(routes.filter((r) => !r.public));
+
+  app.use(requestId);
+  app.use(problemEdge(deps.logger));
+  app.use(accessMetrics(metrics));
+  app.use(problemForUnhandled);
+  for (const router of publicRouters) app.use(router.routes());
+  app.use(declaredBodyLimit(deps.maxBodyBytes ?? DEFAULT_JSON_LIMIT_BYTES, streamingRouteMatcher(routes)));
+  app.use(authentication(deps.authenticator));
+  const anyRouter = protectedRouters[0] ?? publicRouters[0];
+  // Matches accumulate on ctx.matched across routers, so one allowedMethods answers 405 for all of them.
+  if (anyRouter) app.use(anyRouter.allowedMethods());
+  for (const router of protectedRouters) app.use(router.routes());
+
+  return { app, routes, metrics };
+}
+
+/** Establishes the caller's identity for every route after the public ones. */
+function authentication(authenticator: Authenticator) {
+  return async function authenticationMiddleware(ctx: Context, next: Next): Promise<void> {
+    ctx.state['identity'] = await authenticator.authenticate(ctx.get('Authorization') || undefined);
+    await next();
+  };
+}
+
+/** Unknown routes and wrong methods get problem bodies too (the router only sets a status). */
+async function problemForUnhandled(ctx: Context, next: Next): Promise<void> {
+  await next();
+  if (ctx.body !== undefined && ctx.body !== null) return;
+  if (ctx.status === 404) {
+    throw new HttpProblem(404, 'not-found', 'Not found', `no route for ${ctx.method} ${ctx.path}`);
+  }
+  if (ctx.status === 405 || ctx.status === 501) {
+    const allow = ctx.response.get('Allow');
+    const title = ctx.status === 405 ? 'Method not allowed' : 'Not implemented';
+    throw new HttpProblem(
+      ctx.status,
+      ctx.status === 405 ? 'method-not-allowed' : 'not-implemented',
+      title,
+      `${ctx.method} is not supported on ${ctx.path}${allow ? `; allowed: ${allow}` : ''}`,
+      [],
+      allow ? { Allow: allow } : {},
+    );
+  }
+}
+
+/** Whether a request goes to a route that streams its body (and enforces its own size limit). */
+function streamingRouteMatcher(routes: ApiRoute[]): (ctx: Context) => boolean {
+  const streaming = new Router();
+  for (const route of routes.filter((r) => r.rawBody)) streaming[route.method](route.path, () => undefined);
+  return (ctx) => streaming.match(ctx.path, ctx.method).route;
+}

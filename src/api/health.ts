@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { Unavailable } from '../auth/errors.ts';
+import type { ApiMetrics } from './metrics.ts';
+import type { ReadinessProbe } from './ports.ts';
+import { defineRoute } from './route.ts';
+import type { ApiRoute } from './route.ts';
+
+/** Readiness checks by name, e.g. `{ apiserver, storage }`. */
+export type ReadinessProbes = Record<string, ReadinessProbe>;
+
+/** How long one readiness check may take before it counts as failed. */
+export const PROBE_TIMEOUT_MS = 2000;
+
+/** Runs every probe; resolves to the names and reasons of those that failed or timed out. */
+export async function failingProbes(
+  probes: ReadinessProbes,
+  timeoutMs = PROBE_TIMEOUT_MS,
+): Promise<string[]> {
+  const results = await Promise.all(
+    Object.entries(probes).map(async ([name, probe]) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([probe(), timeout]);
+        return undefined;
+      } catch (error) {
+        return `${name}: ${error instanceof Error ? error.message : String(error)}`;
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return results.filter((r) => r !== undefined);
+}
+
+/** /healthz (the process answers), /readyz (its dependencies answer) and /metrics, all unauthenticated. */
+export function healthRoutes(probes: ReadinessProbes, metrics: ApiMetrics): ApiRoute[] {
+  return [
+    defineRoute({
+      operationId: 'healthz',
+      method: 'get',
+      path: '/healthz',
+      resource: 'health',
+      public: true,
+      summary: 'Liveness: the process is serving',
+      authorization: 'none',
+      responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } },
+      async handle() {
+        return { status: 200, body: { status: 'ok' } };
+      },
+    }),
+    defineRoute({
+      operationId: 'readyz',
+      method: 'get',
+      path: '/readyz',
+      resource: 'health',
+      public: true,
+      summary: 'Readiness: the apiserver and the object store answer',
+      authorization: 'none',
+      responses: {
+        200: {
+          description: 'Ready',
+          schema: z.object({ status: z.literal('ok'), checks: z.array(z.string()) }),
+        },
+        503: { description: 'A dependency is not answering (problem+json)' },
+      },
+      async handle() {
+        const failed = await failingProbes(probes);
+        if (failed.length > 0) throw new Unavailable(`not ready: ${failed.join('; ')}`);
+        return { status: 200, body: { status: 'ok', checks: Object.keys(probes).sort() } };
+      },
+    }),
+    defineRoute({
+      operationId: 'metrics',
+      method: 'get',
+      path: '/metrics',
+      resource: 'health',
+      public: true,
+      summary: 'Prometheus metrics',
+      authorization: 'none',
+      responses: { 200: { description: 'Prometheus text exposition', contentType: 'text/plain' } },
+      async handle(ctx) {
+        ctx.body = await metrics.registry.metrics();
+        ctx.type = metrics.registry.contentType;
+      },
+    }),
+  ];
+}

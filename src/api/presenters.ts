@@ -1,0 +1,83 @@
+import type { Condition, ServingRuntimeObject, Subject, TenantObject, EndpointGrant } from './ports.ts';
+
+/** A tenant on the wire: spec and status, never managedFields, annotations or CA secrets. */
+export interface TenantDto {
+  name: string;
+  displayName?: string;
+  hostname?: string;
+  quota: { maxEndpoints?: number; cpu?: string; memory?: string; storage?: string };
+  ca: { mode: 'generated' | 'provided'; fingerprint?: string };
+  resourceVersion?: string;
+  createdAt?: string;
+  deleting: boolean;
+  status: {
+    ready: 'True' | 'False' | 'Unknown';
+    conditions: Condition[];
+    hosts: string[];
+    bucket?: string;
+    observedGeneration?: number;
+  };
+}
+
+/** Who may use a tenant, as the access routes show it. */
+export interface AccessDto {
+  tenant: string;
+  admins: Subject[];
+  users: Subject[];
+  endpointUsers: EndpointGrant[];
+  resourceVersion?: string;
+}
+
+/** A serving runtime on the wire: what a tenant needs to pick one, not its container template. */
+export interface RuntimeDto {
+  name: string;
+  displayName?: string;
+  protocols: string[];
+  modelFormats: string[];
+}
+
+/** Presents a Tenant CR. */
+export function presentTenant(tenant: TenantObject): TenantDto {
+  const conditions = tenant.status?.conditions ?? [];
+  return {
+    name: tenant.metadata.name,
+    displayName: tenant.spec.displayName,
+    hostname: tenant.spec.hostname,
+    quota: { ...tenant.spec.quota },
+    ca: { mode: tenant.spec.ca?.mode ?? 'generated', fingerprint: tenant.status?.caFingerprint },
+    resourceVersion: tenant.metadata.resourceVersion,
+    createdAt: tenant.metadata.creationTimestamp,
+    deleting: tenant.metadata.deletionTimestamp !== undefined,
+    status: {
+      ready: conditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown',
+      conditions: conditions.map((c) => ({ ...c })),
+      hosts: [...(tenant.status?.hosts ?? [])],
+      bucket: tenant.status?.bucket,
+      observedGeneration: tenant.status?.observedGeneration,
+    },
+  };
+}
+
+/** Presents the access lists of a Tenant CR. */
+export function presentAccess(tenant: TenantObject): AccessDto {
+  return {
+    tenant: tenant.metadata.name,
+    admins: tenant.spec.admins.map((s) => ({ ...s })),
+    users: tenant.spec.users.map((s) => ({ ...s })),
+    endpointUsers: (tenant.spec.endpointUsers ?? []).map((g) => ({
+      endpoint: g.endpoint,
+      subjects: g.subjects.map((s) => ({ ...s })),
+    })),
+    resourceVersion: tenant.metadata.resourceVersion,
+  };
+}
+
+/** Presents a ServingRuntime CR. */
+export function presentRuntime(runtime: ServingRuntimeObject): RuntimeDto {
+  return {
+    name: runtime.metadata.name,
+    displayName: runtime.spec.displayName,
+    protocols: [...(runtime.spec.protocols ?? [])],
+    modelFormats: [...(runtime.spec.modelFormats ?? [])],
+  };
+}

@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import { NotFound } from '../../auth/errors.ts';
+import { presentAccess } from '../presenters.ts';
+import type { Subject, TenantObject, TenantSpec } from '../ports.ts';
+import { defineRoute } from '../route.ts';
+import type { ApiRoute } from '../route.ts';
+import { endpointName, subject, tenantName } from '../schemas.ts';
+import type { RouteDeps } from './context.ts';
+
+/** Who a grant is for: tenant admins, tenant users (every endpoint), or users of one endpoint. */
+export const accessRole = z.enum(['admins', 'users', 'endpointUsers']);
+type AccessRole = z.infer<typeof accessRole>;
+
+/** Wire shape of a tenant's access lists (mirrors presenters.AccessDto). */
+export const accessDto = z.object({
+  tenant: z.string(),
+  admins: z.array(subject),
+  users: z.array(subject),
+  endpointUsers: z.array(z.object({ endpoint: z.string(), subjects: z.array(subject) })),
+  resourceVersion: z.string().optional(),
+});
+
+/** POST /tenants/:tenant/access body. */
+export const grantBody = z
+  .strictObject({ role: accessRole, subject, endpoint: endpointName.optional() })
+  .refine((g) => (g.role === 'endpointUsers') === (g.endpoint !== undefined), {
+    message: 'endpoint is required for endpointUsers grants and not allowed otherwise',
+    path: ['endpoint'],
+  });
+
+const revokeParams = z.object({
+  tenant: tenantName,
+  role: accessRole,
+  kind: z.enum(['User', 'Group', 'ServiceAccount']),
+  name: z.string().min(1).max(253),
+});
+const revokeQuery = z.object({ namespace: z.string().max(63).optional(), endpoint: endpointName.optional() });
+
+/** Granting and revoking access to a tenant; the lists live in the Tenant spec. */
+export function accessRoutes(deps: RouteDeps): ApiRoute[] {
+  const { tenants, guard } = deps;
+  return [
+    defineRoute({
+      operationId: 'listAccess',
+      method: 'get',
+      path: '/tenants/:tenant/access',
+      resource: 'access',
+      summary: 'List who may administer and use a tenant',
+      authorization: 'get tenants/<tenant>/access',
+      params: z.object({ tenant: tenantName }),
+      responses: { 200: { description: 'Access lists', schema: accessDto } },
+      async handle(ctx, { params }) {
+        const target = `tenants/${params.tenant}/access`;
+        await guard.tenant(ctx, params.tenant, {
+          action: 'access.list',
+          target,
+          verb: 'get',
+          subresource: 'access',
+        });
+        return { status: 200, body: presentAccess(await tenants.get(params.tenant)) };
+      },
+    }),
+    defineRoute({
+      operationId: 'grantAccess',
+      method: 'post',
+      path: '/tenants/:tenant/access',
+      resource: 'access',
+      summary: 'Grant a user, group or ServiceAccount a role on the tenant',
+      authorization: 'create tenants/<tenant>/access',
+      params: z.object({ tenant: tenantName }),
+      body: grantBody,
+      responses: {
+        200: { description: 'Already granted; nothing changed', schema: accessDto },
+        201: { description: 'Granted', schema: accessDto },
+      },
+      async handle(ctx, { params, body }) {
+        const target = grantTarget(params.tenant, body.role, body.subject, body.endpoint);
+        await guard.tenant(ctx, params.tenant, {
+          action: 'access.grant',
+          target,
+          verb: 'create',
+          subresource: 'access',
+        });
+        const current = await tenants.get(params.tenant);
+        const spec = withGrant(current.spec, body.role, body.subject, body.endpoint);
+        if (!spec) return { status: 200, body: presentAccess(current) };
+        const updated = await updateSpec(deps, current, spec);
+        guard.changed(ctx, params.tenant, 'access.grant', target);
+        return { status: 201, body: presentAccess(updated) };
+      },
+    }),
+    defineRoute({
+      operationId: 'revokeAccess',
+      method: 'delete',
+      path: '/tenants/:tenant/access/:role/:kind/:name',
+      resource: 'access',
+      summary: 'Revoke a grant (ServiceAccounts name their namespace, endpoint grants their endpoint)',
+      authorization: 'delete tenants/<tenant>/access',
+      params: revokeParams,
+      query: revokeQuery,
+      responses: { 200: { description: 'Revoked', schema: accessDto } },
+      async handle(ctx, { params, query }) {
+        const revoked: Subject = {
+          kind: params.kind,
+          name: params.name,
+          ...(query.namespace ? { namespace: query.namespace } : {}),
+        };
+        const target = grantTarget(params.tenant, params.role, revoked, query.endpoint);
+        await guard.tenant(ctx, params.tenant, {
+          action: 'access.revoke',
+          target,
+          verb: 'delete',
+          subresource: 'access',
+        });
+        const current = await tenants.get(params.tenant);
+        const spec = withoutGrant(current.spec, params.role, revoked, query.endpoint);
+        if (!spec) throw new NotFound(`no such grant on tenant "${params.tenant}"`);
+        const updated = await updateSpec(deps, current, spec);
+        guard.changed(ctx, params.tenant, 'access.revoke', target);
+        return { status: 200, body: presentAccess(updated) };
+      },
+    }),
+  ];
+}
+
+function updateSpec(deps: RouteDeps, current: TenantObject, spec: TenantSpec): Promise<TenantObject> {
+  // The read resourceVersion makes a concurrent grant fail with 409 instead of being overwritten.
+  return deps.tenants.update(current.metadata.name, spec, {
+    resourceVersion: current.metadata.resourceVersion,
+  });
+}
+
+function sameSubject(a: Subject, b: Subject): boolean {
+  return a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
+}
+
+function grantTarget(tenant: string, role: AccessRole, s: Subject, endpoint?: string): string {
+  const who = `${s.kind}/${s.namespace ? `${s.namespace}/` : ''}${s.name}`;
+  return `tenants/${tenant}/access/${role}/${endpoint ? `${endpoint}/` : ''}${who}`;
+}
+
+/** The spec with the grant added, or undefined when it is already there. */
+export function withGrant(
+  spec: TenantSpec,
+  role: AccessRole,
+  s: Subject,
+  endpoint?: string,
+): TenantSpec | undefined {
+  if (role === 'endpointUsers') {
+    const grants = spec.endpointUsers ?? [];
+    const existing = grants.find((g) => g.endpoint === endpoint);
+    if (existing?.subjects.some((x) => sameSubject(x, s))) return undefined;
+    const next = existing
+      ? grants.map((g) => (g === existing ? { endpoint: g.endpoint, subjects: [...g.subjects, s] } : g))
+      : [...grants, { endpoint: endpoint as string, subjects: [s] }];
+    return { ...spec, endpointUsers: next };
+  }
+  if (spec[role].some((x) => sameSubject(x, s))) return undefined;
+  return { ...spec, [role]: [...spec[role], s] };
+}
+
+/** The spec with the grant removed, or undefined when there was no such grant. */
+export function withoutGrant(
+  spec: TenantSpec,
+  role: AccessRole,
+  s: Subject,
+  endpoint?: string,
+): TenantSpec | undefined {
+  if (role === 'endpointUsers') {
+    const grants = spec.endpointUsers ?? [];
+    const existing = grants.find((g) => g.endpoint === endpoint);
+    if (!existing?.subjects.some((x) => sameSubject(x, s))) return undefined;
+    const remaining = existing.subjects.filter((x) => !sameSubject(x, s));
+    const next = grants
+      .map((g) => (g === existing ? { endpoint: g.endpoint, subjects: remaining } : g))
+      .filter((g) => g.subjects.length > 0);
+    return { ...spec, endpointUsers: next };
+  }
+  if (!spec[role].some((x) => sameSubject(x, s))) return undefined;
+  return { ...spec, [role]: spec[role].filter((x) => !sameSubject(x, s)) };
+}

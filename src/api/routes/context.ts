@@ -1,0 +1,10 @@
+import type { Guard } from '../guard.ts';
+import type { CaBundleValidator, RuntimeCatalog, TenantStore } from '../ports.ts';
+
+/** What the resource routers are built from. */
+export interface RouteDeps {
+  tenants: TenantStore;
+  runtimes: RuntimeCatalog;
+  caValidator: CaBundleValidator;
+  guard: Guard;
+}

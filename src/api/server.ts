@@ -1,0 +1,45 @@
+import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import type { ApiDeps } from './app.ts';
+
+/** A listening API server. */
+export interface RunningApiServer {
+  server: Server;
+  /** `http://host:port`, with the port actually bound (useful with port 0). */
+  url: string;
+  /** Stops accepting connections and waits for in-flight requests. */
+  close(): Promise<void>;
+}
+
+/** Starts the API on `host:port` (port 0 picks a free one). */
+export async function startApiServer(
+  deps: ApiDeps,
+  options: { port: number; host: string },
+): Promise<RunningApiServer> {
+  const app = createApp(deps);
+  const server = createServer(app.callback());
+  // Slow clients must not hold sockets forever; uploads get their own, longer budget in their route.
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  deps.logger.info({ url: `http://${host}:${port}` }, 'management API listening');
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}
