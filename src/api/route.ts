@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context, ParameterizedContext } from 'koa';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Identity } from '../auth/identity.ts';
 import { Unauthenticated } from '../auth/errors.ts';
 import { DEFAULT_JSON_LIMIT_BYTES, readJsonBody } from './body.ts';
