@@ -1,0 +1,148 @@
+import { pino } from 'pino';
+import { createAuthorizer } from '../../../src/auth/authorize.ts';
+import type { SubjectAccessReviewRequest } from '../../../src/auth/authorize.ts';
+import type { Authenticator } from '../../../src/auth/authenticate.ts';
+import { Conflict, Invalid, NotFound, Unauthenticated } from '../../../src/auth/errors.ts';
+import type { Identity } from '../../../src/auth/identity.ts';
+import type { ApiDeps } from '../../../src/api/app.ts';
+import type { AuditEvent } from '../../../src/api/audit.ts';
+import { createAuditLog } from '../../../src/api/audit.ts';
+import type { ServingRuntimeObject, TenantObject, TenantStore } from '../../../src/api/ports.ts';
+
+/** Tokens the fake authenticator accepts, and who they stand for. */
+export const IDENTITIES: Record<string, Identity> = {
+  'admin-token': { kind: 'oidc', username: 'oidc:root', groups: ['oidc:platform-admins'], extra: {} },
+  'acme-admin-token': { kind: 'oidc', username: 'oidc:ann', groups: ['oidc:acme-admins'], extra: {} },
+  'acme-user-token': { kind: 'oidc', username: 'oidc:bob', groups: ['oidc:acme-users'], extra: {} },
+  'outsider-token': { kind: 'serviceaccount', username: 'system:serviceaccount:x:y', groups: [], extra: {} },
+};
+
+/** An authenticator that knows the tokens above. */
+export const fakeAuthenticator: Authenticator = {
+  async authenticate(header) {
+    const token = header?.replace(/^Bearer /, '');
+    const identity = token ? IDENTITIES[token] : undefined;
+    if (!identity) throw new Unauthenticated('token not accepted');
+    return identity;
+  },
+};
+
+/**
+ * RBAC as docs/rbac.md describes it, in miniature: platform admins do anything; tenant admins read and
+ * write their tenant's subresources and update it; tenant users read their tenant and its subresources.
+ */
+export function fakeRbac(request: SubjectAccessReviewRequest): boolean {
+  const { groups } = request;
+  const { verb, name, subresource } = request.resourceAttributes;
+  if (groups.includes('oidc:platform-admins')) return true;
+  if (!name) return false;
+  const read = verb === 'get' || verb === 'list';
+  if (groups.includes(`oidc:${name}-admins`)) return verb !== 'delete' || subresource !== undefined;
+  if (groups.includes(`oidc:${name}-users`)) return read;
+  return false;
+}
+
+/** A Tenant store over a Map, with resourceVersion preconditions like the apiserver's. */
+export class MemoryTenantStore implements TenantStore {
+  readonly tenants = new Map<string, TenantObject>();
+  private version = 1;
+
+  seed(name: string, spec: Partial<TenantObject['spec']> = {}): TenantObject {
+    const tenant: TenantObject = {
+      apiVersion: 'tenantmesh.io/v1alpha1',
+      kind: 'Tenant',
+      metadata: {
+        name,
+        resourceVersion: String(this.version++),
+        managedFields: [{ manager: 'tenantmesh-operator' }],
+        annotations: { 'tenantmesh.io/internal': 'x' },
+      },
+      spec: { admins: [], users: [], ...spec },
+      status: { conditions: [{ type: 'Ready', status: 'True' }], hosts: [`${name}.example.test`] },
+    };
+    this.tenants.set(name, tenant);
+    return tenant;
+  }
+
+  async list() {
+    return [...this.tenants.values()];
+  }
+  async get(name: string) {
+    const tenant = this.tenants.get(name);
+    if (!tenant) throw new NotFound(`tenant "${name}" not found`);
+    return tenant;
+  }
+  async create(input: { name: string; spec: TenantObject['spec'] }) {
+    if (this.tenants.has(input.name)) throw new Conflict(`tenant "${input.name}" already exists`);
+    return this.seed(input.name, input.spec);
+  }
+  async update(name: string, spec: TenantObject['spec'], precondition: { resourceVersion?: string }) {
+    const current = await this.get(name);
+    if (precondition.resourceVersion && precondition.resourceVersion !== current.metadata.resourceVersion) {
+      throw new Conflict('the tenant was changed meanwhile');
+    }
+    const updated = {
+      ...current,
+      metadata: { ...current.metadata, resourceVersion: String(this.version++) },
+      spec,
+    };
+    this.tenants.set(name, updated);
+    return updated;
+  }
+  async delete(name: string) {
+    await this.get(name);
+    this.tenants.delete(name);
+  }
+}
+
+export const RUNTIMES: ServingRuntimeObject[] = [
+  {
+    metadata: { name: 'tfserving', managedFields: [] },
+    spec: { protocols: ['tfserving-grpc'], modelFormats: ['tensorflow'], container: { image: 'x' } },
+  },
+  {
+    metadata: { name: 'ovms' },
+    spec: { protocols: ['tfserving-grpc', 'v2-grpc'], modelFormats: ['openvino'] },
+  },
+];
+
+/** A full set of in-process deps plus the handles tests inspect. */
+export function testDeps(overrides: Partial<ApiDeps> = {}) {
+  const store = new MemoryTenantStore();
+  store.seed('acme', {
+    admins: [{ kind: 'Group', name: 'oidc:acme-admins' }],
+    users: [{ kind: 'Group', name: 'oidc:acme-users' }],
+  });
+  store.seed('globex');
+  const reviews: SubjectAccessReviewRequest[] = [];
+  const auditLines: string[] = [];
+  const logLines: string[] = [];
+  const deps: ApiDeps = {
+    authenticator: fakeAuthenticator,
+    authorizer: createAuthorizer({
+      async review(request) {
+        reviews.push(request);
+        return { allowed: fakeRbac(request) };
+      },
+    }),
+    tenants: store,
+    runtimes: { list: async () => RUNTIMES },
+    caValidator: {
+      async validate(bundle) {
+        if (!bundle.certificatePem.includes('BEGIN CERTIFICATE')) {
+          throw new Invalid('CA rejected', [
+            { pointer: '/ca/certificatePem', reason: 'not a PEM certificate' },
+          ]);
+        }
+      },
+    },
+    readiness: { apiserver: async () => undefined, storage: async () => undefined },
+    logger: pino({ level: 'error' }, { write: (line: string) => logLines.push(line) }),
+    audit: createAuditLog((line) => auditLines.push(line)),
+    ...overrides,
+  };
+  const audit = () => auditLines.map((line) => JSON.parse(line) as AuditEvent);
+  return { deps, store, reviews, auditLines, audit, logLines };
+}
+
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
