@@ -483,6 +483,26 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
       .sort((a, b) => a.partNumber - b.partNumber);
   }
 
+  /**
+   * Aborts the S3 multipart uploads of the sessions `selected` picks (by the session object's age). Sessions are
+   * found through their session.json because MinIO lists multipart uploads only for an exact object name.
+   */
+  async function abortSessions(bucket: string, selected: (createdAt: Date) => boolean): Promise<number> {
+    let aborted = 0;
+    for (const object of await listObjectNames(bucket, '.staging/')) {
+      if (!object.name.endsWith('/session.json') || !selected(object.lastModified)) continue;
+      const session = await readJson<StoredSession>(bucket, object.name).catch(() => undefined);
+      if (!session) continue;
+      try {
+        await client.abortMultipartUpload(bucket, stagingDataKey(session.uploadId), session.s3UploadId);
+        aborted += 1;
+      } catch (error) {
+        if (errorCode(error) !== 'NoSuchUpload') throw error;
+      }
+    }
+    return aborted;
+  }
+
   function publicSession(session: StoredSession): UploadSession {
     const { s3UploadId: _hidden, ...visible } = session;
     return visible;
@@ -539,9 +559,7 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
       await guarded(`bucket ${bucket}`, async () => {
         if (!(await client.bucketExists(bucket))) return;
         if (options.purge) {
-          for await (const upload of client.listIncompleteUploads(bucket, '', true)) {
-            await client.abortMultipartUpload(bucket, upload.key, upload.uploadId).catch(() => undefined);
-          }
+          await abortSessions(bucket, () => true);
           await removeAll(
             bucket,
             (await listObjectNames(bucket, '')).map((o) => o.name),
@@ -750,12 +768,7 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
       const bucket = bucketName(tenant);
       const cutoff = now().getTime() - olderThanMs;
       return guarded(`bucket of tenant ${tenant}`, async () => {
-        let abortedUploads = 0;
-        for await (const upload of client.listIncompleteUploads(bucket, '.staging/', true)) {
-          if (new Date(upload.initiated).getTime() >= cutoff) continue;
-          await client.abortMultipartUpload(bucket, upload.key, upload.uploadId).catch(() => undefined);
-          abortedUploads += 1;
-        }
+        const abortedUploads = await abortSessions(bucket, (createdAt) => createdAt.getTime() < cutoff);
         const stale = [
           ...(await listObjectNames(bucket, '.staging/')),
           ...(await listObjectNames(bucket, '.claims/')),
