@@ -1,0 +1,262 @@
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../../src/api/app.ts';
+import { bearer, testDeps } from './fakes.ts';
+
+const CA = {
+  certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
+  privateKeyPem: 'key',
+};
+
+describe('tenants', () => {
+  it('hides a tenant the caller may not see behind the same 404 as a tenant that does not exist', async () => {
+    const { deps } = testDeps();
+    const app = createApp(deps).callback();
+    const hidden = await request(app).get('/tenants/globex').set(bearer('acme-user-token'));
+    const absent = await request(app).get('/tenants/nothere').set(bearer('acme-user-token'));
+    expect(hidden.status).toBe(404);
+    expect(absent.status).toBe(404);
+    expect(hidden.body.detail).toBe('tenant "globex" not found');
+    expect(absent.body.detail).toBe('tenant "nothere" not found');
+  });
+
+  it('answers 403 when the caller may see the tenant but not change it', async () => {
+    const { deps } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .patch('/tenants/acme')
+      .set(bearer('acme-user-token'))
+      .send({ displayName: 'ACME' });
+    expect(response.status).toBe(403);
+  });
+
+  it('presents a tenant without managedFields or internal annotations', async () => {
+    const { deps } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .get('/tenants/acme')
+      .set(bearer('acme-user-token'));
+    expect(response.status).toBe(200);
+    expect(response.headers['etag']).toMatch(/^"\d+"$/);
+    expect(response.body).toMatchObject({
+      name: 'acme',
+      ca: { mode: 'generated' },
+      status: { ready: 'True' },
+    });
+    const text = JSON.stringify(response.body);
+    expect(text).not.toContain('managedFields');
+    expect(text).not.toContain('tenantmesh.io/internal');
+  });
+
+  it('lists only the tenants the caller may see, and all of them to a platform admin', async () => {
+    const { deps } = testDeps();
+    const app = createApp(deps).callback();
+    const user = await request(app).get('/tenants').set(bearer('acme-user-token'));
+    expect(user.body.items.map((t: { name: string }) => t.name)).toEqual(['acme']);
+    const admin = await request(app).get('/tenants').set(bearer('admin-token'));
+    expect(admin.body.items.map((t: { name: string }) => t.name).sort()).toEqual(['acme', 'globex']);
+  });
+
+  it('creates a tenant for a platform admin and audits it', async () => {
+    const { deps, store, audit } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .post('/tenants')
+      .set(bearer('admin-token'))
+      .set('X-Request-Id', 'create-1')
+      .send({ name: 'initech', quota: { maxEndpoints: 3, cpu: '500m', memory: '4Gi' } });
+    expect(response.status).toBe(201);
+    expect(response.headers['location']).toBe('/tenants/initech');
+    expect(store.tenants.get('initech')?.spec.quota).toEqual({ maxEndpoints: 3, cpu: '500m', memory: '4Gi' });
+    expect(audit()).toEqual([
+      expect.objectContaining({
+        schema_version: 1,
+        request_id: 'create-1',
+        subject: 'oidc:root',
+        tenant: 'initech',
+        action: 'tenants.create',
+        target: 'tenants/initech',
+        decision: 'allow',
+      }),
+    ]);
+  });
+
+  it.each([
+    ['a name that is too short', { name: 'ab' }, '/name'],
+    ['a name that is not a DNS label', { name: 'Acme_Corp' }, '/name'],
+    ['a name longer than 40 characters', { name: 'a'.repeat(41) }, '/name'],
+    ['a malformed cpu quantity', { name: 'initech', quota: { cpu: 'lots' } }, '/quota/cpu'],
+    ['a negative endpoint quota', { name: 'initech', quota: { maxEndpoints: -1 } }, '/quota/maxEndpoints'],
+    ['an unknown field', { name: 'initech', colour: 'blue' }, ''],
+    [
+      'a ServiceAccount without namespace',
+      { name: 'initech', users: [{ kind: 'ServiceAccount', name: 'ci' }] },
+      '/users/0/namespace',
+    ],
+  ])('rejects %s with a 400 naming the field', async (_case, body, pointer) => {
+    const { deps, store } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .post('/tenants')
+      .set(bearer('admin-token'))
+      .send(body);
+    expect(response.status).toBe(400);
+    expect(response.body.invalidParams).toContainEqual(expect.objectContaining({ pointer }));
+    expect(store.tenants.has('initech')).toBe(false);
+  });
+
+  it('passes a provided CA to the validator and answers 422 naming the field it rejects', async () => {
+    const { deps } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .post('/tenants')
+      .set(bearer('admin-token'))
+      .send({ name: 'initech', ca: { certificatePem: 'garbage', privateKeyPem: 'k' } });
+    expect(response.status).toBe(422);
+    expect(response.body.invalidParams).toEqual([
+      { pointer: '/ca/certificatePem', reason: 'not a PEM certificate' },
+    ]);
+  });
+
+  it('records a provided CA as such and never returns its key', async () => {
+    const { deps } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .post('/tenants')
+      .set(bearer('admin-token'))
+      .send({ name: 'initech', ca: CA });
+    expect(response.status).toBe(201);
+    expect(response.body.ca.mode).toBe('provided');
+    expect(JSON.stringify(response.body)).not.toContain('privateKey');
+  });
+
+  it('refuses tenant creation to a tenant admin with 403 and audits the denial', async () => {
+    const { deps, audit } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .post('/tenants')
+      .set(bearer('acme-admin-token'))
+      .send({ name: 'initech' });
+    expect(response.status).toBe(403);
+    expect(audit()).toEqual([
+      expect.objectContaining({ action: 'tenants.create', decision: 'deny', subject: 'oidc:ann' }),
+    ]);
+  });
+
+  it('answers 409 when the tenant already exists', async () => {
+    const { deps } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .post('/tenants')
+      .set(bearer('admin-token'))
+      .send({ name: 'acme' });
+    expect(response.status).toBe(409);
+  });
+
+  it('patches only the fields sent and honours If-Match', async () => {
+    const { deps, store } = testDeps();
+    const app = createApp(deps).callback();
+    const patched = await request(app)
+      .patch('/tenants/acme')
+      .set(bearer('acme-admin-token'))
+      .send({ quota: { cpu: '2' } });
+    expect(patched.status).toBe(200);
+    expect(store.tenants.get('acme')?.spec.admins).toHaveLength(1);
+    const stale = await request(app)
+      .patch('/tenants/acme')
+      .set(bearer('acme-admin-token'))
+      .set('If-Match', '"1"')
+      .send({ displayName: 'ACME' });
+    expect(stale.status).toBe(409);
+  });
+
+  it('audits a deletion denied to a tenant admin and allowed to a platform admin', async () => {
+    const { deps, audit, store } = testDeps();
+    const app = createApp(deps).callback();
+    expect((await request(app).delete('/tenants/acme').set(bearer('acme-admin-token'))).status).toBe(403);
+    expect((await request(app).delete('/tenants/acme').set(bearer('admin-token'))).status).toBe(202);
+    expect(store.tenants.has('acme')).toBe(false);
+    expect(audit().map((e) => [e.action, e.decision])).toEqual([
+      ['tenants.delete', 'deny'],
+      ['tenants.delete', 'allow'],
+    ]);
+  });
+
+  it('writes audit lines that never contain the bearer token', async () => {
+    const { deps, auditLines } = testDeps();
+    const app = createApp(deps).callback();
+    await request(app).delete('/tenants/globex').set(bearer('acme-admin-token'));
+    await request(app).post('/tenants').set(bearer('admin-token')).send({ name: 'initech', ca: CA });
+    expect(auditLines.length).toBe(2);
+    for (const line of auditLines) {
+      expect(line).not.toContain('token');
+      expect(line).not.toContain('BEGIN');
+    }
+  });
+});
+
+describe('access grants', () => {
+  it('grants a group to the tenant users, idempotently, and revokes it', async () => {
+    const { deps, store, audit } = testDeps();
+    const app = createApp(deps).callback();
+    const grant = { role: 'users', subject: { kind: 'Group', name: 'data-science' } };
+    const first = await request(app).post('/tenants/acme/access').set(bearer('acme-admin-token')).send(grant);
+    expect(first.status).toBe(201);
+    const again = await request(app).post('/tenants/acme/access').set(bearer('acme-admin-token')).send(grant);
+    expect(again.status).toBe(200);
+    expect(store.tenants.get('acme')?.spec.users).toContainEqual({ kind: 'Group', name: 'data-science' });
+    const revoked = await request(app)
+      .delete('/tenants/acme/access/users/Group/data-science')
+      .set(bearer('acme-admin-token'));
+    expect(revoked.status).toBe(200);
+    expect(store.tenants.get('acme')?.spec.users).not.toContainEqual({ kind: 'Group', name: 'data-science' });
+    expect(audit().map((e) => e.action)).toEqual(['access.grant', 'access.revoke']);
+  });
+
+  it('grants a ServiceAccount access to one endpoint only', async () => {
+    const { deps, store } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .post('/tenants/acme/access')
+      .set(bearer('acme-admin-token'))
+      .send({
+        role: 'endpointUsers',
+        endpoint: 'resnet',
+        subject: { kind: 'ServiceAccount', name: 'ci', namespace: 'build' },
+      });
+    expect(response.status).toBe(201);
+    expect(store.tenants.get('acme')?.spec.endpointUsers).toEqual([
+      { endpoint: 'resnet', subjects: [{ kind: 'ServiceAccount', name: 'ci', namespace: 'build' }] },
+    ]);
+  });
+
+  it('lets tenant users read the access lists but not change them', async () => {
+    const { deps } = testDeps();
+    const app = createApp(deps).callback();
+    expect((await request(app).get('/tenants/acme/access').set(bearer('acme-user-token'))).status).toBe(200);
+    const grant = await request(app)
+      .post('/tenants/acme/access')
+      .set(bearer('acme-user-token'))
+      .send({ role: 'admins', subject: { kind: 'User', name: 'oidc:bob' } });
+    expect(grant.status).toBe(403);
+  });
+
+  it('hides another tenant’s access lists behind a 404', async () => {
+    const { deps } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .get('/tenants/globex/access')
+      .set(bearer('acme-admin-token'));
+    expect(response.status).toBe(404);
+  });
+
+  it('answers 404 when revoking a grant that does not exist', async () => {
+    const { deps } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .delete('/tenants/acme/access/admins/User/nobody')
+      .set(bearer('acme-admin-token'));
+    expect(response.status).toBe(404);
+  });
+});
+
+describe('runtimes', () => {
+  it('lists runtimes to any authenticated caller without their container templates', async () => {
+    const { deps } = testDeps();
+    const response = await request(createApp(deps).callback()).get('/runtimes').set(bearer('outsider-token'));
+    expect(response.status).toBe(200);
+    expect(response.body.items).toEqual([
+      { name: 'ovms', protocols: ['tfserving-grpc', 'v2-grpc'], modelFormats: ['openvino'] },
+      { name: 'tfserving', protocols: ['tfserving-grpc'], modelFormats: ['tensorflow'] },
+    ]);
+  });
+});
