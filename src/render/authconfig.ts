@@ -1,0 +1,206 @@
+import {
+  LABELS,
+  authConfigName,
+  clientCertificateGroup,
+  clientCertificateUsername,
+  commonLabels,
+  endpointResourceName,
+  tenantWildcardHost,
+} from '../domain/index.ts';
+import type { KubeObject, OidcIssuer } from '../domain/index.ts';
+import { objectMeta } from './meta.ts';
+import type { TenantContext } from './types.ts';
+
+/**
+ * Properties every identity is normalised to, whatever proved it, so one SubjectAccessReview serves all:
+ * the method (`x509`, `oidc`, `serviceaccount`), the Kubernetes username and the groups.
+ */
+export const IDENTITY_FIELDS = {
+  method: 'tenantmeshMethod',
+  user: 'tenantmeshUser',
+  groups: 'tenantmeshGroups',
+  audienceAccepted: 'tenantmeshAudienceAccepted',
+} as const;
+
+/** The header the Istio gateway puts the verified client certificate in (SANITIZE_SET). */
+export const XFCC_HEADER = 'x-forwarded-client-cert';
+
+/** A CEL string literal (JSON string syntax is valid CEL). */
+function celString(value: string): string {
+  return JSON.stringify(value);
+}
+
+function celList(values: readonly string[]): string {
+  return `[${values.map(celString).join(', ')}]`;
+}
+
+/** CEL for the first DNS label of the requested host, i.e. the short endpoint name. */
+export const REQUESTED_ENDPOINT_CEL = 'request.host.split(".")[0]';
+const HAS_BEARER_CEL = '"authorization" in request.headers';
+const identity = (field: string) => `auth.identity.${field}`;
+
+/** CEL that yields `[value]` for a string claim and the claim itself for a list claim. */
+function claimAsList(claim: string): string {
+  const value = `auth.identity[${celString(claim)}]`;
+  return `(type(${value}) == string ? [${value}] : ${value})`;
+}
+
+function clientCertificateIdentity(ctx: TenantContext): Record<string, unknown> {
+  const usernamePrefix = clientCertificateUsername(ctx.name, '');
+  return {
+    // With a bearer token the token says who the caller is; the certificate only opened the TLS channel.
+    when: [{ predicate: `!(${HAS_BEARER_CEL})` }],
+    x509: {
+      selector: { matchLabels: { [LABELS.tenantCa]: ctx.name } },
+      source: { xfccHeader: XFCC_HEADER },
+    },
+    overrides: {
+      [IDENTITY_FIELDS.method]: { value: 'x509' },
+      [IDENTITY_FIELDS.user]: { expression: `${celString(usernamePrefix)} + auth.identity.CommonName` },
+      [IDENTITY_FIELDS.groups]: { value: [clientCertificateGroup(ctx.name)] },
+    },
+  };
+}
+
+function oidcIdentity(issuer: OidcIssuer): Record<string, unknown> {
+  const usernameClaim = issuer.usernameClaim ?? 'sub';
+  const groupsClaim = issuer.groupsClaim ?? 'groups';
+  const groups = `(${celString(groupsClaim)} in auth.identity ? ${claimAsList(groupsClaim)} : [])`;
+  const prefixedGroups = issuer.groupsPrefix
+    ? `${groups}.map(g, ${celString(issuer.groupsPrefix)} + g)`
+    : groups;
+  return {
+    when: [{ predicate: HAS_BEARER_CEL }],
+    credentials: { authorizationHeader: { prefix: 'Bearer' } },
+    jwt: { issuerUrl: issuer.issuerUrl },
+    overrides: {
+      [IDENTITY_FIELDS.method]: { value: 'oidc' },
+      [IDENTITY_FIELDS.user]: {
+        expression: `${celString(issuer.usernamePrefix ?? '')} + auth.identity[${celString(usernameClaim)}]`,
+      },
+      [IDENTITY_FIELDS.groups]: { expression: prefixedGroups },
+      // Authorino checks signature, expiry and issuer; the audience is checked by the oidc-audience rule.
+      [IDENTITY_FIELDS.audienceAccepted]: {
+        expression: `"aud" in auth.identity && ${claimAsList('aud')}.exists(a, a in ${celList(issuer.audiences)})`,
+      },
+    },
+  };
+}
+
+function serviceAccountIdentity(audiences: string[]): Record<string, unknown> {
+  return {
+    // After the OIDC issuers, so a token both could accept always maps the same way.
+    priority: 1,
+    when: [{ predicate: HAS_BEARER_CEL }],
+    credentials: { authorizationHeader: { prefix: 'Bearer' } },
+    kubernetesTokenReview: audiences.length > 0 ? { audiences: [...audiences] } : {},
+    overrides: {
+      [IDENTITY_FIELDS.method]: { value: 'serviceaccount' },
+      [IDENTITY_FIELDS.user]: { expression: 'auth.identity.user.username' },
+      [IDENTITY_FIELDS.groups]: { expression: 'auth.identity.user.groups' },
+    },
+  };
+}
+
+function authentication(ctx: TenantContext): Record<string, unknown> {
+  const entries: Record<string, unknown> = { 'client-certificate': clientCertificateIdentity(ctx) };
+  ctx.platform.oidcIssuers.forEach((issuer, index) => {
+    entries[`oidc-${index}`] = oidcIdentity(issuer);
+  });
+  entries['service-account'] = serviceAccountIdentity(ctx.platform.serviceAccountTokenAudiences);
+  return entries;
+}
+
+/** Per endpoint with `allowedClientSubjects`: a certificate caller's CN must be listed. */
+function clientSubjectRules(ctx: TenantContext): Record<string, unknown> {
+  const rules: Record<string, unknown> = {};
+  for (const endpoint of ctx.endpoints) {
+    const allowed = endpoint.resource.spec.allowedClientSubjects;
+    if (!allowed || allowed.length === 0) continue;
+    rules[`client-subjects-${endpoint.endpoint}`] = {
+      when: [
+        { predicate: `${REQUESTED_ENDPOINT_CEL} == ${celString(endpoint.endpoint)}` },
+        { predicate: `${identity(IDENTITY_FIELDS.method)} == "x509"` },
+      ],
+      patternMatching: {
+        patterns: [{ predicate: `auth.identity.CommonName in ${celList([...allowed].sort())}` }],
+      },
+    };
+  }
+  return rules;
+}
+
+function subjectAccessReview(ctx: TenantContext): Record<string, unknown> {
+  const serviceName = `${celString(endpointResourceName(ctx.name, ''))} + ${REQUESTED_ENDPOINT_CEL}`;
+  return {
+    kubernetesSubjectAccessReview: {
+      user: { expression: identity(IDENTITY_FIELDS.user) },
+      // The caller's own groups, never a fixed list: a fixed list would let anyone authenticated in.
+      authorizationGroups: { expression: identity(IDENTITY_FIELDS.groups) },
+      resourceAttributes: {
+        verb: { value: 'get' },
+        group: { value: '' },
+        resource: { value: 'services' },
+        namespace: { value: ctx.platform.servingNamespace },
+        name: { expression: serviceName },
+      },
+    },
+    cache: {
+      key: {
+        expression: [
+          identity(IDENTITY_FIELDS.user),
+          `${identity(IDENTITY_FIELDS.groups)}.join(",")`,
+          REQUESTED_ENDPOINT_CEL,
+        ].join(' + "|" + '),
+      },
+      ttl: ctx.platform.authorizationCacheTtlSeconds,
+    },
+  };
+}
+
+function authorization(ctx: TenantContext): Record<string, unknown> {
+  const rules: Record<string, unknown> = {};
+  if (ctx.platform.oidcIssuers.length > 0) {
+    rules['oidc-audience'] = {
+      when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "oidc"` }],
+      patternMatching: { patterns: [{ predicate: identity(IDENTITY_FIELDS.audienceAccepted) }] },
+    };
+  }
+  Object.assign(rules, clientSubjectRules(ctx));
+  rules['tenant-rbac'] = subjectAccessReview(ctx);
+  return rules;
+}
+
+/**
+ * The tenant's Authorino AuthConfig for `*.<tenant hostname>`: identity from the client certificate the
+ * gateway forwards in XFCC, from OIDC JWTs or from ServiceAccount tokens, each normalised to (user, groups);
+ * then Kubernetes RBAC decides with a SubjectAccessReview `get services/<t>-<e>` in the serving namespace.
+ */
+export function renderAuthConfig(ctx: TenantContext): KubeObject {
+  return {
+    apiVersion: 'authorino.kuadrant.io/v1beta3',
+    kind: 'AuthConfig',
+    metadata: objectMeta(
+      authConfigName(ctx.name),
+      ctx.platform.servingNamespace,
+      commonLabels('authz', ctx.name),
+    ),
+    spec: {
+      hosts: [tenantWildcardHost(ctx.hostname)],
+      authentication: authentication(ctx),
+      authorization: authorization(ctx),
+      response: {
+        unauthenticated: {
+          code: 401,
+          message: {
+            value: `tenantmesh: present a client certificate issued by tenant ${ctx.name}'s CA, or a valid bearer token`,
+          },
+        },
+        unauthorized: {
+          code: 403,
+          message: { value: `tenantmesh: you are not allowed to call this endpoint of tenant ${ctx.name}` },
+        },
+      },
+    },
+  };
+}
