@@ -120,6 +120,11 @@ function isRetryableCode(code: number): boolean {
 /** Builds a KubeError from an HTTP status code and the raw body the apiserver sent (a `Status`, usually). */
 export function kubeErrorFromResponse(code: number, body: unknown, fallbackMessage?: string): KubeError {
   const status = parseStatus(body);
+  if (code === 500 && status?.message && schemaMismatch.test(status.message)) {
+    // Server-side apply of a field a built-in kind's schema lacks answers 500, although retrying can never
+    // succeed: treat it as the invalid request it is, or a typo in a renderer would be retried forever.
+    return new KubeError({ code, reason: 'Invalid', message: status.message, retryable: false });
+  }
   const reason: KubeErrorReason =
     status?.reason && knownReasons.has(status.reason)
       ? (status.reason as KubeErrorReason)
@@ -152,6 +157,8 @@ export function parseStatus(body: unknown): KubeStatus | undefined {
   }
   return undefined;
 }
+
+const schemaMismatch = /failed to create typed patch object|field not declared in schema/;
 
 const networkErrorCodes = /^(E[A-Z]+|UND_ERR_[A-Z_]+|ERR_SSL_[A-Z_]+|ERR_TLS_[A-Z_]+)$/;
 
