@@ -78,7 +78,7 @@ interface CacheEntry {
 export function createAuthorizer(port: SubjectAccessReviewPort, options: AuthorizerOptions = {}): Authorizer {
   const ttlMs = options.ttlMs ?? 10_000;
   const maxEntries = options.maxEntries ?? 1000;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => Date.now());
   const cache = new Map<string, CacheEntry>();
 
   return {

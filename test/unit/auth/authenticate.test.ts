@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { bearerToken, createAuthenticator } from '../../../src/auth/authenticate.ts';
+import type { OidcVerifier } from '../../../src/auth/jwt.ts';
+import { createServiceAccountAuthenticator } from '../../../src/auth/tokenreview.ts';
+import type { TokenReviewPort } from '../../../src/auth/tokenreview.ts';
+
+const jwt = (claims: object) =>
+  `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+
+const oidc: OidcVerifier = {
+  issuer: 'https://idp.example',
+  warmUp: async () => undefined,
+  verify: async () => ({ kind: 'oidc', username: 'oidc:alice', groups: [], extra: {} }),
+};
+
+const reviewer = (calls: string[]): TokenReviewPort => ({
+  async reviewToken(token) {
+    calls.push(token);
+    return token === 'good-sa-token' || token.includes('.')
+      ? {
+          authenticated: true,
+          user: {
+            username: 'system:serviceaccount:build:ci',
+            uid: 'u-1',
+            groups: ['system:serviceaccounts'],
+            extra: { 'authentication.kubernetes.io/pod-name': ['p'] },
+          },
+        }
+      : { authenticated: false, error: 'invalid bearer token' };
+  },
+});
+
+describe('bearer authentication', () => {
+  it('sends tokens of a configured OIDC issuer to that issuer’s verifier', async () => {
+    const calls: string[] = [];
+    const authenticator = createAuthenticator({
+      oidc: [oidc],
+      serviceAccounts: createServiceAccountAuthenticator(reviewer(calls)),
+    });
+    const identity = await authenticator.authenticate(`Bearer ${jwt({ iss: 'https://idp.example' })}`);
+    expect(identity.kind).toBe('oidc');
+    expect(calls).toEqual([]);
+  });
+
+  it('sends ServiceAccount JWTs and opaque tokens to TokenReview', async () => {
+    const calls: string[] = [];
+    const authenticator = createAuthenticator({
+      oidc: [oidc],
+      serviceAccounts: createServiceAccountAuthenticator(reviewer(calls)),
+    });
+    const identity = await authenticator.authenticate(
+      `Bearer ${jwt({ iss: 'https://kubernetes.default.svc' })}`,
+    );
+    expect(identity).toEqual({
+      kind: 'serviceaccount',
+      username: 'system:serviceaccount:build:ci',
+      uid: 'u-1',
+      groups: ['system:serviceaccounts'],
+      extra: { 'authentication.kubernetes.io/pod-name': ['p'] },
+    });
+    await expect(authenticator.authenticate('Bearer good-sa-token')).resolves.toMatchObject({
+      kind: 'serviceaccount',
+    });
+    await expect(authenticator.authenticate('Bearer bad')).rejects.toMatchObject({ name: 'Unauthenticated' });
+  });
+
+  it('refuses tokens of unknown issuers when TokenReview is not configured', async () => {
+    const authenticator = createAuthenticator({ oidc: [oidc] });
+    await expect(authenticator.authenticate(`Bearer ${jwt({ iss: 'https://evil' })}`)).rejects.toThrow(
+      'token issuer not trusted',
+    );
+  });
+
+  it('reports an unreachable apiserver as Unavailable, not as a bad token', async () => {
+    const authenticator = createServiceAccountAuthenticator({
+      reviewToken: async () => {
+        throw new Error('ECONNREFUSED');
+      },
+    });
+    await expect(authenticator.authenticate('t')).rejects.toMatchObject({ name: 'Unavailable' });
+  });
+
+  it.each([
+    [undefined, 'missing bearer token'],
+    ['', 'missing bearer token'],
+    ['Basic dXNlcjpwYXNz', 'authorization header is not a bearer token'],
+    ['Bearer', 'authorization header is not a bearer token'],
+    [`Bearer ${'x'.repeat(9000)}`, 'token too large'],
+  ])('refuses the authorization header %j', (header, reason) => {
+    expect(() => bearerToken(header)).toThrow(reason);
+  });
+});
