@@ -295,8 +295,10 @@ describe('models API over a real MinIO', () => {
   }
 });
 
-function binary(res: http.IncomingMessage, callback: (error: Error | null, body: Buffer) => void): void {
+/** supertest parser that keeps a binary body as a Buffer. */
+function binary(res: request.Response, callback: (error: Error | null, body: Buffer) => void): void {
+  const stream = res as unknown as NodeJS.ReadableStream;
   const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => callback(null, Buffer.concat(chunks)));
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  stream.on('end', () => callback(null, Buffer.concat(chunks)));
 }
