@@ -1,0 +1,142 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createAuthorizer, enforceTenantVerdict, judgeTenantAction } from '../../../src/auth/authorize.ts';
+import type { SubjectAccessReviewRequest } from '../../../src/auth/authorize.ts';
+import type { Identity } from '../../../src/auth/identity.ts';
+
+const bob: Identity = { kind: 'oidc', username: 'oidc:bob', groups: ['oidc:acme-users'], extra: {} };
+const getAcme = { verb: 'get', resource: 'tenants', name: 'acme' } as const;
+
+function countingPort(allowed: (r: SubjectAccessReviewRequest) => boolean = () => true) {
+  const requests: SubjectAccessReviewRequest[] = [];
+  return {
+    requests,
+    port: {
+      async review(request: SubjectAccessReviewRequest) {
+        requests.push(request);
+        return { allowed: allowed(request) };
+      },
+    },
+  };
+}
+
+describe('the SubjectAccessReview authorizer', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('asks about the tenantmesh.io tenants resource with the caller’s user, groups and extra', async () => {
+    const { port, requests } = countingPort();
+    await createAuthorizer(port).can(bob, {
+      verb: 'create',
+      resource: 'tenants',
+      subresource: 'models',
+      name: 'acme',
+    });
+    expect(requests).toEqual([
+      {
+        user: 'oidc:bob',
+        uid: undefined,
+        groups: ['oidc:acme-users'],
+        extra: {},
+        resourceAttributes: {
+          group: 'tenantmesh.io',
+          resource: 'tenants',
+          subresource: 'models',
+          name: 'acme',
+          verb: 'create',
+        },
+      },
+    ]);
+  });
+
+  it('answers a repeated question from the cache until the TTL passes', async () => {
+    const { port, requests } = countingPort();
+    const authorizer = createAuthorizer(port, { ttlMs: 5000 });
+    await authorizer.can(bob, getAcme);
+    vi.advanceTimersByTime(4999);
+    await authorizer.can(bob, getAcme);
+    expect(requests).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    await authorizer.can(bob, getAcme);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('keeps decisions apart for different groups, verbs and tenants', async () => {
+    const { port, requests } = countingPort();
+    const authorizer = createAuthorizer(port);
+    await authorizer.can(bob, getAcme);
+    await authorizer.can({ ...bob, groups: ['oidc:platform-admins'] }, getAcme);
+    await authorizer.can(bob, { ...getAcme, verb: 'delete' });
+    await authorizer.can(bob, { ...getAcme, name: 'globex' });
+    expect(requests).toHaveLength(4);
+  });
+
+  it('evicts the least recently used decision beyond maxEntries', async () => {
+    const { port, requests } = countingPort();
+    const authorizer = createAuthorizer(port, { maxEntries: 2 });
+    await authorizer.can(bob, { ...getAcme, name: 'a' });
+    await authorizer.can(bob, { ...getAcme, name: 'b' });
+    await authorizer.can(bob, { ...getAcme, name: 'a' }); // a is now the most recent
+    await authorizer.can(bob, { ...getAcme, name: 'c' }); // evicts b
+    await authorizer.can(bob, { ...getAcme, name: 'a' });
+    expect(requests).toHaveLength(3);
+    await authorizer.can(bob, { ...getAcme, name: 'b' });
+    expect(requests).toHaveLength(4);
+  });
+
+  it('shares one review between concurrent identical questions', async () => {
+    const { port, requests } = countingPort();
+    const authorizer = createAuthorizer(port);
+    await Promise.all([authorizer.can(bob, getAcme), authorizer.can(bob, getAcme)]);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('does not cache a failed review', async () => {
+    let calls = 0;
+    const authorizer = createAuthorizer({
+      async review() {
+        calls++;
+        if (calls === 1) throw Object.assign(new Error('apiserver down'), { name: 'Unavailable' });
+        return { allowed: true };
+      },
+    });
+    await expect(authorizer.can(bob, getAcme)).rejects.toThrow('apiserver down');
+    await expect(authorizer.can(bob, getAcme)).resolves.toMatchObject({ allowed: true });
+  });
+});
+
+describe('tenant visibility', () => {
+  const rbac = (r: SubjectAccessReviewRequest) =>
+    r.resourceAttributes.name === 'acme' && ['get', 'list'].includes(r.resourceAttributes.verb);
+
+  it('hides a tenant the caller may not get, whatever the action', async () => {
+    const authorizer = createAuthorizer(countingPort(rbac).port);
+    const verdict = await judgeTenantAction(authorizer, bob, 'globex', { verb: 'delete' });
+    expect(verdict.outcome).toBe('hidden');
+    expect(() => enforceTenantVerdict(verdict, 'globex')).toThrow(
+      expect.objectContaining({ name: 'NotFound' }),
+    );
+  });
+
+  it('forbids an action on a tenant the caller may see but not change', async () => {
+    const authorizer = createAuthorizer(countingPort(rbac).port);
+    const verdict = await judgeTenantAction(authorizer, bob, 'acme', {
+      verb: 'create',
+      subresource: 'endpoints',
+    });
+    expect(verdict.outcome).toBe('forbidden');
+    expect(() => enforceTenantVerdict(verdict, 'acme')).toThrow(
+      expect.objectContaining({ name: 'Forbidden' }),
+    );
+  });
+
+  it('allows reading a visible tenant with a single review', async () => {
+    const { port, requests } = countingPort(rbac);
+    const verdict = await judgeTenantAction(createAuthorizer(port), bob, 'acme', { verb: 'get' });
+    expect(verdict.outcome).toBe('allowed');
+    expect(requests).toHaveLength(1);
+  });
+});
