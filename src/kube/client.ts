@@ -126,12 +126,12 @@ export interface Kube {
    * Server-side apply of a whole object (PATCH `application/apply-patch+yaml`). The object is sent as
    * given (never mutated; `managedFields` and `resourceVersion` are left out so apply is unconditional).
    */
-  applyObject<T extends KubeObject>(obj: T, options: ApplyOptions): Promise<T>;
+  applyObject<T extends KubeObject>(obj: T, options: ApplyOptions): Promise<Applied<T>>;
   /**
    * Server-side apply of only `{apiVersion, kind, metadata{name,namespace}, status}` to the `status`
    * subresource, so the status writer never touches spec fields and vice versa.
    */
-  applyStatus<T extends KubeObject>(obj: T, options: ApplyOptions): Promise<T>;
+  applyStatus<T extends KubeObject>(obj: T, options: ApplyOptions): Promise<Applied<T>>;
   /** Reads one object; `undefined` when it does not exist. */
   get<T extends KubeObject = KubeObject>(
     apiVersion: string,
@@ -146,9 +146,9 @@ export interface Kube {
     options?: ListOptions,
   ): Promise<KubeList<T>>;
   /** Creates an object; 409 AlreadyExists when it exists. */
-  create<T extends KubeObject>(obj: T, options?: WriteOptions): Promise<T>;
+  create<T extends KubeObject>(obj: T, options?: WriteOptions): Promise<Applied<T>>;
   /** Replaces an object; with `metadata.resourceVersion` set this is an optimistic-concurrency update (409). */
-  replace<T extends KubeObject>(obj: T, options?: WriteOptions): Promise<T>;
+  replace<T extends KubeObject>(obj: T, options?: WriteOptions): Promise<Applied<T>>;
   /** Deletes an object; resolves false when it was already gone. */
   delete(
     apiVersion: string,
@@ -204,6 +204,12 @@ export interface Kube {
     options?: ListOptions & { watchTimeoutSeconds?: number },
   ): ListWatchSource<T>;
 }
+
+/**
+ * What a write returns: the caller's type, plus the server-filled metadata (uid, resourceVersion, …) that a
+ * literal input type would otherwise hide.
+ */
+export type Applied<T extends KubeObject> = T & KubeObject;
 
 /** Where to find the cluster: a kubeconfig file, its YAML text, or the defaults (KUBECONFIG, in-cluster). */
 export interface KubeConnectionOptions {
@@ -307,12 +313,12 @@ class KubeClient implements Kube {
     return this.objectPath(obj.apiVersion, obj.kind, requireName(obj), obj.metadata.namespace, subresource);
   }
 
-  async applyObject<T extends KubeObject>(obj: T, options: ApplyOptions): Promise<T> {
+  async applyObject<T extends KubeObject>(obj: T, options: ApplyOptions): Promise<Applied<T>> {
     const { managedFields: _managedFields, resourceVersion: _resourceVersion, ...metadata } = obj.metadata;
     return this.apply<T>({ ...obj, metadata }, await this.pathOf(obj), options);
   }
 
-  async applyStatus<T extends KubeObject>(obj: T, options: ApplyOptions): Promise<T> {
+  async applyStatus<T extends KubeObject>(obj: T, options: ApplyOptions): Promise<Applied<T>> {
     const metadata: { name: string; namespace?: string } = { name: requireName(obj) };
     if (obj.metadata.namespace) metadata.namespace = obj.metadata.namespace;
     const body = { apiVersion: obj.apiVersion, kind: obj.kind, metadata, status: obj['status'] };
@@ -381,12 +387,12 @@ class KubeClient implements Kube {
     return { items, resourceVersion };
   }
 
-  async create<T extends KubeObject>(obj: T, options: WriteOptions = {}): Promise<T> {
+  async create<T extends KubeObject>(obj: T, options: WriteOptions = {}): Promise<Applied<T>> {
     const path = await this.collectionPath(obj.apiVersion, obj.kind, obj.metadata.namespace);
     return this.http.json<T>({ method: 'POST', path, body: obj, query: writeQuery(options) });
   }
 
-  async replace<T extends KubeObject>(obj: T, options: WriteOptions = {}): Promise<T> {
+  async replace<T extends KubeObject>(obj: T, options: WriteOptions = {}): Promise<Applied<T>> {
     return this.http.json<T>({
       method: 'PUT',
       path: await this.pathOf(obj),
