@@ -247,11 +247,6 @@ export function createKube(options: KubeConnectionOptions = {}): Kube {
   return new KubeClient(new KubeHttp(loadKubeConfig(options)));
 }
 
-/** Creates the facade over an already-built HTTP layer (tests and src/testenv). */
-export function createKubeFromHttp(http: KubeHttp): Kube {
-  return new KubeClient(http);
-}
-
 function groupVersionPath(apiVersion: string): string {
   return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
 }

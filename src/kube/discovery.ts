@@ -102,3 +102,9 @@ function noKindMatch(apiVersion: string, kind: string): KubeError {
     retryable: true,
   });
 }
+
+/** True when `groups` (from `serverGroups()`) serve `group`, optionally at `version`. */
+export function servesGroup(groups: ApiGroupInfo[], group: string, version?: string): boolean {
+  const found = groups.find((candidate) => candidate.name === group);
+  return found !== undefined && (version === undefined || found.versions.includes(version));
+}
