@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { renderPlatform, renderTenant, tenantContext } from '../../../src/render/index.ts';
+import { renderAuthConfig } from '../../../src/render/authconfig.ts';
+import { renderExtAuthzPolicy, renderGatewayOnlyPolicy } from '../../../src/render/authorizationpolicy.ts';
+import { renderDestinationRule } from '../../../src/render/destinationrule.ts';
+import { renderGateway } from '../../../src/render/gateway.ts';
+import { renderPeerAuthentication } from '../../../src/render/peerauthentication.ts';
+import { renderVirtualService } from '../../../src/render/virtualservice.ts';
+import { platform, sampleInput, toYaml } from './fixtures.ts';
+
+const ctx = tenantContext(sampleInput());
+type Spec = Record<string, unknown>;
+const specOf = (object: { spec?: unknown }) => object.spec as Spec;
+
+describe('Istio objects', () => {
+  it('match the golden Gateway', async () => {
+    await expect(toYaml(renderGateway(ctx))).toMatchFileSnapshot('__golden__/gateway.yaml');
+  });
+
+  it('match the golden VirtualServices', async () => {
+    await expect(toYaml(ctx.endpoints.map(renderVirtualService))).toMatchFileSnapshot(
+      '__golden__/virtualservice.yaml',
+    );
+  });
+
+  it('match the golden DestinationRules', async () => {
+    await expect(toYaml(ctx.endpoints.map(renderDestinationRule))).toMatchFileSnapshot(
+      '__golden__/destinationrule.yaml',
+    );
+  });
+
+  it('match the golden PeerAuthentication', async () => {
+    await expect(toYaml(renderPeerAuthentication(platform))).toMatchFileSnapshot(
+      '__golden__/peerauthentication.yaml',
+    );
+  });
+
+  it('match the golden AuthorizationPolicies', async () => {
+    await expect(toYaml([renderExtAuthzPolicy(ctx), renderGatewayOnlyPolicy(ctx)])).toMatchFileSnapshot(
+      '__golden__/authorizationpolicy.yaml',
+    );
+  });
+
+  it('the tenant Gateway requires client certificates and only binds routes of the serving namespace', () => {
+    const [server] = specOf(renderGateway(ctx)).servers as { hosts: string[]; tls: Spec }[];
+    expect(server!.tls).toMatchObject({ mode: 'MUTUAL', credentialName: 'tenantmesh-acme-gateway' });
+    expect(server!.hosts).toEqual(['tenantmesh-serving/*.acme.models.example.com']);
+  });
+
+  it('each endpoint gets its own host on the tenant Gateway', () => {
+    expect(ctx.endpoints.map((e) => specOf(renderVirtualService(e)))).toMatchObject([
+      { hosts: ['bert.acme.models.example.com'], gateways: ['tenantmesh-serving/tenantmesh-acme'] },
+      { hosts: ['resnet.acme.models.example.com'], gateways: ['tenantmesh-serving/tenantmesh-acme'] },
+    ]);
+  });
+
+  it('ext_authz covers the tenant hosts with and without the HTTPS port', () => {
+    const spec = specOf(renderExtAuthzPolicy(ctx));
+    expect(spec).toMatchObject({ action: 'CUSTOM', provider: { name: 'tenantmesh-authorino' } });
+    expect(spec.rules).toEqual([
+      { to: [{ operation: { hosts: ['*.acme.models.example.com', '*.acme.models.example.com:443'] } }] },
+    ]);
+  });
+
+  it('serving pods accept traffic only from the gateway principal', () => {
+    const spec = specOf(renderGatewayOnlyPolicy(ctx));
+    expect(spec.action).toBe('ALLOW');
+    expect(spec.rules).toEqual([
+      {
+        from: [
+          {
+            source: { principals: ['cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account'] },
+          },
+        ],
+      },
+    ]);
+    expect(spec.selector).toEqual({
+      matchLabels: { 'tenantmesh.io/tenant': 'acme', 'app.kubernetes.io/component': 'serving' },
+    });
+  });
+
+  it('no mesh objects when Istio is absent', () => {
+    const meshApis = /istio\.io|authorino/;
+    for (const capabilities of [
+      { istio: false, authorino: true, openshift: false },
+      { istio: true, authorino: false, openshift: false },
+    ]) {
+      const objects = [
+        ...renderTenant(sampleInput({ capabilities })),
+        ...renderPlatform(platform, capabilities),
+      ];
+      expect(objects.filter((o) => meshApis.test(o.apiVersion))).toEqual([]);
+      expect(objects.map((o) => o.metadata.name)).not.toContain('tenantmesh-acme-gateway');
+    }
+  });
+});
+
+describe('the AuthConfig', () => {
+  const authConfig = renderAuthConfig(ctx);
+  const spec = specOf(authConfig) as {
+    hosts: string[];
+    authentication: Record<string, Spec>;
+    authorization: Record<string, Spec>;
+  };
+
+  it('matches the golden AuthConfig', async () => {
+    await expect(toYaml(authConfig)).toMatchFileSnapshot('__golden__/authconfig.yaml');
+  });
+
+  it("passes the caller's groups, never a fixed list", () => {
+    const sar = spec.authorization['tenant-rbac']!.kubernetesSubjectAccessReview as Spec;
+    expect(sar.authorizationGroups).toEqual({ expression: 'auth.identity.tenantmeshGroups' });
+    expect(sar.user).toEqual({ expression: 'auth.identity.tenantmeshUser' });
+    expect(sar).not.toHaveProperty('groups');
+  });
+
+  it('asks RBAC for get on the Service of the requested endpoint in the serving namespace', () => {
+    const sar = spec.authorization['tenant-rbac']!.kubernetesSubjectAccessReview as {
+      resourceAttributes: Spec;
+    };
+    expect(sar.resourceAttributes).toEqual({
+      verb: { value: 'get' },
+      group: { value: '' },
+      resource: { value: 'services' },
+      namespace: { value: 'tenantmesh-serving' },
+      name: { expression: '"acme-" + request.host.split(".")[0]' },
+    });
+  });
+
+  it("trusts only the tenant's CA, read from the certificate the gateway forwards", () => {
+    expect(spec.authentication['client-certificate']!.x509).toEqual({
+      selector: { matchLabels: { 'tenantmesh.io/tenant-ca': 'acme' } },
+      source: { xfccHeader: 'x-forwarded-client-cert' },
+    });
+  });
+
+  it('maps a client certificate to the tenant-scoped user and group the PKI documents', () => {
+    const overrides = spec.authentication['client-certificate']!.overrides as Record<string, Spec>;
+    expect(overrides.tenantmeshUser).toEqual({
+      expression: '"tenantmesh:client:acme:" + auth.identity.CommonName',
+    });
+    expect(overrides.tenantmeshGroups).toEqual({ value: ['tenantmesh:clients:acme'] });
+  });
+
+  it('accepts every configured OIDC issuer and ServiceAccount tokens for the configured audiences', () => {
+    expect(spec.authentication['oidc-0']!.jwt).toEqual({ issuerUrl: 'https://login.example.com' });
+    expect(spec.authentication['service-account']!.kubernetesTokenReview).toEqual({
+      audiences: ['tenantmesh'],
+    });
+  });
+
+  it('limits an endpoint with allowed client subjects to those certificate names', () => {
+    const rule = spec.authorization['client-subjects-resnet']!;
+    expect(rule.patternMatching).toEqual({
+      patterns: [{ predicate: 'auth.identity.CommonName in ["batch", "scoring-job"]' }],
+    });
+    expect(spec.authorization).not.toHaveProperty('client-subjects-bert');
+  });
+
+  it('caches decisions per user, groups and endpoint', () => {
+    expect(spec.authorization['tenant-rbac']!.cache).toEqual({
+      key: {
+        expression:
+          'auth.identity.tenantmeshUser + "|" + auth.identity.tenantmeshGroups.join(",") + "|" + request.host.split(".")[0]',
+      },
+      ttl: 30,
+    });
+  });
+});
