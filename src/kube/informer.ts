@@ -108,10 +108,24 @@ export class Informer<T extends KubeObject> {
     return this.synced;
   }
 
-  /** Resolves once the first list has filled the store, so workers never act on an empty cache. */
-  waitForSync(): Promise<void> {
+  /**
+   * Resolves once the first list has filled the store, so workers never act on an empty cache. Rejects
+   * with the signal's reason if `signal` aborts first (e.g. shutdown while the apiserver is unreachable).
+   */
+  waitForSync(signal?: AbortSignal): Promise<void> {
     if (this.synced) return Promise.resolve();
-    return new Promise((resolve) => this.syncWaiters.push(resolve));
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const onAbort = () => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.syncWaiters.push(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
   }
 
   /** The cached object under a `namespace/name` (or `name`) key. */

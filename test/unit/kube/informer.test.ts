@@ -191,6 +191,19 @@ describe('Informer', () => {
     informer.stop();
   });
 
+  it('stops waiting for the first sync when the caller gives up', async () => {
+    source.lists = [new Error('connection refused')];
+    const informer = new Informer(source, {});
+    informer.start();
+    const abort = new AbortController();
+    const waiting = informer.waitForSync(abort.signal);
+
+    abort.abort(new Error('shutting down'));
+
+    await expect(waiting).rejects.toThrow('shutting down');
+    informer.stop();
+  });
+
   it('restarts a watch that stays silent longer than the watchdog timeout', async () => {
     source.lists = [{ items: [], resourceVersion: '10' }];
     const informer = new Informer(source, {}, { watchSilenceTimeoutMs: 60_000, resyncIntervalMs: 0 });
