@@ -1,3 +1,4 @@
+import type { KubeObject } from '../../../src/domain/index.ts';
 import { describe, expect, it } from 'vitest';
 import { renderPlatform, renderTenant, tenantContext } from '../../../src/render/index.ts';
 import { renderAuthConfig } from '../../../src/render/authconfig.ts';
@@ -10,7 +11,7 @@ import { platform, sampleInput, toYaml } from './fixtures.ts';
 
 const ctx = tenantContext(sampleInput());
 type Spec = Record<string, unknown>;
-const specOf = (object: { spec?: unknown }) => object.spec as Spec;
+const specOf = (object: KubeObject) => object.spec as Spec;
 
 describe('Istio objects', () => {
   it('match the golden Gateway', async () => {

@@ -1,3 +1,4 @@
+import type { KubeObject } from '../../../src/domain/index.ts';
 import { describe, expect, it } from 'vitest';
 import { tenantContext } from '../../../src/render/index.ts';
 import {
@@ -10,7 +11,7 @@ import { sampleInput, toYaml } from './fixtures.ts';
 
 const input = sampleInput();
 const ctx = tenantContext(input);
-const decoded = (secret: { data?: unknown }) =>
+const decoded = (secret: KubeObject) =>
   Object.fromEntries(
     Object.entries(secret.data as Record<string, string>).map(([k, v]) => [
       k,

@@ -72,7 +72,9 @@ describe('serving objects', () => {
   });
 
   it('ports are named so Istio knows gRPC from HTTP', () => {
-    const service = renderService(resnet!) as { spec: { ports: { name: string; appProtocol: string }[] } };
+    const service = renderService(resnet!) as unknown as {
+      spec: { ports: { name: string; appProtocol: string }[] };
+    };
     expect(service.spec.ports.map((p) => [p.name, p.appProtocol])).toEqual([
       ['grpc-inference', 'grpc'],
       ['http-inference', 'http'],
