@@ -17,6 +17,7 @@ export default defineConfig({
           environment: 'node',
           // One real control plane per run, shared by every integration file (see globalSetup).
           globalSetup: ['test/integration/global-setup.ts'],
+          setupFiles: ['test/integration/setup-failure-tails.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
           fileParallelism: false,

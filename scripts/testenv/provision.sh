@@ -35,7 +35,7 @@ EOF
 
 go_tag() {
   command -v go >/dev/null || { echo "none"; return; }
-  go env GOVERSION
+  (cd / && go env GOVERSION)
 }
 
 prebuilt() {
@@ -85,7 +85,8 @@ build_kube() {
   log "building kube-apiserver and kube-controller-manager $KUBERNETES_VERSION (10-20 min cold)"
   minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
   staging="v0.${KUBERNETES_VERSION#v1.}"
-  {
+  (
+    set -e
     cd "$work"
     go mod init local/kube-bins
     local gomod; gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
@@ -102,30 +103,54 @@ build_kube() {
     for cmd in kube-apiserver kube-controller-manager; do
       go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ldflags" -o "$dir/$cmd" "k8s.io/kubernetes/cmd/$cmd"
     done
-  } >"$dir/build.log" 2>&1 || fail kubernetes "go build k8s.io/kubernetes/cmd/{kube-apiserver,kube-controller-manager}@$KUBERNETES_VERSION (wrapper module)" "$dir/build.log"
+  ) >"$dir/build.log" 2>&1 || fail kubernetes "go build k8s.io/kubernetes/cmd/{kube-apiserver,kube-controller-manager}@$KUBERNETES_VERSION (wrapper module)" "$dir/build.log"
   rm -rf "$work"
 }
 
-go_install() { # <name> <dir> <package@version>
-  need_go "$1"
-  log "building $1 from $3"
-  GOBIN="$2" go install -trimpath -ldflags '-s -w' "$3" >"$2/build.log" 2>&1 || fail "$1" "go install $3" "$2/build.log"
+# go_build_module <name> <dir> <module@version> <package-in-module> <binary> [module=module@version ...]:
+# builds from the module's own source
+# (its go.mod and go.sum, replace directives included). `go install pkg@version` is avoided on purpose: it also
+# asks the proxy for the module's version list to look for deprecations, which some proxies refuse.
+go_build_module() {
+  local name=$1 dir=$2 module=$3 package=$4 binary=$5 src work
+  shift 5
+  local replacements=("$@")
+  need_go "$name"
+  log "building $name from $module"
+  work=$(mktemp -d)
+  (
+    set -e
+    src=$(cd "$work" && go mod download -json "$module" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+    [ -n "$src" ] || { echo "go mod download $module gave no directory"; exit 1; }
+    cp -r "$src" "$work/src" && chmod -R u+w "$work/src"
+    cd "$work/src"
+    for replacement in "${replacements[@]}"; do go mod edit -replace="$replacement"; done
+    go build -trimpath -ldflags '-s -w' -o "$dir/$binary" "$package"
+  ) >"$dir/build.log" 2>&1 || fail "$name" "go build $package (module $module)" "$dir/build.log"
+  rm -rf "$work"
 }
 
-build_minio() { go_install minio "$1" "github.com/minio/minio@$MINIO_VERSION"; }
-build_istioctl() { go_install istioctl "$1" "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_VERSION"; }
+build_minio() { go_build_module minio "$1" "github.com/minio/minio@$MINIO_VERSION" . minio; }
+# Istio's go.mod pins pre-release builds of its own API modules that the module proxy does not serve; the matching
+# releases are API-compatible, so they stand in (versions.env says which).
+build_istioctl() {
+  go_build_module istioctl "$1" "istio.io/istio@$ISTIO_VERSION" ./istioctl/cmd/istioctl istioctl \
+    "istio.io/api=istio.io/api@$ISTIO_API_VERSION" "istio.io/client-go=istio.io/client-go@$ISTIO_CLIENT_GO_VERSION" \
+    "github.com/envoyproxy/go-control-plane/envoy=github.com/envoyproxy/go-control-plane/envoy@$ENVOY_GO_CONTROL_PLANE_VERSION" \
+    "github.com/envoyproxy/go-control-plane/contrib=github.com/envoyproxy/go-control-plane/contrib@$ENVOY_GO_CONTROL_PLANE_CONTRIB_VERSION"
+}
 
 build_authorino() {
-  go_install authorino "$1" "github.com/kuadrant/authorino@$AUTHORINO_VERSION"
+  go_build_module authorino "$1" "github.com/kuadrant/authorino@$AUTHORINO_VERSION" . authorino
   local moddir
-  moddir=$(go mod download -json "github.com/kuadrant/authorino@$AUTHORINO_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  moddir=$(cd / && go mod download -json "github.com/kuadrant/authorino@$AUTHORINO_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
   cp "$moddir/install/manifests.yaml" "$1/authorino-install.yaml" && chmod 644 "$1/authorino-install.yaml"
 }
 
 fetch_istio_crds() {
   need_go istio-crds
   local moddir
-  moddir=$(go mod download -json "istio.io/api@$ISTIO_API_VERSION" 2>"$1/build.log" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  moddir=$(cd / && go mod download -json "istio.io/api@$ISTIO_API_VERSION" 2>"$1/build.log" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
   [ -n "$moddir" ] || fail istio-crds "go mod download istio.io/api@$ISTIO_API_VERSION" "$1/build.log"
   cp "$moddir/kubernetes/customresourcedefinitions.gen.yaml" "$1/istio-crds.yaml" && chmod 644 "$1/istio-crds.yaml"
 }
@@ -164,7 +189,7 @@ provide_one() {
     kubernetes) provide kubernetes build_kube "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager ;;
     minio) provide minio build_minio "$MINIO_VERSION" minio ;;
     authorino) provide authorino build_authorino "$AUTHORINO_VERSION" authorino authorino-install.yaml ;;
-    istioctl) provide istioctl build_istioctl "$ISTIO_VERSION" istioctl ;;
+    istioctl) provide istioctl build_istioctl "$ISTIO_VERSION-api$ISTIO_API_VERSION-xds$ENVOY_GO_CONTROL_PLANE_VERSION" istioctl ;;
     istio-crds) provide istio-crds fetch_istio_crds "$ISTIO_API_VERSION" istio-crds.yaml ;;
     envoy) provide envoy install_envoy "$ENVOY_VERSION" envoy ;;
     *) echo "unknown component: $1" >&2; exit 2 ;;

@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import { provisionScript } from './versions.ts';
+
+/** Paths of every provisioned artefact, keyed by name (etcd, kube-apiserver, istio-crds.yaml, …). */
+export type Assets = Record<string, string>;
+
+/** The components `npm start` and the integration tests need. */
+export const allComponents = [
+  'etcd',
+  'kubernetes',
+  'minio',
+  'authorino',
+  'istio-crds',
+  'istioctl',
+  'envoy',
+] as const;
+export type Component = (typeof allComponents)[number];
+
+/**
+ * Runs scripts/testenv/provision.sh, which builds or installs each component into the version-keyed cache (a warm
+ * cache answers in seconds), and returns where each artefact is. Build progress goes to our stderr.
+ */
+export async function provisionAssets(components: readonly Component[] = allComponents): Promise<Assets> {
+  const child = spawn('bash', [provisionScript, ...components], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    process.stderr.write(chunk);
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (code !== 0) {
+    throw new Error(`provisioning the test components failed (exit ${code}):\n${stderr.trim()}`);
+  }
+  const assets: Assets = {};
+  for (const line of stdout.split('\n')) {
+    const index = line.indexOf('=');
+    if (index > 0) assets[line.slice(0, index)] = line.slice(index + 1);
+  }
+  return assets;
+}
+
+/** Returns the path of one artefact, failing with a message that names it when it was not provisioned. */
+export function assetPath(assets: Assets, name: string): string {
+  const path = assets[name];
+  if (!path) throw new Error(`test component ${name} was not provisioned (see scripts/testenv/provision.sh)`);
+  return path;
+}
