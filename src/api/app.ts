@@ -20,6 +20,8 @@ import { requestId } from './request-id.ts';
 import { buildRouters } from './route.ts';
 import type { ApiRoute } from './route.ts';
 import { accessRoutes } from './routes/access.ts';
+import { modelRoutes } from './routes/models.ts';
+import type { ModelsRouterDeps } from './routes/models.ts';
 import { runtimeRoutes } from './routes/runtimes.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 
@@ -37,6 +39,8 @@ export interface ApiDeps {
   audit?: AuditLog;
   /** Defaults to a fresh registry per app. */
   metrics?: ApiMetrics;
+  /** The model registry (store and in-use check); the models routes are served when present. */
+  models?: Omit<ModelsRouterDeps, 'authorize' | 'audit' | 'prefix'>;
   /**
    * Routes of other resources (endpoints, models, certificates), built with the same guard so they
    * authorize and audit alike; they join the route table, so they are served and documented.
@@ -44,6 +48,8 @@ export interface ApiDeps {
   extraRoutes?: (guard: Guard) => ApiRoute[];
   /** Largest declared request body accepted before authentication, except streaming (rawBody) routes. */
   maxBodyBytes?: number;
+  /** Path prefix of the resource routes (default `/v1`); health, metrics and the document stay at the root. */
+  prefix?: string;
   /** API version shown in the OpenAPI document. */
   version?: string;
 }
@@ -64,13 +70,21 @@ export function createApp(deps: ApiDeps): Koa {
 export function buildApp(deps: ApiDeps): BuiltApp {
   const metrics = deps.metrics ?? createApiMetrics();
   const guard = createGuard(deps.authorizer, deps.audit ?? createAuditLog());
-  const routeDeps = { tenants: deps.tenants, runtimes: deps.runtimes, caValidator: deps.caValidator, guard };
+  const prefix = deps.prefix ?? '/v1';
+  const routeDeps = {
+    tenants: deps.tenants,
+    runtimes: deps.runtimes,
+    caValidator: deps.caValidator,
+    guard,
+    prefix,
+  };
   const routes: ApiRoute[] = [
     ...healthRoutes(deps.readiness, metrics),
     openApiRoute(() => routes, deps.version ?? '0.1.0'),
     ...tenantRoutes(routeDeps),
     ...accessRoutes(routeDeps),
     ...runtimeRoutes(routeDeps),
+    ...(deps.models ? modelRoutes(modelsWiring(deps.models, guard, prefix)) : []),
     ...(deps.extraRoutes?.(guard) ?? []),
   ];
 
@@ -95,6 +109,26 @@ export function buildApp(deps: ApiDeps): BuiltApp {
   for (const router of protectedRouters) app.use(router.routes());
 
   return { app, routes, metrics };
+}
+
+/** Wires the models routes to the same RBAC checks and audit log as every other route. */
+function modelsWiring(
+  models: NonNullable<ApiDeps['models']>,
+  guard: Guard,
+  prefix: string,
+): ModelsRouterDeps {
+  return {
+    ...models,
+    prefix,
+    authorize: (ctx, tenant, verb, subresource) =>
+      guard.tenant(ctx, tenant, {
+        action: `models.${verb}`,
+        target: `tenants/${tenant}/${subresource}`,
+        verb,
+        subresource,
+      }),
+    audit: (ctx, event) => guard.changed(ctx, event.tenant, event.action, event.target),
+  };
 }
 
 /** Establishes the caller's identity for every route after the public ones. */

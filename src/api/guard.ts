@@ -1,6 +1,6 @@
 import { enforceTenantVerdict, judgeTenantAction } from '../auth/authorize.ts';
 import type { Authorizer, TenantAction, TenantSubresource } from '../auth/authorize.ts';
-import { Forbidden } from '../auth/errors.ts';
+import { ForbiddenError } from '../domain/errors.ts';
 import type { AuditLog } from './audit.ts';
 import { identityOf } from './route.ts';
 import type { ApiContext } from './route.ts';
@@ -70,7 +70,7 @@ export function createGuard(authorizer: Authorizer, audit: AuditLog): Guard {
       const decision = await authorizer.can(identityOf(ctx), { verb: action.verb, resource: 'tenants' });
       if (!decision.allowed) {
         record(ctx, null, action.action, action.target, 'deny', decision.reason);
-        throw new Forbidden(`not allowed to ${action.verb} tenants`);
+        throw new ForbiddenError(`not allowed to ${action.verb} tenants`);
       }
     },
     async canSee(ctx, tenant) {

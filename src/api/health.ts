@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Unavailable } from '../auth/errors.ts';
+import { UnavailableError } from '../domain/errors.ts';
 import type { ApiMetrics } from './metrics.ts';
 import type { ReadinessProbe } from './ports.ts';
 import { defineRoute } from './route.ts';
@@ -68,7 +68,7 @@ export function healthRoutes(probes: ReadinessProbes, metrics: ApiMetrics): ApiR
       },
       async handle() {
         const failed = await failingProbes(probes);
-        if (failed.length > 0) throw new Unavailable(`not ready: ${failed.join('; ')}`);
+        if (failed.length > 0) throw new UnavailableError(`not ready: ${failed.join('; ')}`);
         return { status: 200, body: { status: 'ok', checks: Object.keys(probes).sort() } };
       },
     }),

@@ -1,11 +1,11 @@
-import type { Condition, ServingRuntimeObject, Subject, TenantObject, EndpointGrant } from './ports.ts';
+import type { Condition, EndpointGrant, ServingRuntime, Subject, Tenant } from '../domain/index.ts';
 
 /** A tenant on the wire: spec and status, never managedFields, annotations or CA secrets. */
 export interface TenantDto {
   name: string;
   displayName?: string;
   hostname?: string;
-  quota: { maxEndpoints?: number; cpu?: string; memory?: string; storage?: string };
+  quota: { maxEndpoints?: number; cpu?: string; memory?: string; storageBytes?: number };
   ca: { mode: 'generated' | 'provided'; fingerprint?: string };
   resourceVersion?: string;
   createdAt?: string;
@@ -33,18 +33,30 @@ export interface RuntimeDto {
   name: string;
   displayName?: string;
   protocols: string[];
-  modelFormats: string[];
+  modelFormats: { name: string; version?: string }[];
 }
 
+const quantityText = (value: string | number | undefined) =>
+  value === undefined ? undefined : String(value);
+
 /** Presents a Tenant CR. */
-export function presentTenant(tenant: TenantObject): TenantDto {
+export function presentTenant(tenant: Tenant): TenantDto {
   const conditions = tenant.status?.conditions ?? [];
+  const quota = tenant.spec.quota ?? {};
   return {
     name: tenant.metadata.name,
     displayName: tenant.spec.displayName,
     hostname: tenant.spec.hostname,
-    quota: { ...tenant.spec.quota },
-    ca: { mode: tenant.spec.ca?.mode ?? 'generated', fingerprint: tenant.status?.caFingerprint },
+    quota: {
+      maxEndpoints: quota.maxEndpoints,
+      cpu: quantityText(quota.cpu),
+      memory: quantityText(quota.memory),
+      storageBytes: quota.storageBytes,
+    },
+    ca: {
+      mode: tenant.spec.ca?.secretRef ? 'provided' : 'generated',
+      fingerprint: tenant.status?.caFingerprint,
+    },
     resourceVersion: tenant.metadata.resourceVersion,
     createdAt: tenant.metadata.creationTimestamp,
     deleting: tenant.metadata.deletionTimestamp !== undefined,
@@ -58,13 +70,13 @@ export function presentTenant(tenant: TenantObject): TenantDto {
   };
 }
 
-/** Presents the access lists of a Tenant CR. */
-export function presentAccess(tenant: TenantObject): AccessDto {
+/** Presents the access lists of a Tenant CR (`spec.endpointGrants` is shown as `endpointUsers`). */
+export function presentAccess(tenant: Tenant): AccessDto {
   return {
     tenant: tenant.metadata.name,
-    admins: tenant.spec.admins.map((s) => ({ ...s })),
-    users: tenant.spec.users.map((s) => ({ ...s })),
-    endpointUsers: (tenant.spec.endpointUsers ?? []).map((g) => ({
+    admins: (tenant.spec.admins ?? []).map((s) => ({ ...s })),
+    users: (tenant.spec.users ?? []).map((s) => ({ ...s })),
+    endpointUsers: (tenant.spec.endpointGrants ?? []).map((g) => ({
       endpoint: g.endpoint,
       subjects: g.subjects.map((s) => ({ ...s })),
     })),
@@ -73,11 +85,11 @@ export function presentAccess(tenant: TenantObject): AccessDto {
 }
 
 /** Presents a ServingRuntime CR. */
-export function presentRuntime(runtime: ServingRuntimeObject): RuntimeDto {
+export function presentRuntime(runtime: ServingRuntime): RuntimeDto {
   return {
     name: runtime.metadata.name,
     displayName: runtime.spec.displayName,
-    protocols: [...(runtime.spec.protocols ?? [])],
-    modelFormats: [...(runtime.spec.modelFormats ?? [])],
+    protocols: [...runtime.spec.protocols],
+    modelFormats: (runtime.spec.modelFormats ?? []).map((f) => ({ ...f })),
   };
 }

@@ -47,8 +47,9 @@ interface Mapping {
 }
 
 /**
- * Domain error names and the status each one means. Matched by `error.name` (or a `kind` discriminator)
- * so the edge does not depend on the identity of the error classes.
+ * Domain error codes and the status each one means. Matched by the domain's `code` discriminator
+ * (src/domain/errors.ts), or by `name` (`NotFound` / `NotFoundError`) for the storage layer's errors, so
+ * the edge does not depend on the identity of the error classes.
  */
 const DOMAIN_ERRORS: Record<string, Mapping> = {
   Invalid: { status: 422, slug: 'invalid', title: 'Invalid request' },
@@ -112,7 +113,10 @@ export function toProblem(
       ...base,
       ...(invalidParams.length > 0 ? { invalidParams } : {}),
     },
-    headers: mapping.status === 401 ? { 'WWW-Authenticate': BEARER_CHALLENGE } : {},
+    headers: {
+      ...(mapping.status === 401 ? { 'WWW-Authenticate': BEARER_CHALLENGE } : {}),
+      ...retryAfter(error),
+    },
   };
 }
 
@@ -124,22 +128,31 @@ export function statusOf(error: unknown): number {
 
 function domainMapping(error: unknown): Mapping | undefined {
   if (!(error instanceof Error)) return undefined;
-  const kind = (error as { kind?: unknown }).kind;
-  return DOMAIN_ERRORS[error.name] ?? (typeof kind === 'string' ? DOMAIN_ERRORS[kind] : undefined);
+  const { code, kind } = error as { code?: unknown; kind?: unknown };
+  for (const key of [code, kind, error.name, error.name.replace(/Error$/, '')]) {
+    if (typeof key === 'string' && Object.hasOwn(DOMAIN_ERRORS, key)) return DOMAIN_ERRORS[key];
+  }
+  return undefined;
 }
 
-/** Reads the fields of a domain Invalid: an array of {pointer, reason} or a pointer → reason record. */
+/**
+ * Reads the fields of an Invalid error: the domain's `violations: [{pointer, message}]`, or
+ * `fields: [{pointer, reason}]` as the storage layer raises them.
+ */
 function invalidFields(error: unknown): InvalidParam[] {
-  const fields = (error as { fields?: unknown }).fields;
-  if (Array.isArray(fields)) {
-    return fields
-      .filter((f): f is { pointer: string; reason: string } => typeof f?.pointer === 'string')
-      .map((f) => ({ pointer: f.pointer, reason: String(f.reason) }));
-  }
-  if (fields && typeof fields === 'object') {
-    return Object.entries(fields).map(([pointer, reason]) => ({ pointer, reason: String(reason) }));
-  }
-  return [];
+  const { violations, fields } = error as { violations?: unknown; fields?: unknown };
+  const list = Array.isArray(violations) ? violations : Array.isArray(fields) ? fields : [];
+  return list
+    .filter(
+      (f): f is { pointer: string; message?: unknown; reason?: unknown } => typeof f?.pointer === 'string',
+    )
+    .map((f) => ({ pointer: f.pointer, reason: String(f.message ?? f.reason ?? 'invalid') }));
+}
+
+/** Retry-After for an Unavailable that says when to come back. */
+function retryAfter(error: unknown): Record<string, string> {
+  const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  return typeof seconds === 'number' && seconds > 0 ? { 'Retry-After': String(Math.ceil(seconds)) } : {};
 }
 
 /**

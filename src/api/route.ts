@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context, ParameterizedContext } from 'koa';
 import type { z } from 'zod';
 import type { Identity } from '../auth/identity.ts';
-import { Unauthenticated } from '../auth/errors.ts';
+import { UnauthenticatedError } from '../domain/errors.ts';
 import { DEFAULT_JSON_LIMIT_BYTES, readJsonBody } from './body.ts';
 import { HttpProblem } from './problem.ts';
 import type { InvalidParam } from './problem.ts';
@@ -81,7 +81,7 @@ export function defineRoute<
 /** The identity the authentication middleware established; throws if the route was left public. */
 export function identityOf(ctx: ApiContext | Context): Identity {
   const identity = (ctx.state as Partial<ApiState>).identity;
-  if (!identity) throw new Unauthenticated('missing bearer token');
+  if (!identity) throw new UnauthenticatedError('missing bearer token');
   return identity;
 }
 

@@ -33,7 +33,7 @@ export const tenantQuota = z.strictObject({
   maxEndpoints: z.number().int().min(0).max(10_000).optional(),
   cpu: quantity.optional(),
   memory: quantity.optional(),
-  storage: quantity.optional(),
+  storageBytes: z.number().int().min(0).optional(),
 });
 
 /** An RBAC subject; ServiceAccounts need a namespace, users and groups must not have one. */

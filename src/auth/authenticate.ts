@@ -1,4 +1,4 @@
-import { Unauthenticated } from './errors.ts';
+import { UnauthenticatedError as Unauthenticated } from '../domain/errors.ts';
 import type { Identity } from './identity.ts';
 import { MAX_TOKEN_BYTES, peekIssuer } from './jwt.ts';
 import type { OidcVerifier } from './jwt.ts';

@@ -1,4 +1,4 @@
-import { Forbidden, NotFound } from './errors.ts';
+import { ForbiddenError, NotFoundError } from '../domain/errors.ts';
 import type { Identity } from './identity.ts';
 
 /** The API group whose `tenants` resource carries every management-plane permission. */
@@ -173,6 +173,6 @@ export async function judgeTenantAction(
 
 /** Throws NotFound for a hidden tenant and Forbidden for a forbidden action; returns when allowed. */
 export function enforceTenantVerdict(verdict: TenantVerdict, tenant: string): void {
-  if (verdict.outcome === 'hidden') throw new NotFound(`tenant "${tenant}" not found`);
-  if (verdict.outcome === 'forbidden') throw new Forbidden(`not allowed on tenant "${tenant}"`);
+  if (verdict.outcome === 'hidden') throw new NotFoundError('tenant', tenant);
+  if (verdict.outcome === 'forbidden') throw new ForbiddenError(`not allowed on tenant "${tenant}"`);
 }

@@ -1,6 +1,9 @@
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import { Unauthenticated, Unavailable } from './errors.ts';
+import {
+  UnauthenticatedError as Unauthenticated,
+  UnavailableError as Unavailable,
+} from '../domain/errors.ts';
 import { createCaTrustingFetch } from './fetch.ts';
 import type { FetchLike } from './fetch.ts';
 import type { Identity } from './identity.ts';

@@ -1,4 +1,4 @@
-import { Unauthenticated, Unavailable } from './errors.ts';
+import { isDomainError, UnauthenticatedError, UnavailableError } from '../domain/errors.ts';
 import type { Identity } from './identity.ts';
 
 /** User info as a TokenReview status reports it. */
@@ -41,11 +41,13 @@ export function createServiceAccountAuthenticator(
       try {
         result = await port.reviewToken(token, options.audiences);
       } catch (error) {
-        if (error instanceof Error && error.name === 'Unavailable') throw error;
-        throw new Unavailable('token review failed', { cause: error });
+        if (isDomainError(error, 'Unavailable')) throw error;
+        throw new UnavailableError(
+          `token review failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
       if (!result.authenticated || !result.user?.username) {
-        throw new Unauthenticated('token not accepted by the cluster');
+        throw new UnauthenticatedError('token not accepted by the cluster');
       }
       const { user } = result;
       return {

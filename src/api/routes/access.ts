@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { NotFound } from '../../auth/errors.ts';
+import { NotFoundError } from '../../domain/errors.ts';
 import { presentAccess } from '../presenters.ts';
-import type { Subject, TenantObject, TenantSpec } from '../ports.ts';
+import type { Subject, Tenant, TenantSpec } from '../../domain/index.ts';
 import { defineRoute } from '../route.ts';
 import type { ApiRoute } from '../route.ts';
 import { endpointName, subject, tenantName } from '../schemas.ts';
@@ -38,12 +38,12 @@ const revokeQuery = z.object({ namespace: z.string().max(63).optional(), endpoin
 
 /** Granting and revoking access to a tenant; the lists live in the Tenant spec. */
 export function accessRoutes(deps: RouteDeps): ApiRoute[] {
-  const { tenants, guard } = deps;
+  const { tenants, guard, prefix } = deps;
   return [
     defineRoute({
       operationId: 'listAccess',
       method: 'get',
-      path: '/tenants/:tenant/access',
+      path: `${prefix}/tenants/:tenant/access`,
       resource: 'access',
       summary: 'List who may administer and use a tenant',
       authorization: 'get tenants/<tenant>/access',
@@ -63,7 +63,7 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
     defineRoute({
       operationId: 'grantAccess',
       method: 'post',
-      path: '/tenants/:tenant/access',
+      path: `${prefix}/tenants/:tenant/access`,
       resource: 'access',
       summary: 'Grant a user, group or ServiceAccount a role on the tenant',
       authorization: 'create tenants/<tenant>/access',
@@ -92,7 +92,7 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
     defineRoute({
       operationId: 'revokeAccess',
       method: 'delete',
-      path: '/tenants/:tenant/access/:role/:kind/:name',
+      path: `${prefix}/tenants/:tenant/access/:role/:kind/:name`,
       resource: 'access',
       summary: 'Revoke a grant (ServiceAccounts name their namespace, endpoint grants their endpoint)',
       authorization: 'delete tenants/<tenant>/access',
@@ -114,7 +114,7 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
         });
         const current = await tenants.get(params.tenant);
         const spec = withoutGrant(current.spec, params.role, revoked, query.endpoint);
-        if (!spec) throw new NotFound(`no such grant on tenant "${params.tenant}"`);
+        if (!spec) throw new NotFoundError('grant', target, `no such grant on tenant "${params.tenant}"`);
         const updated = await updateSpec(deps, current, spec);
         guard.changed(ctx, params.tenant, 'access.revoke', target);
         return { status: 200, body: presentAccess(updated) };
@@ -123,7 +123,7 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
   ];
 }
 
-function updateSpec(deps: RouteDeps, current: TenantObject, spec: TenantSpec): Promise<TenantObject> {
+function updateSpec(deps: RouteDeps, current: Tenant, spec: TenantSpec): Promise<Tenant> {
   // The read resourceVersion makes a concurrent grant fail with 409 instead of being overwritten.
   return deps.tenants.update(current.metadata.name, spec, {
     resourceVersion: current.metadata.resourceVersion,
@@ -147,16 +147,17 @@ export function withGrant(
   endpoint?: string,
 ): TenantSpec | undefined {
   if (role === 'endpointUsers') {
-    const grants = spec.endpointUsers ?? [];
+    const grants = spec.endpointGrants ?? [];
     const existing = grants.find((g) => g.endpoint === endpoint);
     if (existing?.subjects.some((x) => sameSubject(x, s))) return undefined;
     const next = existing
       ? grants.map((g) => (g === existing ? { endpoint: g.endpoint, subjects: [...g.subjects, s] } : g))
       : [...grants, { endpoint: endpoint as string, subjects: [s] }];
-    return { ...spec, endpointUsers: next };
+    return { ...spec, endpointGrants: next };
   }
-  if (spec[role].some((x) => sameSubject(x, s))) return undefined;
-  return { ...spec, [role]: [...spec[role], s] };
+  const current = spec[role] ?? [];
+  if (current.some((x) => sameSubject(x, s))) return undefined;
+  return { ...spec, [role]: [...current, s] };
 }
 
 /** The spec with the grant removed, or undefined when there was no such grant. */
@@ -167,15 +168,16 @@ export function withoutGrant(
   endpoint?: string,
 ): TenantSpec | undefined {
   if (role === 'endpointUsers') {
-    const grants = spec.endpointUsers ?? [];
+    const grants = spec.endpointGrants ?? [];
     const existing = grants.find((g) => g.endpoint === endpoint);
     if (!existing?.subjects.some((x) => sameSubject(x, s))) return undefined;
     const remaining = existing.subjects.filter((x) => !sameSubject(x, s));
     const next = grants
       .map((g) => (g === existing ? { endpoint: g.endpoint, subjects: remaining } : g))
       .filter((g) => g.subjects.length > 0);
-    return { ...spec, endpointUsers: next };
+    return { ...spec, endpointGrants: next };
   }
-  if (!spec[role].some((x) => sameSubject(x, s))) return undefined;
-  return { ...spec, [role]: spec[role].filter((x) => !sameSubject(x, s)) };
+  const current = spec[role] ?? [];
+  if (!current.some((x) => sameSubject(x, s))) return undefined;
+  return { ...spec, [role]: current.filter((x) => !sameSubject(x, s)) };
 }

@@ -7,4 +7,6 @@ export interface RouteDeps {
   runtimes: RuntimeCatalog;
   caValidator: CaBundleValidator;
   guard: Guard;
+  /** Path prefix of the API version, e.g. `/v1`. */
+  prefix: string;
 }

@@ -9,7 +9,7 @@ export const runtimeDto = z.object({
   name: z.string(),
   displayName: z.string().optional(),
   protocols: z.array(z.string()),
-  modelFormats: z.array(z.string()),
+  modelFormats: z.array(z.object({ name: z.string(), version: z.string().optional() })),
 });
 
 /** The admin-curated ServingRuntimes, readable by every authenticated caller (they pick one per endpoint). */
@@ -18,7 +18,7 @@ export function runtimeRoutes(deps: RouteDeps): ApiRoute[] {
     defineRoute({
       operationId: 'listRuntimes',
       method: 'get',
-      path: '/runtimes',
+      path: `${deps.prefix}/runtimes`,
       resource: 'runtimes',
       summary: 'List the serving runtimes endpoints can use',
       authorization: 'any authenticated caller',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { presentTenant } from '../presenters.ts';
-import type { TenantSpec } from '../ports.ts';
+import type { TenantSpec } from '../../domain/index.ts';
 import { defineRoute } from '../route.ts';
 import type { ApiRoute } from '../route.ts';
 import { hostname, subject, tenantName, tenantQuota } from '../schemas.ts';
@@ -9,9 +9,9 @@ import type { RouteDeps } from './context.ts';
 const condition = z.object({
   type: z.string(),
   status: z.enum(['True', 'False', 'Unknown']),
-  reason: z.string().optional(),
-  message: z.string().optional(),
-  lastTransitionTime: z.string().optional(),
+  reason: z.string(),
+  message: z.string(),
+  lastTransitionTime: z.string(),
   observedGeneration: z.number().optional(),
 });
 
@@ -70,12 +70,12 @@ export const patchTenantBody = z
 
 /** Tenant CRUD. */
 export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
-  const { tenants, guard } = deps;
+  const { tenants, guard, prefix } = deps;
   return [
     defineRoute({
       operationId: 'listTenants',
       method: 'get',
-      path: '/tenants',
+      path: `${prefix}/tenants`,
       resource: 'tenants',
       summary: 'List the tenants the caller may see',
       authorization: 'list tenants (all), otherwise get tenants/<tenant> for each',
@@ -96,7 +96,7 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
     defineRoute({
       operationId: 'createTenant',
       method: 'post',
-      path: '/tenants',
+      path: `${prefix}/tenants`,
       resource: 'tenants',
       summary: 'Create a tenant (platform admins)',
       authorization: 'create tenants',
@@ -115,17 +115,20 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
           quota: body.quota,
           admins: body.admins,
           users: body.users,
-          ca: { mode: body.ca ? 'provided' : 'generated' },
         };
         const created = await tenants.create({ name: body.name, spec, ca: body.ca });
         guard.changed(ctx, body.name, 'tenants.create', `tenants/${body.name}`);
-        return { status: 201, body: presentTenant(created), headers: { Location: `/tenants/${body.name}` } };
+        return {
+          status: 201,
+          body: presentTenant(created),
+          headers: { Location: `${prefix}/tenants/${body.name}` },
+        };
       },
     }),
     defineRoute({
       operationId: 'getTenant',
       method: 'get',
-      path: '/tenants/:tenant',
+      path: `${prefix}/tenants/:tenant`,
       resource: 'tenants',
       summary: 'Get a tenant',
       authorization: 'get tenants/<tenant>',
@@ -144,7 +147,7 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
     defineRoute({
       operationId: 'updateTenant',
       method: 'patch',
-      path: '/tenants/:tenant',
+      path: `${prefix}/tenants/:tenant`,
       resource: 'tenants',
       summary: 'Change a tenant’s display name, hostname or quota',
       authorization: 'update tenants/<tenant>',
@@ -170,7 +173,7 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
     defineRoute({
       operationId: 'deleteTenant',
       method: 'delete',
-      path: '/tenants/:tenant',
+      path: `${prefix}/tenants/:tenant`,
       resource: 'tenants',
       summary: 'Delete a tenant and everything it owns',
       authorization: 'delete tenants/<tenant>',

@@ -36,7 +36,7 @@ describe('the API edge', () => {
 
   it('answers a wrong method with 405, an Allow header and a problem body', async () => {
     const { deps } = testDeps();
-    const response = await request(createApp(deps).callback()).put('/tenants').set(bearer('admin-token'));
+    const response = await request(createApp(deps).callback()).put('/v1/tenants').set(bearer('admin-token'));
     expect(response.status).toBe(405);
     expect(response.headers['allow']).toContain('GET');
     expect(response.headers['allow']).toContain('POST');
@@ -47,7 +47,7 @@ describe('the API edge', () => {
   it('refuses a body declared larger than the limit with 413 before authenticating', async () => {
     const { deps } = testDeps({ maxBodyBytes: 100 });
     const response = await request(createApp(deps).callback())
-      .post('/tenants')
+      .post('/v1/tenants')
       .set('Content-Type', 'application/json')
       .send(JSON.stringify({ name: 'x'.repeat(200) }));
     expect(response.status).toBe(413);
@@ -58,13 +58,13 @@ describe('the API edge', () => {
     const { deps } = testDeps();
     const app = createApp(deps).callback();
     const text = await request(app)
-      .post('/tenants')
+      .post('/v1/tenants')
       .set(bearer('admin-token'))
       .set('Content-Type', 'text/plain')
       .send('hi');
     expect(text.status).toBe(415);
     const broken = await request(app)
-      .post('/tenants')
+      .post('/v1/tenants')
       .set(bearer('admin-token'))
       .set('Content-Type', 'application/json')
       .send('{"name": ');
@@ -74,7 +74,7 @@ describe('the API edge', () => {
 
   it('answers 401 with a Bearer challenge when no token is sent', async () => {
     const { deps } = testDeps();
-    const response = await request(createApp(deps).callback()).get('/tenants');
+    const response = await request(createApp(deps).callback()).get('/v1/tenants');
     expect(response.status).toBe(401);
     expect(response.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
     expect(response.headers['content-type']).toMatch(PROBLEM_TYPE);
@@ -89,7 +89,7 @@ describe('the API edge', () => {
       },
     });
     const response = await request(createApp(deps).callback())
-      .get('/runtimes')
+      .get('/v1/runtimes')
       .set(bearer('acme-user-token'))
       .set('X-Request-Id', 'req-500');
     expect(response.status).toBe(500);
@@ -102,7 +102,7 @@ describe('the API edge', () => {
 
   it('does not log client errors', async () => {
     const { deps, logLines } = testDeps();
-    await request(createApp(deps).callback()).get('/tenants/nope').set(bearer('admin-token'));
+    await request(createApp(deps).callback()).get('/v1/tenants/nope').set(bearer('admin-token'));
     expect(logLines).toEqual([]);
   });
 });
@@ -135,16 +135,16 @@ describe('health and metrics', () => {
   it('labels request metrics by route template, not by raw path', async () => {
     const { deps } = testDeps();
     const app = createApp(deps).callback();
-    await request(app).get('/tenants/acme').set(bearer('acme-user-token'));
-    await request(app).get('/tenants/zzz-unknown').set(bearer('admin-token'));
+    await request(app).get('/v1/tenants/acme').set(bearer('acme-user-token'));
+    await request(app).get('/v1/tenants/zzz-unknown').set(bearer('admin-token'));
     const metrics = await request(app).get('/metrics');
     expect(metrics.text).toContain(
-      'tenantmesh_api_requests_total{method="GET",route="/tenants/:tenant",status="200"} 1',
+      'tenantmesh_api_requests_total{method="GET",route="/v1/tenants/:tenant",status="200"} 1',
     );
     expect(metrics.text).toContain(
-      'tenantmesh_api_requests_total{method="GET",route="/tenants/:tenant",status="404"} 1',
+      'tenantmesh_api_requests_total{method="GET",route="/v1/tenants/:tenant",status="404"} 1',
     );
-    expect(metrics.text).not.toContain('route="/tenants/acme"');
+    expect(metrics.text).not.toContain('route="/v1/tenants/acme"');
   });
 
   it('keeps metrics apart between two apps in one process', async () => {

@@ -2,12 +2,17 @@ import { pino } from 'pino';
 import { createAuthorizer } from '../../../src/auth/authorize.ts';
 import type { SubjectAccessReviewRequest } from '../../../src/auth/authorize.ts';
 import type { Authenticator } from '../../../src/auth/authenticate.ts';
-import { Conflict, Invalid, NotFound, Unauthenticated } from '../../../src/auth/errors.ts';
+import {
+  ConflictError,
+  InvalidError,
+  NotFoundError,
+  UnauthenticatedError,
+} from '../../../src/domain/errors.ts';
 import type { Identity } from '../../../src/auth/identity.ts';
 import type { ApiDeps } from '../../../src/api/app.ts';
 import type { AuditEvent } from '../../../src/api/audit.ts';
 import { createAuditLog } from '../../../src/api/audit.ts';
-import type { ServingRuntimeObject, TenantObject, TenantStore } from '../../../src/api/ports.ts';
+import type { ServingRuntime, Tenant, TenantStore } from '../../../src/api/ports.ts';
 
 /** Tokens the fake authenticator accepts, and who they stand for. */
 export const IDENTITIES: Record<string, Identity> = {
@@ -22,7 +27,7 @@ export const fakeAuthenticator: Authenticator = {
   async authenticate(header) {
     const token = header?.replace(/^Bearer /, '');
     const identity = token ? IDENTITIES[token] : undefined;
-    if (!identity) throw new Unauthenticated('token not accepted');
+    if (!identity) throw new UnauthenticatedError('token not accepted');
     return identity;
   },
 };
@@ -44,21 +49,33 @@ export function fakeRbac(request: SubjectAccessReviewRequest): boolean {
 
 /** A Tenant store over a Map, with resourceVersion preconditions like the apiserver's. */
 export class MemoryTenantStore implements TenantStore {
-  readonly tenants = new Map<string, TenantObject>();
+  readonly tenants = new Map<string, Tenant>();
   private version = 1;
 
-  seed(name: string, spec: Partial<TenantObject['spec']> = {}): TenantObject {
-    const tenant: TenantObject = {
+  seed(name: string, spec: Partial<Tenant['spec']> = {}): Tenant {
+    const tenant: Tenant = {
       apiVersion: 'tenantmesh.io/v1alpha1',
       kind: 'Tenant',
+      // Read back from the apiserver, objects carry managedFields, which the domain type leaves out.
       metadata: {
         name,
         resourceVersion: String(this.version++),
         managedFields: [{ manager: 'tenantmesh-operator' }],
         annotations: { 'tenantmesh.io/internal': 'x' },
-      },
+      } as Tenant['metadata'],
       spec: { admins: [], users: [], ...spec },
-      status: { conditions: [{ type: 'Ready', status: 'True' }], hosts: [`${name}.example.test`] },
+      status: {
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Reconciled',
+            message: '',
+            lastTransitionTime: '2025-01-01T00:00:00Z',
+          },
+        ],
+        hosts: [`${name}.example.test`],
+      },
     };
     this.tenants.set(name, tenant);
     return tenant;
@@ -69,17 +86,19 @@ export class MemoryTenantStore implements TenantStore {
   }
   async get(name: string) {
     const tenant = this.tenants.get(name);
-    if (!tenant) throw new NotFound(`tenant "${name}" not found`);
+    if (!tenant) throw new NotFoundError('tenant', name);
     return tenant;
   }
-  async create(input: { name: string; spec: TenantObject['spec'] }) {
-    if (this.tenants.has(input.name)) throw new Conflict(`tenant "${input.name}" already exists`);
-    return this.seed(input.name, input.spec);
+  async create(input: { name: string; spec: Tenant['spec']; ca?: unknown }) {
+    if (this.tenants.has(input.name)) throw new ConflictError(`tenant "${input.name}" already exists`);
+    // As the real store does: a provided CA goes to a Secret the spec refers to.
+    const ca = input.ca ? { secretRef: { name: `tenantmesh-ca-${input.name}` } } : input.spec.ca;
+    return this.seed(input.name, { ...input.spec, ...(ca ? { ca } : {}) });
   }
-  async update(name: string, spec: TenantObject['spec'], precondition: { resourceVersion?: string }) {
+  async update(name: string, spec: Tenant['spec'], precondition: { resourceVersion?: string }) {
     const current = await this.get(name);
     if (precondition.resourceVersion && precondition.resourceVersion !== current.metadata.resourceVersion) {
-      throw new Conflict('the tenant was changed meanwhile');
+      throw new ConflictError('the tenant was changed meanwhile');
     }
     const updated = {
       ...current,
@@ -95,15 +114,26 @@ export class MemoryTenantStore implements TenantStore {
   }
 }
 
-export const RUNTIMES: ServingRuntimeObject[] = [
-  {
-    metadata: { name: 'tfserving', managedFields: [] },
-    spec: { protocols: ['tfserving-grpc'], modelFormats: ['tensorflow'], container: { image: 'x' } },
+const runtime = (
+  name: string,
+  protocols: ServingRuntime['spec']['protocols'],
+  format: string,
+): ServingRuntime => ({
+  apiVersion: 'tenantmesh.io/v1alpha1',
+  kind: 'ServingRuntime',
+  metadata: { name },
+  spec: {
+    protocols,
+    ports: { grpc: 9000 },
+    modelFormats: [{ name: format }],
+    container: { image: `registry.example/${name}:1` },
+    modelPath: { mountPath: '/models', template: '{model}/1' },
   },
-  {
-    metadata: { name: 'ovms' },
-    spec: { protocols: ['tfserving-grpc', 'v2-grpc'], modelFormats: ['openvino'] },
-  },
+});
+
+export const RUNTIMES: ServingRuntime[] = [
+  runtime('tfserving', ['tfserving-grpc'], 'tensorflow'),
+  runtime('ovms', ['tfserving-grpc', 'kserve-v2-grpc'], 'openvino_ir'),
 ];
 
 /** A full set of in-process deps plus the handles tests inspect. */
@@ -130,9 +160,7 @@ export function testDeps(overrides: Partial<ApiDeps> = {}) {
     caValidator: {
       async validate(bundle) {
         if (!bundle.certificatePem.includes('BEGIN CERTIFICATE')) {
-          throw new Invalid('CA rejected', [
-            { pointer: '/ca/certificatePem', reason: 'not a PEM certificate' },
-          ]);
+          throw new InvalidError([{ pointer: '/ca/certificatePem', message: 'not a PEM certificate' }]);
         }
       },
     },

@@ -33,10 +33,10 @@ describe('the OpenAPI document', () => {
   it('describes request bodies and path parameters from the zod schemas', async () => {
     const { app } = buildApp(testDeps().deps);
     const document = (await request(app.callback()).get('/openapi.json')).body;
-    const create = document.paths['/tenants'].post;
+    const create = document.paths['/v1/tenants'].post;
     expect(create.requestBody.content['application/json'].schema.required).toContain('name');
     expect(create.requestBody.content['application/json'].schema.properties.name.maxLength).toBe(40);
-    const get = document.paths['/tenants/{tenant}'].get;
+    const get = document.paths['/v1/tenants/{tenant}'].get;
     expect(get.parameters).toEqual([expect.objectContaining({ name: 'tenant', in: 'path', required: true })]);
     expect(document.paths['/healthz'].get.security).toEqual([]);
   });

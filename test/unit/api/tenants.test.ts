@@ -12,8 +12,8 @@ describe('tenants', () => {
   it('hides a tenant the caller may not see behind the same 404 as a tenant that does not exist', async () => {
     const { deps } = testDeps();
     const app = createApp(deps).callback();
-    const hidden = await request(app).get('/tenants/globex').set(bearer('acme-user-token'));
-    const absent = await request(app).get('/tenants/nothere').set(bearer('acme-user-token'));
+    const hidden = await request(app).get('/v1/tenants/globex').set(bearer('acme-user-token'));
+    const absent = await request(app).get('/v1/tenants/nothere').set(bearer('acme-user-token'));
     expect(hidden.status).toBe(404);
     expect(absent.status).toBe(404);
     expect(hidden.body.detail).toBe('tenant "globex" not found');
@@ -23,7 +23,7 @@ describe('tenants', () => {
   it('answers 403 when the caller may see the tenant but not change it', async () => {
     const { deps } = testDeps();
     const response = await request(createApp(deps).callback())
-      .patch('/tenants/acme')
+      .patch('/v1/tenants/acme')
       .set(bearer('acme-user-token'))
       .send({ displayName: 'ACME' });
     expect(response.status).toBe(403);
@@ -32,7 +32,7 @@ describe('tenants', () => {
   it('presents a tenant without managedFields or internal annotations', async () => {
     const { deps } = testDeps();
     const response = await request(createApp(deps).callback())
-      .get('/tenants/acme')
+      .get('/v1/tenants/acme')
       .set(bearer('acme-user-token'));
     expect(response.status).toBe(200);
     expect(response.headers['etag']).toMatch(/^"\d+"$/);
@@ -49,22 +49,27 @@ describe('tenants', () => {
   it('lists only the tenants the caller may see, and all of them to a platform admin', async () => {
     const { deps } = testDeps();
     const app = createApp(deps).callback();
-    const user = await request(app).get('/tenants').set(bearer('acme-user-token'));
+    const user = await request(app).get('/v1/tenants').set(bearer('acme-user-token'));
     expect(user.body.items.map((t: { name: string }) => t.name)).toEqual(['acme']);
-    const admin = await request(app).get('/tenants').set(bearer('admin-token'));
+    const admin = await request(app).get('/v1/tenants').set(bearer('admin-token'));
     expect(admin.body.items.map((t: { name: string }) => t.name).sort()).toEqual(['acme', 'globex']);
   });
 
   it('creates a tenant for a platform admin and audits it', async () => {
     const { deps, store, audit } = testDeps();
     const response = await request(createApp(deps).callback())
-      .post('/tenants')
+      .post('/v1/tenants')
       .set(bearer('admin-token'))
       .set('X-Request-Id', 'create-1')
-      .send({ name: 'initech', quota: { maxEndpoints: 3, cpu: '500m', memory: '4Gi' } });
+      .send({ name: 'initech', quota: { maxEndpoints: 3, cpu: '500m', memory: '4Gi', storageBytes: 1000 } });
     expect(response.status).toBe(201);
-    expect(response.headers['location']).toBe('/tenants/initech');
-    expect(store.tenants.get('initech')?.spec.quota).toEqual({ maxEndpoints: 3, cpu: '500m', memory: '4Gi' });
+    expect(response.headers['location']).toBe('/v1/tenants/initech');
+    expect(store.tenants.get('initech')?.spec.quota).toEqual({
+      maxEndpoints: 3,
+      cpu: '500m',
+      memory: '4Gi',
+      storageBytes: 1000,
+    });
     expect(audit()).toEqual([
       expect.objectContaining({
         schema_version: 1,
@@ -93,7 +98,7 @@ describe('tenants', () => {
   ])('rejects %s with a 400 naming the field', async (_case, body, pointer) => {
     const { deps, store } = testDeps();
     const response = await request(createApp(deps).callback())
-      .post('/tenants')
+      .post('/v1/tenants')
       .set(bearer('admin-token'))
       .send(body);
     expect(response.status).toBe(400);
@@ -104,7 +109,7 @@ describe('tenants', () => {
   it('passes a provided CA to the validator and answers 422 naming the field it rejects', async () => {
     const { deps } = testDeps();
     const response = await request(createApp(deps).callback())
-      .post('/tenants')
+      .post('/v1/tenants')
       .set(bearer('admin-token'))
       .send({ name: 'initech', ca: { certificatePem: 'garbage', privateKeyPem: 'k' } });
     expect(response.status).toBe(422);
@@ -116,7 +121,7 @@ describe('tenants', () => {
   it('records a provided CA as such and never returns its key', async () => {
     const { deps } = testDeps();
     const response = await request(createApp(deps).callback())
-      .post('/tenants')
+      .post('/v1/tenants')
       .set(bearer('admin-token'))
       .send({ name: 'initech', ca: CA });
     expect(response.status).toBe(201);
@@ -127,7 +132,7 @@ describe('tenants', () => {
   it('refuses tenant creation to a tenant admin with 403 and audits the denial', async () => {
     const { deps, audit } = testDeps();
     const response = await request(createApp(deps).callback())
-      .post('/tenants')
+      .post('/v1/tenants')
       .set(bearer('acme-admin-token'))
       .send({ name: 'initech' });
     expect(response.status).toBe(403);
@@ -139,7 +144,7 @@ describe('tenants', () => {
   it('answers 409 when the tenant already exists', async () => {
     const { deps } = testDeps();
     const response = await request(createApp(deps).callback())
-      .post('/tenants')
+      .post('/v1/tenants')
       .set(bearer('admin-token'))
       .send({ name: 'acme' });
     expect(response.status).toBe(409);
@@ -149,13 +154,13 @@ describe('tenants', () => {
     const { deps, store } = testDeps();
     const app = createApp(deps).callback();
     const patched = await request(app)
-      .patch('/tenants/acme')
+      .patch('/v1/tenants/acme')
       .set(bearer('acme-admin-token'))
       .send({ quota: { cpu: '2' } });
     expect(patched.status).toBe(200);
     expect(store.tenants.get('acme')?.spec.admins).toHaveLength(1);
     const stale = await request(app)
-      .patch('/tenants/acme')
+      .patch('/v1/tenants/acme')
       .set(bearer('acme-admin-token'))
       .set('If-Match', '"1"')
       .send({ displayName: 'ACME' });
@@ -165,8 +170,8 @@ describe('tenants', () => {
   it('audits a deletion denied to a tenant admin and allowed to a platform admin', async () => {
     const { deps, audit, store } = testDeps();
     const app = createApp(deps).callback();
-    expect((await request(app).delete('/tenants/acme').set(bearer('acme-admin-token'))).status).toBe(403);
-    expect((await request(app).delete('/tenants/acme').set(bearer('admin-token'))).status).toBe(202);
+    expect((await request(app).delete('/v1/tenants/acme').set(bearer('acme-admin-token'))).status).toBe(403);
+    expect((await request(app).delete('/v1/tenants/acme').set(bearer('admin-token'))).status).toBe(202);
     expect(store.tenants.has('acme')).toBe(false);
     expect(audit().map((e) => [e.action, e.decision])).toEqual([
       ['tenants.delete', 'deny'],
@@ -177,8 +182,8 @@ describe('tenants', () => {
   it('writes audit lines that never contain the bearer token', async () => {
     const { deps, auditLines } = testDeps();
     const app = createApp(deps).callback();
-    await request(app).delete('/tenants/globex').set(bearer('acme-admin-token'));
-    await request(app).post('/tenants').set(bearer('admin-token')).send({ name: 'initech', ca: CA });
+    await request(app).delete('/v1/tenants/globex').set(bearer('acme-admin-token'));
+    await request(app).post('/v1/tenants').set(bearer('admin-token')).send({ name: 'initech', ca: CA });
     expect(auditLines.length).toBe(2);
     for (const line of auditLines) {
       expect(line).not.toContain('token');
@@ -192,13 +197,19 @@ describe('access grants', () => {
     const { deps, store, audit } = testDeps();
     const app = createApp(deps).callback();
     const grant = { role: 'users', subject: { kind: 'Group', name: 'data-science' } };
-    const first = await request(app).post('/tenants/acme/access').set(bearer('acme-admin-token')).send(grant);
+    const first = await request(app)
+      .post('/v1/tenants/acme/access')
+      .set(bearer('acme-admin-token'))
+      .send(grant);
     expect(first.status).toBe(201);
-    const again = await request(app).post('/tenants/acme/access').set(bearer('acme-admin-token')).send(grant);
+    const again = await request(app)
+      .post('/v1/tenants/acme/access')
+      .set(bearer('acme-admin-token'))
+      .send(grant);
     expect(again.status).toBe(200);
     expect(store.tenants.get('acme')?.spec.users).toContainEqual({ kind: 'Group', name: 'data-science' });
     const revoked = await request(app)
-      .delete('/tenants/acme/access/users/Group/data-science')
+      .delete('/v1/tenants/acme/access/users/Group/data-science')
       .set(bearer('acme-admin-token'));
     expect(revoked.status).toBe(200);
     expect(store.tenants.get('acme')?.spec.users).not.toContainEqual({ kind: 'Group', name: 'data-science' });
@@ -208,7 +219,7 @@ describe('access grants', () => {
   it('grants a ServiceAccount access to one endpoint only', async () => {
     const { deps, store } = testDeps();
     const response = await request(createApp(deps).callback())
-      .post('/tenants/acme/access')
+      .post('/v1/tenants/acme/access')
       .set(bearer('acme-admin-token'))
       .send({
         role: 'endpointUsers',
@@ -216,7 +227,7 @@ describe('access grants', () => {
         subject: { kind: 'ServiceAccount', name: 'ci', namespace: 'build' },
       });
     expect(response.status).toBe(201);
-    expect(store.tenants.get('acme')?.spec.endpointUsers).toEqual([
+    expect(store.tenants.get('acme')?.spec.endpointGrants).toEqual([
       { endpoint: 'resnet', subjects: [{ kind: 'ServiceAccount', name: 'ci', namespace: 'build' }] },
     ]);
   });
@@ -224,9 +235,11 @@ describe('access grants', () => {
   it('lets tenant users read the access lists but not change them', async () => {
     const { deps } = testDeps();
     const app = createApp(deps).callback();
-    expect((await request(app).get('/tenants/acme/access').set(bearer('acme-user-token'))).status).toBe(200);
+    expect((await request(app).get('/v1/tenants/acme/access').set(bearer('acme-user-token'))).status).toBe(
+      200,
+    );
     const grant = await request(app)
-      .post('/tenants/acme/access')
+      .post('/v1/tenants/acme/access')
       .set(bearer('acme-user-token'))
       .send({ role: 'admins', subject: { kind: 'User', name: 'oidc:bob' } });
     expect(grant.status).toBe(403);
@@ -235,7 +248,7 @@ describe('access grants', () => {
   it('hides another tenant’s access lists behind a 404', async () => {
     const { deps } = testDeps();
     const response = await request(createApp(deps).callback())
-      .get('/tenants/globex/access')
+      .get('/v1/tenants/globex/access')
       .set(bearer('acme-admin-token'));
     expect(response.status).toBe(404);
   });
@@ -243,7 +256,7 @@ describe('access grants', () => {
   it('answers 404 when revoking a grant that does not exist', async () => {
     const { deps } = testDeps();
     const response = await request(createApp(deps).callback())
-      .delete('/tenants/acme/access/admins/User/nobody')
+      .delete('/v1/tenants/acme/access/admins/User/nobody')
       .set(bearer('acme-admin-token'));
     expect(response.status).toBe(404);
   });
@@ -252,11 +265,17 @@ describe('access grants', () => {
 describe('runtimes', () => {
   it('lists runtimes to any authenticated caller without their container templates', async () => {
     const { deps } = testDeps();
-    const response = await request(createApp(deps).callback()).get('/runtimes').set(bearer('outsider-token'));
+    const response = await request(createApp(deps).callback())
+      .get('/v1/runtimes')
+      .set(bearer('outsider-token'));
     expect(response.status).toBe(200);
     expect(response.body.items).toEqual([
-      { name: 'ovms', protocols: ['tfserving-grpc', 'v2-grpc'], modelFormats: ['openvino'] },
-      { name: 'tfserving', protocols: ['tfserving-grpc'], modelFormats: ['tensorflow'] },
+      {
+        name: 'ovms',
+        protocols: ['tfserving-grpc', 'kserve-v2-grpc'],
+        modelFormats: [{ name: 'openvino_ir' }],
+      },
+      { name: 'tfserving', protocols: ['tfserving-grpc'], modelFormats: [{ name: 'tensorflow' }] },
     ]);
   });
 });

@@ -61,7 +61,7 @@ describe('bearer authentication', () => {
     await expect(authenticator.authenticate('Bearer good-sa-token')).resolves.toMatchObject({
       kind: 'serviceaccount',
     });
-    await expect(authenticator.authenticate('Bearer bad')).rejects.toMatchObject({ name: 'Unauthenticated' });
+    await expect(authenticator.authenticate('Bearer bad')).rejects.toMatchObject({ code: 'Unauthenticated' });
   });
 
   it('refuses tokens of unknown issuers when TokenReview is not configured', async () => {
@@ -77,7 +77,7 @@ describe('bearer authentication', () => {
         throw new Error('ECONNREFUSED');
       },
     });
-    await expect(authenticator.authenticate('t')).rejects.toMatchObject({ name: 'Unavailable' });
+    await expect(authenticator.authenticate('t')).rejects.toMatchObject({ code: 'Unavailable' });
   });
 
   it.each([

@@ -99,7 +99,7 @@ describe('the SubjectAccessReview authorizer', () => {
     const authorizer = createAuthorizer({
       async review() {
         calls++;
-        if (calls === 1) throw Object.assign(new Error('apiserver down'), { name: 'Unavailable' });
+        if (calls === 1) throw Object.assign(new Error('apiserver down'), { code: 'Unavailable' });
         return { allowed: true };
       },
     });
@@ -117,7 +117,7 @@ describe('tenant visibility', () => {
     const verdict = await judgeTenantAction(authorizer, bob, 'globex', { verb: 'delete' });
     expect(verdict.outcome).toBe('hidden');
     expect(() => enforceTenantVerdict(verdict, 'globex')).toThrow(
-      expect.objectContaining({ name: 'NotFound' }),
+      expect.objectContaining({ code: 'NotFound' }),
     );
   });
 
@@ -129,7 +129,7 @@ describe('tenant visibility', () => {
     });
     expect(verdict.outcome).toBe('forbidden');
     expect(() => enforceTenantVerdict(verdict, 'acme')).toThrow(
-      expect.objectContaining({ name: 'Forbidden' }),
+      expect.objectContaining({ code: 'Forbidden' }),
     );
   });
 

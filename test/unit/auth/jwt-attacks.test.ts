@@ -45,7 +45,7 @@ describe('bearer authentication against a local OIDC issuer', () => {
   it('accepts a valid token and hands RBAC the prefixed user and groups', async () => {
     const { app, reviews } = appWithRealAuthentication();
     const response = await request(app)
-      .get('/tenants/acme')
+      .get('/v1/tenants/acme')
       .set('Authorization', `Bearer ${await issuer.sign()}`);
     expect(response.status).toBe(404); // authenticated; alice has no RBAC grant on acme
     expect(reviews[0]).toMatchObject({ user: 'oidc:alice', groups: ['oidc:team'] });
@@ -87,7 +87,7 @@ describe('bearer authentication against a local OIDC issuer', () => {
   it.each(attacks)('refuses %s with 401 and a Bearer challenge', async (_case, mint) => {
     const { app } = appWithRealAuthentication();
     const token = await mint();
-    const call = request(app).get('/tenants');
+    const call = request(app).get('/v1/tenants');
     const response = await (token === undefined ? call : call.set('Authorization', `Bearer ${token}`));
     expect(response.status).toBe(401);
     expect(response.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
@@ -98,7 +98,7 @@ describe('bearer authentication against a local OIDC issuer', () => {
   it('answers 503, not 401, when the issuer’s keys cannot be fetched', async () => {
     const { app } = appWithRealAuthentication();
     const token = await issuer.sign({ iss: deadIssuerUrl });
-    const response = await request(app).get('/tenants').set('Authorization', `Bearer ${token}`);
+    const response = await request(app).get('/v1/tenants').set('Authorization', `Bearer ${token}`);
     expect(response.status).toBe(503);
     expect(response.headers['www-authenticate']).toBeUndefined();
   });
@@ -107,7 +107,8 @@ describe('bearer authentication against a local OIDC issuer', () => {
     const { app } = appWithRealAuthentication();
     const before = issuer.hits.length;
     const token = await issuer.sign();
-    for (let i = 0; i < 5; i++) await request(app).get('/runtimes').set('Authorization', `Bearer ${token}`);
+    for (let i = 0; i < 5; i++)
+      await request(app).get('/v1/runtimes').set('Authorization', `Bearer ${token}`);
     expect(issuer.hits.slice(before)).toEqual(['/.well-known/openid-configuration', '/keys']);
   });
 });

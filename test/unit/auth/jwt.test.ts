@@ -51,7 +51,7 @@ describe('OIDC token verification', () => {
     ['a token without username claim', () => issuer.sign({ sub: undefined }), 'claim "sub" missing'],
   ])('rejects %s as Unauthenticated with a reason', async (_case, mint, reason) => {
     await expect(verifier().verify(await mint())).rejects.toMatchObject({
-      name: 'Unauthenticated',
+      code: 'Unauthenticated',
       message: reason,
     });
   });
@@ -96,6 +96,6 @@ describe('OIDC token verification', () => {
       audiences: [AUDIENCE],
       fetch: async () => Response.json({ issuer: 'https://elsewhere', jwks_uri: `${issuer.url}/keys` }),
     });
-    await expect(lying.warmUp()).rejects.toMatchObject({ name: 'Unavailable' });
+    await expect(lying.warmUp()).rejects.toMatchObject({ code: 'Unavailable' });
   });
 });
