@@ -1,7 +1,7 @@
 import { caSigningKey, loadCa } from './ca.ts';
 import type { TenantCa } from './ca.ts';
 import { InvalidCertificateRequestError } from './errors.ts';
-import { normaliseSerialNumber, x509 } from './keys.ts';
+import { derSerialHex, normaliseSerialNumber, x509 } from './keys.ts';
 
 /** One revoked certificate. */
 export interface RevokedCertificate {
@@ -39,13 +39,10 @@ export async function createCrl(
     nextUpdate: new Date(options.now.getTime() + nextUpdateDays * DAY_MS),
     signingKey,
     signingAlgorithm: signAlg,
-    entries: revoked.map((entry) => {
-      const serial = normaliseSerialNumber(entry.serialNumber);
-      return {
-        serialNumber: /^[89a-f]/.test(serial) ? `00${serial}` : serial,
-        revocationDate: entry.revokedAt,
-      };
-    }),
+    entries: revoked.map((entry) => ({
+      serialNumber: derSerialHex(normaliseSerialNumber(entry.serialNumber)),
+      revocationDate: entry.revokedAt,
+    })),
   });
   return toPem('X509 CRL', crl.rawData);
 }

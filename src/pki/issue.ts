@@ -4,6 +4,7 @@ import type { LoadedCa, TenantCa } from './ca.ts';
 import { InvalidCertificateRequestError, InvalidCsrError } from './errors.ts';
 import {
   classifyKey,
+  derSerialHex,
   generateP256KeyPair,
   normaliseSerialNumber,
   privateKeyToPem,
@@ -203,7 +204,7 @@ async function signLeaf(ca: LoadedCa, request: LeafRequest): Promise<IssuedCerti
     publicKey: request.publicKey,
     signingKey,
     signingAlgorithm: signAlg,
-    serialNumber: derSerial(serialNumber),
+    serialNumber: derSerialHex(serialNumber),
     notBefore,
     notAfter,
     extensions,
@@ -216,11 +217,6 @@ async function signLeaf(ca: LoadedCa, request: LeafRequest): Promise<IssuedCerti
     notAfter: cert.notAfter,
     fingerprintSha256: fingerprintOf(certPem),
   };
-}
-
-/** DER integers are signed: a leading byte with the top bit set needs a zero byte in front to stay positive. */
-function derSerial(hex: string): string {
-  return /^[89a-f]/.test(hex) ? `00${hex}` : hex;
 }
 
 function clientSubject(policy: ClientCertificatePolicy): x509.JsonName {

@@ -132,6 +132,11 @@ export function normaliseSerialNumber(serial: string): string {
   return hex.length % 2 === 1 ? `0${hex}` : hex;
 }
 
+/** DER integers are signed: a normalised serial whose first byte has the top bit set needs a zero byte in front. */
+export function derSerialHex(normalisedSerial: string): string {
+  return /^[89a-f]/.test(normalisedSerial) ? `00${normalisedSerial}` : normalisedSerial;
+}
+
 /** Reads a single PEM certificate with Node's own X.509 parser, or undefined if it is not one. */
 export function readCertificate(pem: string): X509Certificate | undefined {
   try {
