@@ -1,4 +1,7 @@
+import { bucketName, modelVersionPrefix } from '../domain/names.ts';
 import { Invalid } from './errors.ts';
+
+export { bucketName };
 
 /**
  * Object layout inside a tenant's bucket (docs/architecture.md, docs/storage.md):
@@ -21,14 +24,8 @@ const FILE_PATTERN = /^[A-Za-z0-9_][-A-Za-z0-9_.+]{0,254}$/;
 const TENANT_PATTERN = /^[a-z0-9]([-a-z0-9]{1,38}[a-z0-9])$/;
 const UPLOAD_ID_PATTERN = /^[a-f0-9]{32}$/;
 
-/** Bucket holding every object of tenant `t`. */
-export function bucketName(tenant: string): string {
-  return `tenantmesh-${tenant}`;
-}
-
-export function versionPrefix(model: string, version: string): string {
-  return `models/${model}/${version}/`;
-}
+/** Prefix of one version's objects (the domain's naming rule). */
+export const versionPrefix = modelVersionPrefix;
 
 export function fileKey(model: string, version: string, file: string): string {
   return `${versionPrefix(model, version)}${file}`;

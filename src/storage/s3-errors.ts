@@ -1,4 +1,5 @@
-import { Conflict, Invalid, NotFound, RangeNotSatisfiable, Unavailable } from './errors.ts';
+import { isDomainError } from '../domain/errors.ts';
+import { Conflict, Invalid, NotFound, Unavailable } from './errors.ts';
 
 /** Network failures that mean "the object store is not there right now", not "the request was wrong". */
 const UNREACHABLE_CODES = new Set([
@@ -37,16 +38,6 @@ const INVALID_CODES = new Set([
   'XAmzContentSHA256Mismatch',
 ]);
 
-const DOMAIN_ERROR_NAMES = new Set([
-  'NotFound',
-  'Conflict',
-  'Invalid',
-  'Unavailable',
-  'Forbidden',
-  'Unauthenticated',
-  'RangeNotSatisfiable',
-]);
-
 /** The `code` of an S3 error response or a Node.js system error, if the value carries one. */
 export function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -61,8 +52,7 @@ export function errorCode(error: unknown): string | undefined {
  * them: they are our bugs or a misconfiguration such as wrong root credentials).
  */
 export function toDomainError(error: unknown, what: string): Error {
-  if (error instanceof Error && DOMAIN_ERROR_NAMES.has(error.name)) return error;
-  if (error instanceof RangeNotSatisfiable) return error;
+  if (isDomainError(error)) return error;
   const code = errorCode(error);
   const detail = error instanceof Error ? error.message : String(error);
   if (code !== undefined) {

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { Conflict } from '../../storage/errors.ts';
+import { Conflict, RangeNotSatisfiable } from '../../storage/errors.ts';
 import type { ModelStore } from '../../storage/store.ts';
 import { buildRouters, defineRoute, type ApiContext, type ApiRoute } from '../route.ts';
 import { HttpProblem } from '../problem.ts';
@@ -258,8 +258,8 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
             ...(range === '' ? {} : { range }),
           });
         } catch (error) {
-          if (error instanceof Error && error.name === 'RangeNotSatisfiable') {
-            const size = (error as { size?: number }).size ?? 0;
+          if (error instanceof RangeNotSatisfiable) {
+            const size = error.size;
             throw new HttpProblem(416, 'range-not-satisfiable', 'Range not satisfiable', error.message, [], {
               'Content-Range': `bytes */${size}`,
             });

@@ -6,6 +6,7 @@ import { Client } from 'minio';
 import pino from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ForbiddenError } from '../../../src/domain/errors.ts';
 import { modelsRouter, type ModelsRouterDeps } from '../../../src/api/routes/models.ts';
 import { problemEdge } from '../../../src/api/problem.ts';
 import { createModelStore, type ModelStore, type ModelStoreConfig } from '../../../src/storage/store.ts';
@@ -24,10 +25,6 @@ function s3Endpoint(): S3Endpoint {
 
 const MIB = 1024 * 1024;
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-
-class Forbidden extends Error {
-  override readonly name = 'Forbidden';
-}
 
 describe('models API over a real MinIO', () => {
   let store: ModelStore;
@@ -62,7 +59,7 @@ describe('models API over a real MinIO', () => {
       store,
       async authorize(ctx, forTenant, verb, subresource) {
         decisions.push(`${verb} ${forTenant}/${subresource}`);
-        if (ctx.get('X-Test-Deny') !== '') throw new Forbidden(`may not ${verb} ${subresource}`);
+        if (ctx.get('X-Test-Deny') !== '') throw new ForbiddenError(`may not ${verb} ${subresource}`);
       },
       async isVersionInUse(forTenant, model, version) {
         return inUse.has(`${forTenant}/${model}/${version}`) ? ['frontend'] : [];

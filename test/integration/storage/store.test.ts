@@ -3,6 +3,7 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import { Client } from 'minio';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { NotFoundError } from '../../../src/domain/errors.ts';
 import { createModelStore, type ModelStore, type ModelStoreConfig } from '../../../src/storage/store.ts';
 
 type S3Endpoint = Pick<ModelStoreConfig, 'endPoint' | 'port' | 'useSSL' | 'accessKey' | 'secretKey'>;
@@ -96,7 +97,7 @@ describe('model store against a real MinIO', () => {
   it('refuses to remove a bucket that still holds models unless told to purge', async () => {
     const tenant = await freshTenant();
     await store.putVersionFile(tenant, 'm', '1', 'a.bin', Readable.from([Buffer.from('x')]), { size: 1 });
-    await expect(store.removeBucket(tenant)).rejects.toMatchObject({ name: 'Conflict' });
+    await expect(store.removeBucket(tenant)).rejects.toMatchObject({ code: 'Conflict' });
   });
 
   it('stores and serves a zero-byte file, with the SHA-256 of nothing', async () => {
@@ -139,7 +140,7 @@ describe('model store against a real MinIO', () => {
       ['resnet', 2],
     ]);
     expect((await store.listVersions(tenant, 'resnet')).map((v) => v.version)).toEqual(['1', '2']);
-    await expect(store.listVersions(tenant, 'nothing')).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(store.listVersions(tenant, 'nothing')).rejects.toBeInstanceOf(NotFoundError);
 
     const ranged = await store.download(tenant, 'resnet', '2', 'model.onnx', { range: 'bytes=2-5' });
     expect((await readAll(ranged.stream)).toString()).toBe('2345');
@@ -148,12 +149,13 @@ describe('model store against a real MinIO', () => {
       store.download(tenant, 'resnet', '2', 'model.onnx', { range: 'bytes=10-' }),
     ).rejects.toMatchObject({
       name: 'RangeNotSatisfiable',
+      size: 10,
     });
     await expect(store.download(tenant, 'resnet', '2', 'other.bin')).rejects.toMatchObject({
-      name: 'NotFound',
+      code: 'NotFound',
     });
     await expect(store.download(tenant, 'resnet', '9', 'model.onnx')).rejects.toMatchObject({
-      name: 'NotFound',
+      code: 'NotFound',
     });
   });
 
@@ -165,8 +167,8 @@ describe('model store against a real MinIO', () => {
         size: data.length,
         sha256: sha256(Buffer.from('other')),
       }),
-    ).rejects.toMatchObject({ name: 'Invalid', message: expect.stringContaining('checksum mismatch') });
-    await expect(store.getManifest(tenant, 'm', '1')).rejects.toMatchObject({ name: 'NotFound' });
+    ).rejects.toMatchObject({ code: 'Invalid', message: expect.stringContaining('checksum mismatch') });
+    await expect(store.getManifest(tenant, 'm', '1')).rejects.toBeInstanceOf(NotFoundError);
     expect(await allObjects(tenant)).toEqual([]);
   });
 
@@ -185,7 +187,7 @@ describe('model store against a real MinIO', () => {
     const tenant = await freshTenant();
     await expect(
       store.putVersionFile(tenant, 'm', '1', 'a.bin', Readable.from([Buffer.alloc(100)]), { size: 200 }),
-    ).rejects.toMatchObject({ name: 'Invalid' });
+    ).rejects.toMatchObject({ code: 'Invalid' });
     expect(await allObjects(tenant)).toEqual([]);
   });
 
@@ -204,11 +206,11 @@ describe('model store against a real MinIO', () => {
     const status = await store.getUpload(tenant, 'llm', '7', session.uploadId);
     expect(status.parts.map((p) => [p.partNumber, p.size])).toEqual([[1, 5 * MIB]]);
     expect(status.receivedBytes).toBe(5 * MIB);
-    await expect(store.getManifest(tenant, 'llm', '7')).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(store.getManifest(tenant, 'llm', '7')).rejects.toBeInstanceOf(NotFoundError);
 
     await store.uploadPart(tenant, 'llm', '7', session.uploadId, 3, Readable.from([last]), last.length);
     await expect(store.completeUpload(tenant, 'llm', '7', session.uploadId)).rejects.toMatchObject({
-      name: 'Invalid',
+      code: 'Invalid',
       message: expect.stringContaining('part 2 is missing'),
     });
     await store.uploadPart(tenant, 'llm', '7', session.uploadId, 2, Readable.from([second]), second.length);
@@ -219,7 +221,7 @@ describe('model store against a real MinIO', () => {
     expect((await allObjects(tenant)).filter((name) => !name.startsWith('models/'))).toEqual([]);
     expect(await incompleteUploads(tenant)).toBe(0);
     await expect(store.getUpload(tenant, 'llm', '7', session.uploadId)).rejects.toMatchObject({
-      name: 'NotFound',
+      code: 'NotFound',
     });
   });
 
@@ -229,7 +231,7 @@ describe('model store against a real MinIO', () => {
     await store.uploadPart(tenant, 'm', '1', session.uploadId, 1, Readable.from([Buffer.alloc(1024)]), 1024);
     await store.uploadPart(tenant, 'm', '1', session.uploadId, 2, Readable.from([Buffer.alloc(1024)]), 1024);
     await expect(store.completeUpload(tenant, 'm', '1', session.uploadId)).rejects.toMatchObject({
-      name: 'Invalid',
+      code: 'Invalid',
       message: expect.stringContaining('part 1'),
     });
     await store.abortUpload(tenant, 'm', '1', session.uploadId);
@@ -244,9 +246,9 @@ describe('model store against a real MinIO', () => {
     });
     await store.uploadPart(tenant, 'm', '1', session.uploadId, 1, Readable.from([Buffer.from('actual')]), 6);
     await expect(store.completeUpload(tenant, 'm', '1', session.uploadId)).rejects.toMatchObject({
-      name: 'Invalid',
+      code: 'Invalid',
     });
-    await expect(store.getManifest(tenant, 'm', '1')).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(store.getManifest(tenant, 'm', '1')).rejects.toBeInstanceOf(NotFoundError);
     expect(await allObjects(tenant)).toEqual([]);
   });
 
@@ -274,7 +276,7 @@ describe('model store against a real MinIO', () => {
     const lost = results.filter((r) => r.status === 'rejected');
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
-    expect((lost[0] as PromiseRejectedResult).reason).toMatchObject({ name: 'Conflict' });
+    expect((lost[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'Conflict' });
     const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<ModelStore['completeUpload']>>>)
       .value;
     const served = await readAll((await store.download(tenant, 'race', '1', 'w.bin')).stream);
@@ -291,7 +293,7 @@ describe('model store against a real MinIO', () => {
       ),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { name: 'Conflict' } });
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'Conflict' } });
   });
 
   it('waits out a claim left by a crashed writer, then takes it over', async () => {
@@ -299,7 +301,7 @@ describe('model store against a real MinIO', () => {
     await root.putObject(`tenantmesh-${tenant}`, '.claims/m/1.json', Buffer.from('{"holder":"crashed"}'));
     const body = (): Readable => Readable.from([Buffer.from('x')]);
     await expect(store.putVersionFile(tenant, 'm', '1', 'a.bin', body(), { size: 1 })).rejects.toMatchObject({
-      name: 'Conflict',
+      code: 'Conflict',
       message: expect.stringContaining('being written'),
     });
     const later = createModelStore({ ...endpoint, now: () => new Date(Date.now() + 60 * 60_000) });
@@ -312,9 +314,9 @@ describe('model store against a real MinIO', () => {
     const tenant = await freshTenant();
     await store.putVersionFile(tenant, 'm', '1', 'a.bin', Readable.from([Buffer.from('one')]), { size: 3 });
     await store.deleteVersion(tenant, 'm', '1');
-    await expect(store.getManifest(tenant, 'm', '1')).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(store.getManifest(tenant, 'm', '1')).rejects.toBeInstanceOf(NotFoundError);
     expect(await allObjects(tenant)).toEqual([]);
-    await expect(store.deleteVersion(tenant, 'm', '1')).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(store.deleteVersion(tenant, 'm', '1')).rejects.toBeInstanceOf(NotFoundError);
     await store.putVersionFile(tenant, 'm', '1', 'a.bin', Readable.from([Buffer.from('two')]), { size: 3 });
     expect((await readAll((await store.download(tenant, 'm', '1', 'a.bin')).stream)).toString()).toBe('two');
   });
@@ -333,7 +335,7 @@ describe('model store against a real MinIO', () => {
       abortedUploads: 1,
     });
     await expect(store.getUpload(tenant, 'm', '1', session.uploadId)).rejects.toMatchObject({
-      name: 'NotFound',
+      code: 'NotFound',
     });
     expect(await allObjects(tenant)).toEqual([]);
     expect(await incompleteUploads(tenant)).toBe(0);
@@ -343,13 +345,13 @@ describe('model store against a real MinIO', () => {
     const tenant = await freshTenant();
     const session = await store.startUpload(tenant, 'm', '1', 'a.bin');
     await expect(store.getUpload(tenant, 'm', '2', session.uploadId)).rejects.toMatchObject({
-      name: 'NotFound',
+      code: 'NotFound',
     });
     await expect(store.getUpload(tenant, 'm', '1', '../../models/m/1/manifest')).rejects.toMatchObject({
-      name: 'NotFound',
+      code: 'NotFound',
     });
     await expect(store.getUpload(tenant, 'm', '1', 'f'.repeat(32))).rejects.toMatchObject({
-      name: 'NotFound',
+      code: 'NotFound',
     });
     await store.abortUpload(tenant, 'm', '1', session.uploadId);
   });
@@ -357,10 +359,10 @@ describe('model store against a real MinIO', () => {
   it('refuses to start an upload of a version that already exists', async () => {
     const tenant = await freshTenant();
     await store.putVersionFile(tenant, 'm', '1', 'a.bin', Readable.from([Buffer.from('x')]), { size: 1 });
-    await expect(store.startUpload(tenant, 'm', '1', 'b.bin')).rejects.toMatchObject({ name: 'Conflict' });
+    await expect(store.startUpload(tenant, 'm', '1', 'b.bin')).rejects.toMatchObject({ code: 'Conflict' });
     await expect(
       store.putVersionFile(tenant, 'm', '1', 'b.bin', Readable.from([Buffer.from('x')]), { size: 1 }),
-    ).rejects.toMatchObject({ name: 'Conflict' });
+    ).rejects.toMatchObject({ code: 'Conflict' });
   });
 
   it('reports an unreachable object store as Unavailable', async () => {
@@ -371,10 +373,10 @@ describe('model store against a real MinIO', () => {
       });
     });
     const unreachable = createModelStore({ ...endpoint, port: closedPort });
-    await expect(unreachable.listModels('acme')).rejects.toMatchObject({ name: 'Unavailable' });
+    await expect(unreachable.listModels('acme')).rejects.toMatchObject({ code: 'Unavailable' });
     await expect(
       unreachable.putVersionFile('acme', 'm', '1', 'a.bin', Readable.from([Buffer.from('x')]), { size: 1 }),
-    ).rejects.toMatchObject({ name: 'Unavailable' });
+    ).rejects.toMatchObject({ code: 'Unavailable' });
   });
 
   it('issues read credentials that read the tenant’s published models and nothing else', async () => {
@@ -435,6 +437,6 @@ describe('model store against a real MinIO', () => {
   });
 
   it('rejects a credential lifetime outside the STS limits', async () => {
-    await expect(store.issueReadCredentials('acme', 60)).rejects.toMatchObject({ name: 'Invalid' });
+    await expect(store.issueReadCredentials('acme', 60)).rejects.toMatchObject({ code: 'Invalid' });
   });
 });

@@ -25,21 +25,21 @@ describe('name validation', () => {
     expect(() => validateTenant(name)).not.toThrow();
   });
   it.each(['ab', 'Acme', '-acme', 'a'.repeat(41), 'a_b'])('rejects tenant %s as Invalid', (name) => {
-    expect(() => validateTenant(name)).toThrow(expect.objectContaining({ name: 'Invalid' }));
+    expect(() => validateTenant(name)).toThrow(expect.objectContaining({ code: 'Invalid' }));
   });
 
   it.each(['resnet', 'bert.base', 'llama_3-8b'])('accepts model %s', (name) => {
     expect(() => validateModel(name)).not.toThrow();
   });
   it.each(['', 'ResNet', '../x', 'a/b', '.hidden', 'x'.repeat(64)])('rejects model %j', (name) => {
-    expect(() => validateModel(name)).toThrow(expect.objectContaining({ name: 'Invalid' }));
+    expect(() => validateModel(name)).toThrow(expect.objectContaining({ code: 'Invalid' }));
   });
 
   it.each(['1', 'v2.0.1', '2024-05-01', '1.0.0+build'])('accepts version %s', (name) => {
     expect(() => validateVersion(name)).not.toThrow();
   });
   it.each(['', '..', 'a/b', '-1', 'v1-'])('rejects version %j', (name) => {
-    expect(() => validateVersion(name)).toThrow(expect.objectContaining({ name: 'Invalid' }));
+    expect(() => validateVersion(name)).toThrow(expect.objectContaining({ code: 'Invalid' }));
   });
 
   it.each(['model.onnx', 'saved_model.tar.gz', 'weights-00001.bin'])('accepts file %s', (name) => {
@@ -48,7 +48,7 @@ describe('name validation', () => {
   it.each(['', '.', '..', '.env', 'a/b', 'manifest.json'])(
     'rejects file %j, including the reserved manifest name',
     (name) => {
-      expect(() => validateFile(name)).toThrow(expect.objectContaining({ name: 'Invalid' }));
+      expect(() => validateFile(name)).toThrow(expect.objectContaining({ code: 'Invalid' }));
     },
   );
 
@@ -60,7 +60,7 @@ describe('name validation', () => {
 
   it('normalises a SHA-256 to lower case and rejects anything else', () => {
     expect(normaliseSha256('AB'.repeat(32))).toBe('ab'.repeat(32));
-    expect(() => normaliseSha256('xyz')).toThrow(expect.objectContaining({ name: 'Invalid' }));
+    expect(() => normaliseSha256('xyz')).toThrow(expect.objectContaining({ code: 'Invalid' }));
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Conflict } from '../../../src/storage/errors.ts';
+import { ConflictError, NotFoundError, UnavailableError } from '../../../src/domain/errors.ts';
 import { parseS3ErrorBody, toDomainError } from '../../../src/storage/s3-errors.ts';
 
 function coded(code: string): Error {
@@ -18,7 +18,7 @@ describe('toDomainError', () => {
     ['a too small part is Invalid', 'EntityTooSmall', 'Invalid'],
     ['a wrong part etag is Invalid', 'InvalidPart', 'Invalid'],
   ])('%s', (_name, code, expected) => {
-    expect(toDomainError(coded(code), 'version m/1').name).toBe(expected);
+    expect(toDomainError(coded(code), 'version m/1')).toMatchObject({ code: expected });
   });
 
   it('names what was not found', () => {
@@ -26,7 +26,7 @@ describe('toDomainError', () => {
   });
 
   it('passes domain errors through untouched', () => {
-    const conflict = new Conflict('taken');
+    const conflict = new ConflictError('taken');
     expect(toDomainError(conflict, 'x')).toBe(conflict);
   });
 
@@ -51,5 +51,13 @@ describe('parseS3ErrorBody', () => {
 
   it('falls back to the HTTP status when the body is not S3 XML', () => {
     expect(parseS3ErrorBody(502, 'bad gateway')).toMatchObject({ code: 'HTTP502' });
+  });
+});
+
+describe('storage errors', () => {
+  it('are the domain errors, so the API edge and the operator map them without knowing storage', () => {
+    const error = toDomainError(coded('NoSuchKey'), 'version m/1');
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(toDomainError(coded('ECONNREFUSED'), 'x')).toBeInstanceOf(UnavailableError);
   });
 });

@@ -44,19 +44,19 @@ describe('HashingCounter', () => {
       },
     });
     const counter = new HashingCounter({ maxBytes: 10 * 1024 });
-    await expect(drain(endless.pipe(counter))).rejects.toMatchObject({ name: 'Invalid' });
+    await expect(drain(endless.pipe(counter))).rejects.toMatchObject({ code: 'Invalid' });
     expect(produced).toBeLessThan(100 * 1024);
   });
 
   it('rejects a body longer than its declared size', async () => {
     const counter = new HashingCounter({ expectedBytes: 3 });
-    await expect(runThrough(counter, [Buffer.from('abcd')])).rejects.toMatchObject({ name: 'Invalid' });
+    await expect(runThrough(counter, [Buffer.from('abcd')])).rejects.toMatchObject({ code: 'Invalid' });
   });
 
   it('rejects a body that ends before its declared size, so a truncated upload is never published', async () => {
     const counter = new HashingCounter({ expectedBytes: 10 });
     await expect(runThrough(counter, [Buffer.from('abc')])).rejects.toMatchObject({
-      name: 'Invalid',
+      code: 'Invalid',
       message: expect.stringContaining('3 of 10'),
     });
   });
@@ -74,7 +74,7 @@ describe('assertChecksum', () => {
 
   it('rejects a mismatch as Invalid naming both digests', () => {
     expect(() => assertChecksum('a'.repeat(64), 'b'.repeat(64))).toThrow(
-      expect.objectContaining({ name: 'Invalid', message: expect.stringContaining('b'.repeat(64)) }),
+      expect.objectContaining({ code: 'Invalid', message: expect.stringContaining('b'.repeat(64)) }),
     );
   });
 });
