@@ -46,7 +46,7 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
       path: `${prefix}/tenants/:tenant/access`,
       resource: 'access',
       summary: 'List who may administer and use a tenant',
-      authorization: 'get tenants/<tenant>/access',
+      authorization: 'list tenants/<tenant>/access',
       params: z.object({ tenant: tenantName }),
       responses: { 200: { description: 'Access lists', schema: accessDto } },
       async handle(ctx, { params }) {
@@ -54,7 +54,7 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
         await guard.tenant(ctx, params.tenant, {
           action: 'access.list',
           target,
-          verb: 'get',
+          verb: 'list',
           subresource: 'access',
         });
         return { status: 200, body: presentAccess(await tenants.get(params.tenant)) };
@@ -66,7 +66,7 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
       path: `${prefix}/tenants/:tenant/access`,
       resource: 'access',
       summary: 'Grant a user, group or ServiceAccount a role on the tenant',
-      authorization: 'create tenants/<tenant>/access',
+      authorization: 'create tenants/<tenant>/access; patch tenants/<tenant> for the admins role',
       params: z.object({ tenant: tenantName }),
       body: grantBody,
       responses: {
@@ -78,8 +78,7 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
         await guard.tenant(ctx, params.tenant, {
           action: 'access.grant',
           target,
-          verb: 'create',
-          subresource: 'access',
+          ...grantCheck(body.role, 'create'),
         });
         const current = await tenants.get(params.tenant);
         const spec = withGrant(current.spec, body.role, body.subject, body.endpoint);
@@ -95,7 +94,7 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
       path: `${prefix}/tenants/:tenant/access/:role/:kind/:name`,
       resource: 'access',
       summary: 'Revoke a grant (ServiceAccounts name their namespace, endpoint grants their endpoint)',
-      authorization: 'delete tenants/<tenant>/access',
+      authorization: 'delete tenants/<tenant>/access; patch tenants/<tenant> for the admins role',
       params: revokeParams,
       query: revokeQuery,
       responses: { 200: { description: 'Revoked', schema: accessDto } },
@@ -109,8 +108,7 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
         await guard.tenant(ctx, params.tenant, {
           action: 'access.revoke',
           target,
-          verb: 'delete',
-          subresource: 'access',
+          ...grantCheck(params.role, 'delete'),
         });
         const current = await tenants.get(params.tenant);
         const spec = withoutGrant(current.spec, params.role, revoked, query.endpoint);
@@ -121,6 +119,14 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
       },
     }),
   ];
+}
+
+/**
+ * The RBAC check for changing a grant (docs/rbac.md): who administers a tenant is part of the tenant
+ * itself (platform admins, `patch tenants`); users and endpoint users are the `access` subresource.
+ */
+function grantCheck(role: AccessRole, verb: 'create' | 'delete') {
+  return role === 'admins' ? { verb: 'patch' as const } : { verb, subresource: 'access' as const };
 }
 
 function updateSpec(deps: RouteDeps, current: Tenant, spec: TenantSpec): Promise<Tenant> {

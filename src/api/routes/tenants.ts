@@ -150,13 +150,13 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
       path: `${prefix}/tenants/:tenant`,
       resource: 'tenants',
       summary: 'Change a tenant’s display name, hostname or quota',
-      authorization: 'update tenants/<tenant>',
+      authorization: 'patch tenants/<tenant>',
       params: tenantParams,
       body: patchTenantBody,
       responses: { 200: { description: 'The updated tenant', schema: tenantDto } },
       async handle(ctx, { params, body }) {
         const target = `tenants/${params.tenant}`;
-        await guard.tenant(ctx, params.tenant, { action: 'tenants.update', target, verb: 'update' });
+        await guard.tenant(ctx, params.tenant, { action: 'tenants.update', target, verb: 'patch' });
         const current = await tenants.get(params.tenant);
         const spec: TenantSpec = {
           ...current.spec,

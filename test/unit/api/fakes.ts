@@ -33,18 +33,22 @@ export const fakeAuthenticator: Authenticator = {
 };
 
 /**
- * RBAC as docs/rbac.md describes it, in miniature: platform admins do anything; tenant admins read and
- * write their tenant's subresources and update it; tenant users read their tenant and its subresources.
+ * The ClusterRoles of docs/rbac.md, in miniature: platform admins do anything; tenant admins get their
+ * tenant and do anything to its subresources; tenant users get it, work with endpoints and models, issue
+ * certificates and read the access lists.
  */
 export function fakeRbac(request: SubjectAccessReviewRequest): boolean {
   const { groups } = request;
   const { verb, name, subresource } = request.resourceAttributes;
   if (groups.includes('oidc:platform-admins')) return true;
   if (!name) return false;
-  const read = verb === 'get' || verb === 'list';
-  if (groups.includes(`oidc:${name}-admins`)) return verb !== 'delete' || subresource !== undefined;
-  if (groups.includes(`oidc:${name}-users`)) return read;
-  return false;
+  const member = groups.includes(`oidc:${name}-admins`) || groups.includes(`oidc:${name}-users`);
+  if (!member) return false;
+  if (subresource === undefined) return verb === 'get';
+  if (groups.includes(`oidc:${name}-admins`)) return true;
+  if (subresource === 'endpoints' || subresource === 'models') return true;
+  if (subresource === 'certificates') return ['get', 'list', 'create'].includes(verb);
+  return ['get', 'list'].includes(verb);
 }
 
 /** A Tenant store over a Map, with resourceVersion preconditions like the apiserver's. */

@@ -155,13 +155,13 @@ describe('tenants', () => {
     const app = createApp(deps).callback();
     const patched = await request(app)
       .patch('/v1/tenants/acme')
-      .set(bearer('acme-admin-token'))
+      .set(bearer('admin-token'))
       .send({ quota: { cpu: '2' } });
     expect(patched.status).toBe(200);
     expect(store.tenants.get('acme')?.spec.admins).toHaveLength(1);
     const stale = await request(app)
       .patch('/v1/tenants/acme')
-      .set(bearer('acme-admin-token'))
+      .set(bearer('admin-token'))
       .set('If-Match', '"1"')
       .send({ displayName: 'ACME' });
     expect(stale.status).toBe(409);
@@ -232,6 +232,34 @@ describe('access grants', () => {
     ]);
   });
 
+  it('leaves naming tenant admins to platform admins', async () => {
+    const { deps } = testDeps();
+    const app = createApp(deps).callback();
+    const grant = { role: 'admins', subject: { kind: 'User', name: 'oidc:carol' } };
+    const byTenantAdmin = await request(app)
+      .post('/v1/tenants/acme/access')
+      .set(bearer('acme-admin-token'))
+      .send(grant);
+    expect(byTenantAdmin.status).toBe(403);
+    const byPlatformAdmin = await request(app)
+      .post('/v1/tenants/acme/access')
+      .set(bearer('admin-token'))
+      .send(grant);
+    expect(byPlatformAdmin.status).toBe(201);
+  });
+
+  it('asks RBAC the questions docs/rbac.md lists', async () => {
+    const { deps, reviews } = testDeps();
+    const app = createApp(deps).callback();
+    await request(app).patch('/v1/tenants/acme').set(bearer('acme-admin-token')).send({ displayName: 'A' });
+    await request(app).get('/v1/tenants/acme/access').set(bearer('acme-admin-token'));
+    const asked = reviews.map((r) => {
+      const { verb, subresource, name } = r.resourceAttributes;
+      return `${verb} tenants${subresource ? `/${subresource}` : ''} ${name ?? ''}`;
+    });
+    expect(asked).toEqual(['get tenants acme', 'patch tenants acme', 'list tenants/access acme']);
+  });
+
   it('lets tenant users read the access lists but not change them', async () => {
     const { deps } = testDeps();
     const app = createApp(deps).callback();
@@ -256,7 +284,7 @@ describe('access grants', () => {
   it('answers 404 when revoking a grant that does not exist', async () => {
     const { deps } = testDeps();
     const response = await request(createApp(deps).callback())
-      .delete('/v1/tenants/acme/access/admins/User/nobody')
+      .delete('/v1/tenants/acme/access/users/User/nobody')
       .set(bearer('acme-admin-token'));
     expect(response.status).toBe(404);
   });
