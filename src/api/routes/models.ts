@@ -439,11 +439,11 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
       path: `${base}/:model/versions/:version/uploads/:uploadId`,
       resource: 'models',
       summary: 'Abort an upload session and remove its parts',
-      authorization: 'create tenants/<tenant>/models',
+      authorization: 'delete tenants/<tenant>/models',
       params: uploadParams,
       responses: { 204: { description: 'Aborted' }, 404: { description: 'No such upload session' } },
       async handle(ctx, { params }) {
-        await deps.authorize(ctx, params.tenant, 'create', 'models');
+        await deps.authorize(ctx, params.tenant, 'delete', 'models');
         await store.abortUpload(params.tenant, params.model, params.version, params.uploadId);
         audit(ctx, { tenant: params.tenant, action: 'models.upload.abort', target: versionTarget(params) });
         return { status: 204 };

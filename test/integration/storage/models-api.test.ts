@@ -248,7 +248,9 @@ describe('models API over a real MinIO', () => {
       .put(`${base}/aborted/versions/1/uploads/${uploadId}/parts/1`)
       .send(Buffer.from('x'))
       .expect(200);
+    decisions.length = 0;
     await request(server).delete(`${base}/aborted/versions/1/uploads/${uploadId}`).expect(204);
+    expect(decisions).toEqual([`delete ${tenant}/models`]);
     await request(server).get(`${base}/aborted/versions/1/uploads/${uploadId}`).expect(404);
   });
 
