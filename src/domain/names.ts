@@ -165,3 +165,26 @@ export function clientCertificateUsername(t: string, cn: string): string {
 export function clientCertificateGroup(t: string): string {
   return `tenantmesh:clients:${t}`;
 }
+
+/**
+ * ConfigMap (serving namespace) recording the client certificates issued from tenant `t`'s CA and their
+ * revocations. The API writes it; the operator turns the revoked entries into the CRL of the gateway credential.
+ * Key `certificates.json`: `ClientCertificateRecord[]`.
+ */
+export function clientCertificateRegistryName(t: string): string {
+  return `tenantmesh-${t}-client-certificates`;
+}
+
+/** One issued client certificate, as kept in {@link clientCertificateRegistryName}. */
+export interface ClientCertificateRecord {
+  serialNumber: string;
+  commonName: string;
+  notBefore: string;
+  notAfter: string;
+  fingerprintSha256: string;
+  issuedBy: string;
+  revokedAt?: string;
+}
+
+/** Key of the registry ConfigMap holding the JSON list of records. */
+export const CLIENT_CERTIFICATE_REGISTRY_KEY = 'certificates.json';
