@@ -279,7 +279,11 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
           '--enable-leader-election=false',
           '--log-level=info',
         ],
-        { KUBECONFIG: kubeconfigFor(staticUsers.authorino!) },
+        {
+          KUBECONFIG: kubeconfigFor(staticUsers.authorino!),
+          // Go reads extra roots from SSL_CERT_FILE: Authorino fetches the local OIDC issuer's discovery over https.
+          SSL_CERT_FILE: file('authorino-trusted-ca.crt', ca.certPem),
+        },
       );
       await waitFor(async () => (await probe(`http://127.0.0.1:${healthPort}/readyz`)).status === 200, {
         description: 'Authorino ready',

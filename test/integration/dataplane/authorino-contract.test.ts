@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { authConfigName, endpointGrantRoleName } from '../../../src/domain/index.ts';
+import type { KubeObject } from '../../../src/domain/index.ts';
+import { createKube } from '../../../src/kube/index.ts';
+import { oidcToken, serviceAccountToken } from '../../../src/testenv/identities.ts';
+import { waitFor } from '../../../src/testenv/wait.ts';
+import { createExtAuthzClient } from '../../support/ext-authz.ts';
+import {
+  applyAll,
+  dataplanePlatform,
+  deleteAll,
+  endpointResource,
+  gatewayHeaders,
+  renderTestTenant,
+  tenantPki,
+  waitAuthConfigReady,
+  xfccFor,
+  type TenantPki,
+} from './fixture.ts';
+
+const env = inject('env');
+const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
+const platform = dataplanePlatform(env);
+const ns = platform.servingNamespace;
+
+const OK = 0;
+const PERMISSION_DENIED = 7;
+const UNAUTHENTICATED = 16;
+
+/**
+ * Authorino is asked exactly what the Istio ingress gateway asks it: a Check with every request header, the
+ * verified client certificate only in X-Forwarded-Client-Cert (Istio never sets include_peer_certificate),
+ * `:authority` as the client sent it. The AuthConfig, CA trust Secret and RBAC are what renderTenant renders.
+ */
+describe('the rendered AuthConfig decides data-plane calls in a real Authorino', () => {
+  const client = createExtAuthzClient(env.authorino.grpcAddress);
+  let orchid: TenantPki;
+  let quartz: TenantPki;
+  let applied: KubeObject[] = [];
+  const endpoints = () => [
+    endpointResource(platform, 'orchid', 'kserve', 'triton'),
+    endpointResource(platform, 'orchid', 'tf', 'tensorflow-serving', {
+      allowedClientSubjects: ['scoring-job'],
+    }),
+  ];
+  const spec = {
+    users: [{ kind: 'ServiceAccount' as const, name: 'orchid-pipeline', namespace: ns }],
+    endpointGrants: [
+      { endpoint: 'kserve', subjects: [{ kind: 'User' as const, name: 'partner@example.com' }] },
+    ],
+  };
+  const host = (endpoint: string) => `${endpoint}.${orchid.hostname}`;
+  const check = (endpoint: string, headers: Record<string, string>, port = '') =>
+    client.check({
+      host: `${host(endpoint)}${port}`,
+      path: '/inference.GRPCInferenceService/ModelInfer',
+      headers: gatewayHeaders(headers),
+    });
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  beforeAll(async () => {
+    [orchid, quartz] = await Promise.all([tenantPki('orchid'), tenantPki('quartz')]);
+    applied = renderTestTenant({ platform, pki: orchid, spec, endpoints: endpoints() });
+    await applyAll(kube, applied);
+    await waitAuthConfigReady(kube, authConfigName('orchid'), ns);
+  });
+  afterAll(async () => {
+    client.close();
+    await deleteAll(kube, applied);
+  });
+
+  it('allows a client certificate of the tenant CA, with and without :443 in the authority', async () => {
+    const cert = await orchid.client('scoring-job');
+    const headers = { 'x-forwarded-client-cert': xfccFor(cert.certPem) };
+    for (const endpoint of ['kserve', 'tf']) {
+      expect((await check(endpoint, headers)).code).toBe(OK);
+      expect((await check(endpoint, headers, ':443')).code).toBe(OK);
+    }
+  });
+
+  it('denies a certificate of the tenant CA whose subject the endpoint does not allow, and only there', async () => {
+    const cert = await orchid.client('intruder');
+    const headers = { 'x-forwarded-client-cert': xfccFor(cert.certPem) };
+    const denied = await check('tf', headers);
+    expect(denied.code).toBe(PERMISSION_DENIED);
+    expect(denied.httpStatus).toBe(403);
+    expect((await check('kserve', headers)).code).toBe(OK);
+  });
+
+  it("denies a certificate issued by another tenant's CA", async () => {
+    const cert = await quartz.client('scoring-job');
+    const result = await check('kserve', { 'x-forwarded-client-cert': xfccFor(cert.certPem) });
+    expect(result.code).toBe(UNAUTHENTICATED);
+    expect(result.httpStatus).toBe(401);
+  });
+
+  it("allows an OIDC user of the tenant's users group and denies another tenant's users", async () => {
+    const member = await oidcToken(env, {
+      sub: 'carol',
+      email: 'carol@example.com',
+      groups: ['orchid-users'],
+    });
+    const other = await oidcToken(env, { sub: 'dave', email: 'dave@example.com', groups: ['quartz-users'] });
+    expect((await check('kserve', bearer(member))).code).toBe(OK);
+    expect((await check('tf', bearer(member), ':443')).code).toBe(OK);
+    const denied = await check('kserve', bearer(other));
+    expect(denied.code).toBe(PERMISSION_DENIED);
+    expect(denied.httpStatus).toBe(403);
+  });
+
+  it('denies an expired OIDC token and one for another audience', async () => {
+    const groups = ['orchid-users'];
+    const expired = await oidcToken(env, {
+      sub: 'carol',
+      email: 'carol@example.com',
+      groups,
+      expiresIn: -120,
+    });
+    expect((await check('kserve', bearer(expired))).code).toBe(UNAUTHENTICATED);
+    const otherAudience = await oidcToken(env, {
+      sub: 'carol',
+      email: 'carol@example.com',
+      groups,
+      aud: 'else',
+    });
+    expect((await check('kserve', bearer(otherAudience))).code).not.toBe(OK);
+  });
+
+  it('a bearer token decides even when a certificate of the tenant came with it', async () => {
+    const cert = await orchid.client('scoring-job');
+    const other = await oidcToken(env, { sub: 'dave', email: 'dave@example.com', groups: ['quartz-users'] });
+    const result = await check('kserve', {
+      'x-forwarded-client-cert': xfccFor(cert.certPem),
+      ...bearer(other),
+    });
+    expect(result.code).toBe(PERMISSION_DENIED);
+  });
+
+  it('allows a ServiceAccount granted on the tenant and denies one that is not', async () => {
+    const granted = await serviceAccountToken(env, ns, 'orchid-pipeline', { audiences: ['tenantmesh'] });
+    const stranger = await serviceAccountToken(env, ns, 'orchid-stranger', { audiences: ['tenantmesh'] });
+    expect((await check('kserve', bearer(granted))).code).toBe(OK);
+    expect((await check('kserve', bearer(stranger))).code).toBe(PERMISSION_DENIED);
+  });
+
+  it('denies a request without credentials with the configured status and message', async () => {
+    const result = await check('kserve', {});
+    expect(result.code).toBe(UNAUTHENTICATED);
+    expect(result.httpStatus).toBe(401);
+    const said = `${result.body ?? ''} ${Object.values(result.headers).join(' ')}`;
+    expect(said).toContain("present a client certificate issued by tenant orchid's CA");
+  });
+
+  it('an endpoint-level grant opens only that endpoint, and revoking it denies within the SAR cache TTL', async () => {
+    const partner = await oidcToken(env, { sub: 'partner', email: 'partner@example.com', groups: [] });
+    expect((await check('kserve', bearer(partner))).code).toBe(OK);
+    expect((await check('tf', bearer(partner))).code).toBe(PERMISSION_DENIED);
+
+    // Revoke as the operator does: re-render without the grant, apply, delete what is no longer rendered.
+    const next = renderTestTenant({
+      platform,
+      pki: orchid,
+      spec: { ...spec, endpointGrants: [] },
+      endpoints: endpoints(),
+    });
+    const kept = new Set(next.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`));
+    const stale = applied.filter((o) => !kept.has(`${o.kind}/${o.metadata.namespace}/${o.metadata.name}`));
+    expect(stale.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      `Role/${endpointGrantRoleName('orchid', 'kserve')}`,
+      `RoleBinding/${endpointGrantRoleName('orchid', 'kserve')}`,
+    ]);
+    const revokedAt = Date.now();
+    await applyAll(kube, next);
+    await deleteAll(kube, stale);
+    applied = next;
+
+    const ttlMs = platform.authorizationCacheTtlSeconds * 1000;
+    await waitFor(async () => (await check('kserve', bearer(partner))).code === PERMISSION_DENIED, {
+      description: 'the revoked grant to be denied',
+      timeoutMs: ttlMs + 5_000,
+      intervalMs: 250,
+    });
+    const elapsedMs = Date.now() - revokedAt;
+    expect(elapsedMs).toBeLessThanOrEqual(ttlMs + 5_000);
+  });
+});

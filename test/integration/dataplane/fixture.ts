@@ -1,0 +1,177 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { platformConfig } from '../../../src/domain/index.ts';
+import type {
+  InferenceEndpoint,
+  KubeObject,
+  PlatformConfig,
+  ServingRuntime,
+  Tenant,
+  TenantSpec,
+} from '../../../src/domain/index.ts';
+import type { Kube } from '../../../src/kube/index.ts';
+import {
+  createCrl,
+  createTenantCa,
+  issueClientCertificate,
+  issueServingCertificate,
+} from '../../../src/pki/index.ts';
+import type { IssuedCertificateWithKey, RevokedCertificate, TenantCa } from '../../../src/pki/index.ts';
+import { renderTenant } from '../../../src/render/index.ts';
+import type { EnvironmentInfo } from '../../../src/testenv/environment.ts';
+import { waitFor } from '../../../src/testenv/wait.ts';
+
+/** Parent domain of the tenants these tests create; no other test uses it, so Authorino hosts never collide. */
+export const DATAPLANE_DOMAIN = 'dataplane.tenantmesh.test';
+export const FIELD_MANAGER = 'tenantmesh-operator';
+
+/** The platform as the test environment's apiserver is configured: OIDC usernames from `email`, audience tenantmesh. */
+export function dataplanePlatform(
+  env: EnvironmentInfo,
+  overrides: Partial<PlatformConfig> = {},
+): PlatformConfig {
+  return platformConfig({
+    domain: DATAPLANE_DOMAIN,
+    servingNamespace: env.namespaces.serving,
+    gatewayNamespace: env.namespaces.gateway,
+    oidcIssuers: [{ issuerUrl: env.oidc.issuerUrl, audiences: ['tenantmesh'], usernameClaim: 'email' }],
+    serviceAccountTokenAudiences: ['tenantmesh'],
+    authorizationCacheTtlSeconds: 5,
+    ...overrides,
+  });
+}
+
+const runtimesDir = join(import.meta.dirname, '../../../charts/tenantmesh/runtimes');
+
+/** A ServingRuntime shipped with the chart (`triton` speaks KServe v2, `tensorflow-serving` TF Serving). */
+export function chartRuntime(name: string): ServingRuntime {
+  return parse(readFileSync(join(runtimesDir, `${name}.yaml`), 'utf8')) as ServingRuntime;
+}
+
+export function tenantResource(name: string, spec: TenantSpec = {}): Tenant {
+  return { apiVersion: 'tenantmesh.io/v1alpha1', kind: 'Tenant', metadata: { name, generation: 1 }, spec };
+}
+
+export function endpointResource(
+  platform: PlatformConfig,
+  tenant: string,
+  endpoint: string,
+  runtime: string,
+  extra: Partial<InferenceEndpoint['spec']> = {},
+): InferenceEndpoint {
+  return {
+    apiVersion: 'tenantmesh.io/v1alpha1',
+    kind: 'InferenceEndpoint',
+    metadata: { name: `${tenant}-${endpoint}`, namespace: platform.servingNamespace, generation: 1 },
+    spec: { tenant, model: { name: 'double', version: 'v1' }, runtime, ...extra },
+  };
+}
+
+/** A tenant's CA with the gateway's serving certificate for `*.<tenant>.<domain>`. */
+export interface TenantPki {
+  tenant: string;
+  hostname: string;
+  ca: TenantCa;
+  serving: IssuedCertificateWithKey;
+  client(commonName: string): Promise<IssuedCertificateWithKey>;
+  crl(revoked: RevokedCertificate[]): Promise<string>;
+}
+
+export async function tenantPki(tenant: string, now = new Date()): Promise<TenantPki> {
+  const hostname = `${tenant}.${DATAPLANE_DOMAIN}`;
+  const ca = await createTenantCa({ tenant, now });
+  const serving = await issueServingCertificate(ca, { hosts: [`*.${hostname}`], validityDays: 30, now });
+  return {
+    tenant,
+    hostname,
+    ca,
+    serving,
+    client: (commonName) => issueClientCertificate(ca, { commonName, tenant, validityDays: 30, now }),
+    crl: (revoked) => createCrl(ca, revoked, { now }),
+  };
+}
+
+/** renderTenant for a test tenant, with the secret material from its PKI. */
+export function renderTestTenant(options: {
+  platform: PlatformConfig;
+  pki: TenantPki;
+  spec?: TenantSpec;
+  endpoints: InferenceEndpoint[];
+  crlPem?: string;
+}): KubeObject[] {
+  const { platform, pki } = options;
+  return renderTenant({
+    tenant: tenantResource(pki.tenant, options.spec),
+    endpoints: options.endpoints.map((resource) => ({ resource, modelVersion: 'v1' })),
+    runtimes: [chartRuntime('triton'), chartRuntime('tensorflow-serving')],
+    platform,
+    capabilities: { istio: true, authorino: true, openshift: false },
+    secrets: {
+      caCertificatePem: pki.ca.certPem,
+      servingCertificatePem: pki.serving.certPem,
+      servingPrivateKeyPem: pki.serving.keyPem,
+      ...(options.crlPem !== undefined ? { crlPem: options.crlPem } : {}),
+      storage: { accessKey: 'read', secretKey: 'only', sessionToken: '', expiresAt: '2030-01-01T00:00:00Z' },
+    },
+  });
+}
+
+/** Server-side applies every object in order, as the operator does. */
+export async function applyAll(kube: Kube, objects: KubeObject[]): Promise<void> {
+  for (const object of objects) await kube.applyObject(object, { fieldManager: FIELD_MANAGER, force: true });
+}
+
+export async function deleteAll(kube: Kube, objects: KubeObject[]): Promise<void> {
+  for (const object of [...objects].reverse()) {
+    await kube.delete(object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace);
+  }
+}
+
+/** Waits until Authorino reports the AuthConfig Ready (status.summary.ready), never on a sleep. */
+export async function waitAuthConfigReady(kube: Kube, name: string, namespace: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const config = await kube.get<KubeObject & { status?: { summary?: { ready?: boolean } } }>(
+        'authorino.kuadrant.io/v1beta3',
+        'AuthConfig',
+        name,
+        namespace,
+      );
+      return config?.status?.summary?.ready === true;
+    },
+    { description: `AuthConfig ${namespace}/${name} Ready`, timeoutMs: 30_000, intervalMs: 200 },
+  );
+}
+
+/** The gateway's SPIFFE identity, which Envoy puts in XFCC `By=`. */
+export const GATEWAY_SPIFFE_ID =
+  'spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account';
+
+/**
+ * The X-Forwarded-Client-Cert value the Istio ingress gateway sets for a verified client certificate with
+ * forward_client_cert_details SANITIZE_SET and cert, subject and URI details: By, Hash (SHA-256 of the DER),
+ * Cert (URL-encoded PEM), Subject (RFC 2253), URI (empty without a URI SAN).
+ */
+export function xfccFor(certPem: string): string {
+  const cert = new X509Certificate(certPem);
+  const hash = createHash('sha256').update(cert.raw).digest('hex');
+  const subject = cert.subject.split('\n').reverse().join(',');
+  return `By=${GATEWAY_SPIFFE_ID};Hash=${hash};Cert="${encodeURIComponent(certPem)}";Subject="${subject}";URI=`;
+}
+
+/** Every header the Istio gateway forwards to the CUSTOM provider for a gRPC call (it sends them all). */
+export function gatewayHeaders(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    'user-agent': 'grpc-node-js/1.14.0',
+    'grpc-accept-encoding': 'identity,deflate,gzip',
+    'x-forwarded-proto': 'https',
+    'x-request-id': '3f1c9a9e-6a51-4c59-9d0d-0e3c1f2a4b5c',
+    'x-envoy-internal': 'true',
+    'x-forwarded-for': '10.0.0.7',
+    ...extra,
+  };
+}
