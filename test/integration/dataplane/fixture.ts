@@ -11,7 +11,7 @@ import type {
   Tenant,
   TenantSpec,
 } from '../../../src/domain/index.ts';
-import type { Kube } from '../../../src/kube/index.ts';
+import type { Kube, KubeObject as WireObject } from '../../../src/kube/index.ts';
 import {
   createCrl,
   createTenantCa,
@@ -120,7 +120,8 @@ export function renderTestTenant(options: {
 
 /** Server-side applies every object in order, as the operator does. */
 export async function applyAll(kube: Kube, objects: KubeObject[]): Promise<void> {
-  for (const object of objects) await kube.applyObject(object, { fieldManager: FIELD_MANAGER, force: true });
+  for (const object of objects)
+    await kube.applyObject(object as WireObject, { fieldManager: FIELD_MANAGER, force: true });
 }
 
 export async function deleteAll(kube: Kube, objects: KubeObject[]): Promise<void> {
@@ -133,7 +134,7 @@ export async function deleteAll(kube: Kube, objects: KubeObject[]): Promise<void
 export async function waitAuthConfigReady(kube: Kube, name: string, namespace: string): Promise<void> {
   await waitFor(
     async () => {
-      const config = await kube.get<KubeObject & { status?: { summary?: { ready?: boolean } } }>(
+      const config = await kube.get<WireObject & { status?: { summary?: { ready?: boolean } } }>(
         'authorino.kuadrant.io/v1beta3',
         'AuthConfig',
         name,
