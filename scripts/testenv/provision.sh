@@ -125,7 +125,7 @@ go_build_module() {
     cp -r "$src" "$work/src" && chmod -R u+w "$work/src"
     cd "$work/src"
     for replacement in "${replacements[@]}"; do go mod edit -replace="$replacement"; done
-    go build -trimpath -ldflags '-s -w' -o "$dir/$binary" "$package"
+    go build -trimpath -ldflags "-s -w ${GO_VERSION_LDFLAGS:-}" -o "$dir/$binary" "$package"
   ) >"$dir/build.log" 2>&1 || fail "$name" "go build $package (module $module)" "$dir/build.log"
   rm -rf "$work"
 }
@@ -134,14 +134,14 @@ build_minio() { go_build_module minio "$1" "github.com/minio/minio@$MINIO_VERSIO
 # Istio's go.mod pins pre-release builds of its own API modules that the module proxy does not serve; the matching
 # releases are API-compatible, so they stand in (versions.env says which).
 build_istioctl() {
-  go_build_module istioctl "$1" "istio.io/istio@$ISTIO_VERSION" ./istioctl/cmd/istioctl istioctl \
+  GO_VERSION_LDFLAGS="-X istio.io/istio/pkg/version.buildVersion=$ISTIO_VERSION" go_build_module istioctl "$1" "istio.io/istio@$ISTIO_VERSION" ./istioctl/cmd/istioctl istioctl \
     "istio.io/api=istio.io/api@$ISTIO_API_VERSION" "istio.io/client-go=istio.io/client-go@$ISTIO_CLIENT_GO_VERSION" \
     "github.com/envoyproxy/go-control-plane/envoy=github.com/envoyproxy/go-control-plane/envoy@$ENVOY_GO_CONTROL_PLANE_VERSION" \
     "github.com/envoyproxy/go-control-plane/contrib=github.com/envoyproxy/go-control-plane/contrib@$ENVOY_GO_CONTROL_PLANE_CONTRIB_VERSION"
 }
 
 build_authorino() {
-  go_build_module authorino "$1" "github.com/kuadrant/authorino@$AUTHORINO_VERSION" . authorino
+  GO_VERSION_LDFLAGS="-X main.version=$AUTHORINO_VERSION" go_build_module authorino "$1" "github.com/kuadrant/authorino@$AUTHORINO_VERSION" . authorino
   local moddir
   moddir=$(cd / && go mod download -json "github.com/kuadrant/authorino@$AUTHORINO_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
   cp "$moddir/install/manifests.yaml" "$1/authorino-install.yaml" && chmod 644 "$1/authorino-install.yaml"
@@ -188,8 +188,8 @@ provide_one() {
     etcd) provide etcd build_etcd "$ETCD_VERSION" etcd ;;
     kubernetes) provide kubernetes build_kube "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager ;;
     minio) provide minio build_minio "$MINIO_VERSION" minio ;;
-    authorino) provide authorino build_authorino "$AUTHORINO_VERSION" authorino authorino-install.yaml ;;
-    istioctl) provide istioctl build_istioctl "$ISTIO_VERSION-api$ISTIO_API_VERSION-xds$ENVOY_GO_CONTROL_PLANE_VERSION" istioctl ;;
+    authorino) provide authorino build_authorino "$AUTHORINO_VERSION-r2" authorino authorino-install.yaml ;;
+    istioctl) provide istioctl build_istioctl "$ISTIO_VERSION-api$ISTIO_API_VERSION-xds$ENVOY_GO_CONTROL_PLANE_VERSION-r2" istioctl ;;
     istio-crds) provide istio-crds fetch_istio_crds "$ISTIO_API_VERSION" istio-crds.yaml ;;
     envoy) provide envoy install_envoy "$ENVOY_VERSION" envoy ;;
     *) echo "unknown component: $1" >&2; exit 2 ;;
@@ -198,4 +198,21 @@ provide_one() {
 
 components=("$@")
 [ ${#components[@]} -gt 0 ] || components=(etcd minio authorino istio-crds envoy kubernetes istioctl)
-for component in "${components[@]}"; do provide_one "$component"; done
+# Every binary reports its own version (stderr), so a run's log says exactly what it tested against.
+report_versions() {
+  local line name path
+  while IFS='=' read -r name path; do
+    case $name in
+      etcd | kube-apiserver | kube-controller-manager | envoy) line=$("$path" --version </dev/null 2>&1 | grep -m 1 .) ;;
+      minio) line="module $MINIO_VERSION ($("$path" --version </dev/null 2>&1 | head -n 1))" ;;
+      authorino) line=$("$path" version </dev/null 2>&1 | head -n 1) ;;
+      istioctl) line=$("$path" version --remote=false </dev/null 2>&1 | head -n 1) ;;
+      *) continue ;;
+    esac
+    log "$(printf '%-24s %s' "$name" "$line")"
+  done
+}
+
+results=$(for component in "${components[@]}"; do provide_one "$component"; done)
+echo "$results"
+[ -n "${TENANTMESH_QUIET:-}" ] || report_versions <<<"$results"
