@@ -1,0 +1,97 @@
+import type { InferenceEndpoint, ServingRuntime, Tenant } from '../domain/index.ts';
+import type { KubeObject } from '../kube/index.ts';
+import { LABELS } from '../domain/index.ts';
+
+/** apiVersion and kind of an object the operator writes. */
+export interface OwnedKind {
+  apiVersion: string;
+  kind: string;
+  /** The API group that must be served for the kind to exist (feature detection). */
+  group: string;
+  /** Informers watch only these namespaces (none: cluster-scoped). */
+  namespaced: boolean;
+}
+
+/** Every kind the renderers produce, in the order deletes are safest (dependents first is not needed: GC). */
+export const OWNED_KINDS: OwnedKind[] = [
+  { apiVersion: 'v1', kind: 'Secret', group: '', namespaced: true },
+  { apiVersion: 'v1', kind: 'Service', group: '', namespaced: true },
+  { apiVersion: 'apps/v1', kind: 'Deployment', group: 'apps', namespaced: true },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', group: 'rbac.authorization.k8s.io', namespaced: true },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    group: 'rbac.authorization.k8s.io',
+    namespaced: true,
+  },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    group: 'rbac.authorization.k8s.io',
+    namespaced: false,
+  },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    group: 'rbac.authorization.k8s.io',
+    namespaced: false,
+  },
+  { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', group: 'networking.istio.io', namespaced: true },
+  { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', group: 'networking.istio.io', namespaced: true },
+  { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', group: 'networking.istio.io', namespaced: true },
+  {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'AuthorizationPolicy',
+    group: 'security.istio.io',
+    namespaced: true,
+  },
+  {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'PeerAuthentication',
+    group: 'security.istio.io',
+    namespaced: true,
+  },
+  {
+    apiVersion: 'authorino.kuadrant.io/v1beta3',
+    kind: 'AuthConfig',
+    group: 'authorino.kuadrant.io',
+    namespaced: true,
+  },
+  { apiVersion: 'user.openshift.io/v1', kind: 'Group', group: 'user.openshift.io', namespaced: false },
+];
+
+/** A tenantmesh object as read from the apiserver. */
+export type Live<T> = T & KubeObject;
+
+/** Names one object of any kind. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}
+
+/** `apiVersion/kind/namespace/name`: identifies an object across kinds. */
+export function identityOf(object: ObjectRef): string {
+  return `${object.apiVersion}/${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+}
+
+/**
+ * The operator's read side: informer caches, never the apiserver. Workers read from here (controller-runtime's
+ * cached client), so a no-op resync reads nothing and writes nothing.
+ */
+export interface OperatorCache {
+  tenant(name: string): Live<Tenant> | undefined;
+  tenantNames(): string[];
+  /** Endpoints whose `spec.tenant` is `tenant`. */
+  endpointsOf(tenant: string): Live<InferenceEndpoint>[];
+  runtimes(): Live<ServingRuntime>[];
+  /** Objects labelled for `tenant` and managed by tenantmesh, of every watched kind. */
+  ownedBy(tenant: string): KubeObject[];
+  /** The cached managed object with this apiVersion, kind, namespace and name. */
+  owned(ref: ObjectRef): KubeObject | undefined;
+}
+
+/** The tenant an owned object belongs to (its label), if any. */
+export function tenantOfObject(object: KubeObject): string | undefined {
+  return object.metadata.labels?.[LABELS.tenant];
+}

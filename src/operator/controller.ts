@@ -1,0 +1,285 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import { GROUP_VERSION, LABELS, PRODUCT } from '../domain/index.ts';
+import type { InferenceEndpoint, PlatformConfig, ServingRuntime, Tenant } from '../domain/index.ts';
+import {
+  Informer,
+  LeaderElector,
+  kubeLeaseStore,
+  objectKey,
+  servesGroup,
+  systemClock,
+  type Clock,
+  type Kube,
+  type KubeObject,
+} from '../kube/index.ts';
+import type { Capabilities } from '../render/index.ts';
+import { OWNED_KINDS, tenantOfObject, type OperatorCache } from './cache.ts';
+import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
+import type { PkiPort, StoragePort } from './ports.ts';
+import { defaultPki } from './ports.ts';
+import { PLATFORM_KEY, TenantReconciler, discoverCapabilities } from './reconciler.ts';
+import { WorkQueue, runWorkers } from './workqueue.ts';
+
+/** Options of {@link createOperator}. */
+export interface OperatorOptions {
+  kube: Kube;
+  platform: PlatformConfig;
+  store: StoragePort;
+  pki?: PkiPort;
+  clock?: Clock;
+  /** Concurrent reconciles. Default 4. */
+  workers?: number;
+  /** Registry the metrics are registered on (a fresh one by default). */
+  registry?: Registry;
+  /** Take part in leader election (Lease `tenantmesh-operator` in the serving namespace). Default true. */
+  leaderElection?: boolean;
+  /** This replica's identity in the election. Default host name plus a random suffix. */
+  identity?: string;
+  /** Informer relist interval: the level-triggered safety net. Default 10 min. */
+  resyncIntervalMs?: number;
+  /** Lifetime of the storage read credentials. Default 12 h. */
+  storageCredentialTtlSeconds?: number;
+  /** Lease timings (tests shorten them). */
+  lease?: { durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  /** Told about every failed reconcile and recovered informer error. */
+  onError?(key: string, err: unknown): void;
+}
+
+/** A running operator. */
+export interface Operator {
+  /** Starts campaigning for leadership (or leading at once without election); returns immediately. */
+  start(): void;
+  /** Stops informers, lets in-flight reconciles finish, releases the lease. */
+  stop(): Promise<void>;
+  /** True once this replica leads and its caches are synced. */
+  isReady(): boolean;
+  /** True while this replica leads. */
+  isLeader(): boolean;
+  metrics: OperatorMetrics;
+  /** Re-queues every tenant (what an informer resync does), e.g. to measure a no-op pass. */
+  resyncAll(): void;
+  /** Resolves when the queue is empty and no reconcile runs (best effort, for tests and benchmarks). */
+  idle(): Promise<void>;
+}
+
+/** Name of the leader-election Lease. */
+export const LEASE_NAME = 'tenantmesh-operator';
+
+/**
+ * The level-triggered controller: informers on Tenants, InferenceEndpoints, ServingRuntimes and on every kind
+ * it manages (selected by `app.kubernetes.io/managed-by=tenantmesh`) only enqueue the owning tenant's name;
+ * workers reconcile a tenant from the caches. One replica leads at a time.
+ */
+export function createOperator(options: OperatorOptions): Operator {
+  const clock = options.clock ?? systemClock;
+  const metrics = createOperatorMetrics(options.registry);
+  const { kube, platform } = options;
+  let capabilitiesAt = -Infinity;
+  let capabilities: Promise<Capabilities> | undefined;
+  const currentCapabilities = () => {
+    // Discovery is cheap but not free: refresh it at most every 30 s.
+    if (!capabilities || clock.now() - capabilitiesAt > 30_000) {
+      capabilitiesAt = clock.now();
+      capabilities = discoverCapabilities(kube);
+      capabilities.catch(() => (capabilities = undefined));
+    }
+    return capabilities;
+  };
+
+  let queue = new WorkQueue({ clock, metrics: metrics.queue });
+  let informers: Informer<KubeObject>[] = [];
+  let tenants: Informer<Tenant & KubeObject> | undefined;
+  let endpoints: Informer<InferenceEndpoint & KubeObject> | undefined;
+  let runtimes: Informer<ServingRuntime & KubeObject> | undefined;
+  const owned = new Map<string, Informer<KubeObject>>();
+  let ready = false;
+  let leading = false;
+  let inFlight = 0;
+  const idleWaiters: (() => void)[] = [];
+
+  const cache: OperatorCache = {
+    tenant: (name) => tenants?.get(name),
+    tenantNames: () => tenants?.keys() ?? [],
+    endpointsOf: (tenant) => (endpoints?.list() ?? []).filter((endpoint) => endpoint.spec.tenant === tenant),
+    runtimes: () => runtimes?.list() ?? [],
+    ownedBy: (tenant) =>
+      [...owned.values()].flatMap((informer) =>
+        informer.list().filter((object) => tenantOfObject(object) === tenant),
+      ),
+    owned: (ref) => owned.get(`${ref.apiVersion}/${ref.kind}`)?.get(objectKey(ref)),
+  };
+
+  const reconciler = new TenantReconciler({
+    kube,
+    platform,
+    store: options.store,
+    pki: options.pki ?? defaultPki,
+    clock,
+    cache,
+    metrics,
+    capabilities: currentCapabilities,
+    ...(options.storageCredentialTtlSeconds !== undefined
+      ? { storageCredentialTtlSeconds: options.storageCredentialTtlSeconds }
+      : {}),
+  });
+
+  const enqueue = (key: string | undefined) => {
+    if (key) queue.add(key);
+  };
+  const informerOptions = {
+    clock,
+    resyncIntervalMs: options.resyncIntervalMs ?? 10 * 60_000,
+    onError: (err: unknown) => options.onError?.('informer', err),
+  };
+
+  const reconcileTimed = async (key: string) => {
+    inFlight++;
+    const end = metrics.reconcileDuration.startTimer();
+    try {
+      const outcome = await reconciler.reconcile(key);
+      metrics.reconcileTotal.inc({ result: 'success' });
+      return outcome;
+    } catch (err) {
+      metrics.reconcileTotal.inc({ result: 'error' });
+      metrics.reconcileErrors.inc();
+      throw err;
+    } finally {
+      end();
+      inFlight--;
+      notifyIdle();
+    }
+  };
+  const notifyIdle = () => {
+    if (inFlight === 0 && queue.len() === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+  };
+
+  /** Leads: builds caches, waits for their sync, runs workers until leadership ends. */
+  const lead = async (signal: AbortSignal) => {
+    leading = true;
+    metrics.leader.set(1);
+    queue = new WorkQueue({ clock, metrics: metrics.queue });
+    const groups = await kube.serverGroups();
+    tenants = new Informer(
+      kube.listWatch<Tenant & KubeObject>(GROUP_VERSION, 'Tenant'),
+      {
+        onAdd: (tenant) => enqueue(tenant.metadata.name),
+        onUpdate: (_old, tenant) => enqueue(tenant.metadata.name),
+        onDelete: (tenant) => enqueue(tenant.metadata.name),
+      },
+      informerOptions,
+    );
+    endpoints = new Informer(
+      kube.listWatch<InferenceEndpoint & KubeObject>(GROUP_VERSION, 'InferenceEndpoint', {
+        namespace: platform.servingNamespace,
+      }),
+      {
+        onAdd: (endpoint) => enqueue(endpoint.spec.tenant),
+        onUpdate: (_old, endpoint) => enqueue(endpoint.spec.tenant),
+        onDelete: (endpoint) => enqueue(endpoint.spec.tenant),
+      },
+      informerOptions,
+    );
+    const runtimeChanged = (runtime: KubeObject) => {
+      for (const endpoint of endpoints?.list() ?? []) {
+        if (endpoint.spec.runtime === runtime.metadata.name) enqueue(endpoint.spec.tenant);
+      }
+    };
+    runtimes = new Informer<ServingRuntime & KubeObject>(
+      kube.listWatch<ServingRuntime & KubeObject>(GROUP_VERSION, 'ServingRuntime'),
+      { onAdd: runtimeChanged, onUpdate: (_old, runtime) => runtimeChanged(runtime), onDelete: runtimeChanged },
+      informerOptions,
+    );
+    informers = [tenants, endpoints, runtimes] as unknown as Informer<KubeObject>[];
+    owned.clear();
+    const ownerOf = (object: KubeObject) => tenantOfObject(object) ?? PLATFORM_KEY;
+    for (const kind of OWNED_KINDS) {
+      if (kind.group !== '' && !servesGroup(groups, kind.group, kind.apiVersion.split('/')[1])) continue;
+      const informer = new Informer<KubeObject>(
+        kube.listWatch(kind.apiVersion, kind.kind, { labelSelector: `${LABELS.managedBy}=${PRODUCT}` }),
+        {
+          onAdd: (object) => enqueue(ownerOf(object)),
+          // Our own status-only or no-op updates do not change the generation; ignore resync noise cheaply.
+          onUpdate: (old, object) => {
+            if (old.metadata.resourceVersion !== object.metadata.resourceVersion) enqueue(ownerOf(object));
+          },
+          onDelete: (object) => enqueue(ownerOf(object)),
+        },
+        informerOptions,
+      );
+      owned.set(`${kind.apiVersion}/${kind.kind}`, informer);
+      informers.push(informer);
+    }
+    for (const informer of informers) informer.start();
+    try {
+      await Promise.all(informers.map((informer) => informer.waitForSync(signal)));
+    } catch {
+      stopInformers();
+      return;
+    }
+    ready = true;
+    enqueue(PLATFORM_KEY);
+    for (const name of tenants.keys()) enqueue(name);
+    const workers = runWorkers(queue, options.workers ?? 4, reconcileTimed, {
+      onError: (key, err) => options.onError?.(key, err),
+    });
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    ready = false;
+    stopInformers();
+    await queue.shutdown();
+    await workers;
+    leading = false;
+    metrics.leader.set(0);
+    notifyIdle();
+  };
+
+  const stopInformers = () => {
+    for (const informer of informers) informer.stop();
+  };
+
+  const stopController = new AbortController();
+  let running: Promise<void> | undefined;
+
+  return {
+    metrics,
+    start() {
+      if (running) return;
+      if (options.leaderElection === false) {
+        running = lead(stopController.signal);
+        return;
+      }
+      const elector = new LeaderElector({
+        identity: options.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`,
+        store: kubeLeaseStore(kube, platform.servingNamespace, LEASE_NAME),
+        clock,
+        ...(options.lease?.durationMs !== undefined ? { leaseDurationMs: options.lease.durationMs } : {}),
+        ...(options.lease?.renewDeadlineMs !== undefined ? { renewDeadlineMs: options.lease.renewDeadlineMs } : {}),
+        ...(options.lease?.retryPeriodMs !== undefined ? { retryPeriodMs: options.lease.retryPeriodMs } : {}),
+        onStartedLeading: (signal) => lead(signal),
+        onStoppedLeading: () => {
+          metrics.leader.set(0);
+        },
+        onError: (err) => options.onError?.('leader-election', err),
+      });
+      running = elector.run(stopController.signal);
+    },
+    async stop() {
+      stopController.abort();
+      await running;
+    },
+    isReady: () => ready,
+    isLeader: () => leading,
+    resyncAll() {
+      enqueue(PLATFORM_KEY);
+      for (const name of tenants?.keys() ?? []) enqueue(name);
+    },
+    idle() {
+      if (inFlight === 0 && queue.len() === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}

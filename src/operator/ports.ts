@@ -1,0 +1,107 @@
+import {
+  createTenantCa,
+  fingerprintOf,
+  importTenantCa,
+  issueServingCertificate,
+  needsRotation,
+  parseCertificate,
+} from '../pki/index.ts';
+import type { StorageReadCredentials } from '../render/index.ts';
+
+/**
+ * What the operator needs from the object store. The model store (src/storage) satisfies it through
+ * {@link storagePortFrom}; tests and the benchmark can pass a smaller one.
+ */
+export interface StoragePort {
+  /** Creates the tenant's bucket if missing. */
+  ensureBucket(tenant: string): Promise<void>;
+  /** Removes the tenant's bucket and everything in it; a missing bucket is not an error. */
+  removeBucket(tenant: string): Promise<void>;
+  /** Read-only credentials for the tenant's bucket, valid for `ttlSeconds`. */
+  issueReadCredentials(tenant: string, ttlSeconds: number): Promise<StorageReadCredentials>;
+  /** The newest published version of a model, or undefined when it has none. */
+  latestVersion(tenant: string, model: string): Promise<string | undefined>;
+}
+
+/** The subset of src/storage's ModelStore the adapter uses (structural, so no import cycle or coupling). */
+export interface ModelStoreLike {
+  ensureBucket(tenant: string): Promise<void>;
+  removeBucket(tenant: string, options?: { purge?: boolean }): Promise<void>;
+  issueReadCredentials(
+    tenant: string,
+    ttlSeconds: number,
+  ): Promise<{ accessKey: string; secretKey: string; sessionToken: string; expiresAt: string }>;
+  listVersions(tenant: string, model: string): Promise<{ version: string; publishedAt: string }[]>;
+}
+
+/** Adapts the model store to {@link StoragePort}: buckets are purged on removal, `latest` is the last published. */
+export function storagePortFrom(store: ModelStoreLike): StoragePort {
+  return {
+    ensureBucket: (tenant) => store.ensureBucket(tenant),
+    removeBucket: (tenant) => store.removeBucket(tenant, { purge: true }),
+    async issueReadCredentials(tenant, ttlSeconds) {
+      const issued = await store.issueReadCredentials(tenant, ttlSeconds);
+      return {
+        accessKey: issued.accessKey,
+        secretKey: issued.secretKey,
+        sessionToken: issued.sessionToken,
+        expiresAt: issued.expiresAt,
+      };
+    },
+    async latestVersion(tenant, model) {
+      try {
+        const versions = await store.listVersions(tenant, model);
+        return versions.at(-1)?.version;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'NotFound') return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
+/** A CA certificate with its key (PEM), as stored in the tenant's CA Secret. */
+export interface CaMaterial {
+  certPem: string;
+  keyPem: string;
+}
+
+/** What the operator needs from the tenant PKI (src/pki). */
+export interface PkiPort {
+  createCa(tenant: string, now: Date): Promise<CaMaterial>;
+  /** Validates a bring-your-own CA; throws when it cannot sign. */
+  importCa(certPem: string, keyPem: string, now: Date): CaMaterial;
+  issueServing(ca: CaMaterial, hosts: string[], now: Date): Promise<{ certPem: string; keyPem: string }>;
+  /** True when a certificate should be replaced now (expired, near expiry or not valid yet). */
+  needsRotation(certPem: string, now: Date): boolean;
+  /** SHA-256 fingerprint of a certificate. */
+  fingerprint(certPem: string): string;
+  /** The DNS names and IPs a certificate covers. */
+  hostsOf(certPem: string): string[];
+}
+
+/** Serving certificates live 90 days and are renewed with a third of that left (cert-manager's habit). */
+export const SERVING_CERTIFICATE_DAYS = 90;
+
+/** The real PKI. */
+export const defaultPki: PkiPort = {
+  async createCa(tenant, now) {
+    const ca = await createTenantCa({ tenant, now });
+    return { certPem: ca.certPem, keyPem: ca.keyPem };
+  },
+  importCa(certPem, keyPem, now) {
+    const ca = importTenantCa(certPem, keyPem, { now });
+    return { certPem: ca.certPem, keyPem: ca.keyPem };
+  },
+  async issueServing(ca, hosts, now) {
+    const issued = await issueServingCertificate(ca, {
+      hosts,
+      validityDays: SERVING_CERTIFICATE_DAYS,
+      now,
+    });
+    return { certPem: issued.certPem, keyPem: issued.keyPem };
+  },
+  needsRotation: (certPem, now) => needsRotation(certPem, now),
+  fingerprint: (certPem) => fingerprintOf(certPem),
+  hostsOf: (certPem) => parseCertificate(certPem).hosts,
+};

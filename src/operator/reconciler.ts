@@ -1,0 +1,686 @@
+import {
+  CRD_DEFAULTS,
+  FIELD_MANAGERS,
+  GROUP_VERSION,
+  LABELS,
+  bucketName,
+  caKeySecretName,
+  commonLabels,
+  endpointHost,
+  endpointPodSelector,
+  gatewayCredentialSecretName,
+  selectorString,
+  shortEndpointName,
+  storageCredentialSecretName,
+  tenantHostname,
+  tenantWildcardHost,
+} from '../domain/index.ts';
+import type {
+  Condition,
+  InferenceEndpoint,
+  InferenceEndpointStatus,
+  KubeObject as DomainKubeObject,
+  PlatformConfig,
+  ServingRuntime,
+  Tenant,
+  TenantStatus,
+} from '../domain/index.ts';
+import type { Clock, Kube, KubeObject } from '../kube/index.ts';
+import { servesGroup } from '../kube/index.ts';
+import { meshEnabled, renderPlatform, renderTenant } from '../render/index.ts';
+import type { Capabilities, EndpointInput, StorageReadCredentials, TenantSecretMaterial } from '../render/index.ts';
+import { EXPIRES_AT_ANNOTATION } from '../render/secrets.ts';
+import { identityOf, type OperatorCache } from './cache.ts';
+import { needsApply, withDesiredHash } from './compare.ts';
+import { CONDITION_TYPES, REASONS, mergeConditions, type DesiredCondition } from './conditions.ts';
+import type { OperatorMetrics, WriteOperation } from './metrics.ts';
+import type { CaMaterial, PkiPort, StoragePort } from './ports.ts';
+import { applyQuota } from './quota.ts';
+import type { ReconcileOutcome } from './workqueue.ts';
+
+/** Finalizer on a Tenant until its bucket (which no ownerReference can clean) is removed. */
+export const CLEANUP_FINALIZER = 'tenantmesh.io/cleanup';
+/** Queue key of the objects shared by every tenant (platform-admin role, STRICT mTLS). */
+export const PLATFORM_KEY = ':platform';
+
+/** Everything a reconcile needs, injected. */
+export interface ReconcilerDeps {
+  kube: Kube;
+  platform: PlatformConfig;
+  store: StoragePort;
+  pki: PkiPort;
+  clock: Clock;
+  cache: OperatorCache;
+  metrics: OperatorMetrics;
+  capabilities(): Promise<Capabilities>;
+  /** Namespace of generated CA Secrets and bring-your-own CA Secrets. Default: the serving namespace. */
+  caNamespace?: string;
+  /** Lifetime of storage read credentials. Default 12 h (MinIO STS maximum). */
+  storageCredentialTtlSeconds?: number;
+  /** How often endpoints serving `latest` look for a newer version. Default 60 s. */
+  latestPollMs?: number;
+}
+
+/** Detects Istio, Authorino and OpenShift by API discovery. */
+export async function discoverCapabilities(kube: Kube): Promise<Capabilities> {
+  const groups = await kube.serverGroups();
+  return {
+    istio: servesGroup(groups, 'networking.istio.io', 'v1') && servesGroup(groups, 'security.istio.io', 'v1'),
+    authorino: servesGroup(groups, 'authorino.kuadrant.io', 'v1beta3'),
+    openshift: servesGroup(groups, 'user.openshift.io', 'v1'),
+  };
+}
+
+interface EndpointVerdict {
+  endpoint: InferenceEndpoint;
+  /** Set when the endpoint gets no objects. */
+  problem?: { reason: string; message: string };
+  modelVersion?: string;
+}
+
+const decode = (value: string | undefined) =>
+  value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+
+/**
+ * Reconciles one tenant: gather (caches, key material, versions) → decide (quota, capabilities) → render
+ * purely → apply what differs → prune what is no longer desired → write status if it changed.
+ */
+export class TenantReconciler {
+  private readonly caNamespace: string;
+  private readonly credentialTtlSeconds: number;
+  private readonly latestPollMs: number;
+  /** Tenants (by uid) whose bucket exists; saves a store round trip per reconcile. */
+  private readonly bucketsEnsured = new Set<string>();
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.caNamespace = deps.caNamespace ?? deps.platform.servingNamespace;
+    this.credentialTtlSeconds = deps.storageCredentialTtlSeconds ?? 43_200;
+    this.latestPollMs = deps.latestPollMs ?? 60_000;
+  }
+
+  /** Reconciles a queue key: a tenant name or {@link PLATFORM_KEY}. */
+  async reconcile(key: string): Promise<ReconcileOutcome | void> {
+    if (key === PLATFORM_KEY) return this.reconcilePlatform();
+    const tenant = this.deps.cache.tenant(key);
+    if (!tenant) return this.reportOrphanEndpoints(key);
+    if (tenant.metadata.deletionTimestamp) return this.finalize(tenant);
+    return this.reconcileTenant(await this.ensureFinalizer(tenant));
+  }
+
+  private now(): Date {
+    return new Date(this.deps.clock.now());
+  }
+
+  private countWrite(operation: WriteOperation, kind: string): void {
+    this.deps.metrics.writes.inc({ operation, kind });
+  }
+
+  private async reconcilePlatform(): Promise<void> {
+    const capabilities = await this.deps.capabilities();
+    for (const object of asLive(renderPlatform(this.deps.platform, capabilities))) {
+      await this.applyIfChanged(object);
+    }
+  }
+
+  private async applyIfChanged(object: KubeObject): Promise<void> {
+    const desired = withDesiredHash(object);
+    if (!needsApply(desired, this.deps.cache.owned(desired))) return;
+    await this.deps.kube.applyObject(desired, { fieldManager: FIELD_MANAGERS.operator, force: true });
+    this.countWrite('apply', desired.kind);
+  }
+
+  private async ensureFinalizer(tenant: Tenant): Promise<Tenant> {
+    if (tenant.metadata.finalizers?.includes(CLEANUP_FINALIZER)) return tenant;
+    const updated = await this.deps.kube.patchMerge<Tenant & KubeObject>(
+      GROUP_VERSION,
+      'Tenant',
+      tenant.metadata.name,
+      undefined,
+      {
+        metadata: {
+          resourceVersion: tenant.metadata.resourceVersion,
+          finalizers: [...(tenant.metadata.finalizers ?? []), CLEANUP_FINALIZER],
+        },
+      },
+      { fieldManager: FIELD_MANAGERS.operator },
+    );
+    this.countWrite('finalizer', 'Tenant');
+    return updated;
+  }
+
+  /**
+   * Deleting a tenant deletes its endpoints (their children follow by ownership), its bucket, and then the
+   * finalizer; everything else the Tenant owns is removed by the garbage collector, in any namespace.
+   */
+  private async finalize(tenant: Tenant): Promise<void> {
+    if (!tenant.metadata.finalizers?.includes(CLEANUP_FINALIZER)) return;
+    const name = tenant.metadata.name;
+    for (const endpoint of this.deps.cache.endpointsOf(name)) {
+      if (endpoint.metadata.deletionTimestamp) continue;
+      await this.deps.kube.delete(GROUP_VERSION, 'InferenceEndpoint', endpoint.metadata.name, endpoint.metadata.namespace);
+      this.countWrite('delete', 'InferenceEndpoint');
+    }
+    await this.deps.store.removeBucket(name);
+    if (tenant.metadata.uid) this.bucketsEnsured.delete(tenant.metadata.uid);
+    await this.deps.kube.removeFinalizer(tenant as Tenant & KubeObject, CLEANUP_FINALIZER);
+    this.countWrite('finalizer', 'Tenant');
+  }
+
+  private async reportOrphanEndpoints(tenant: string): Promise<void> {
+    for (const endpoint of this.deps.cache.endpointsOf(tenant)) {
+      if (endpoint.metadata.deletionTimestamp) continue;
+      await this.writeEndpointStatus(endpoint, {
+        observedGeneration: endpoint.metadata.generation,
+        conditions: mergeConditions(
+          endpoint.status?.conditions,
+          [
+            condition(CONDITION_TYPES.ready, 'False', REASONS.tenantNotFound, `tenant ${tenant} does not exist`),
+            condition(CONDITION_TYPES.progressing, 'False', REASONS.tenantNotFound, 'waiting for the tenant'),
+            condition(CONDITION_TYPES.degraded, 'True', REASONS.tenantNotFound, `tenant ${tenant} does not exist`),
+          ],
+          endpoint.metadata.generation,
+          this.now(),
+        ),
+      });
+    }
+  }
+
+  private async reconcileTenant(tenant: Tenant): Promise<ReconcileOutcome> {
+    const name = tenant.metadata.name;
+    const now = this.now();
+    const capabilities = await this.deps.capabilities();
+    const mesh = meshEnabled(capabilities);
+
+    await this.ensureBucket(tenant);
+    let ca: CaMaterial;
+    try {
+      ca = await this.tenantCa(tenant);
+    } catch (err) {
+      await this.writeTenantStatus(tenant, {
+        ...tenant.status,
+        observedGeneration: tenant.metadata.generation,
+        conditions: mergeConditions(
+          tenant.status?.conditions,
+          [
+            condition(CONDITION_TYPES.ready, 'False', REASONS.caInvalid, errorMessage(err)),
+            condition(CONDITION_TYPES.progressing, 'False', REASONS.caInvalid, 'waiting for a usable CA'),
+            condition(CONDITION_TYPES.degraded, 'True', REASONS.caInvalid, errorMessage(err)),
+          ],
+          tenant.metadata.generation,
+          now,
+        ),
+      });
+      throw err;
+    }
+
+    const runtimes = new Map(this.deps.cache.runtimes().map((runtime) => [runtime.metadata.name, runtime]));
+    const verdicts = await this.judgeEndpoints(tenant, runtimes);
+    const admitted = verdicts.filter((verdict) => verdict.problem === undefined);
+    const endpointInputs: EndpointInput[] = admitted.map((verdict) => ({
+      resource: verdict.endpoint,
+      modelVersion: verdict.modelVersion!,
+    }));
+
+    const storage = await this.storageCredentials(name, now);
+    const secrets: TenantSecretMaterial = {
+      caCertificatePem: ca.certPem,
+      servingCertificatePem: '',
+      servingPrivateKeyPem: '',
+      storage: storage.credentials,
+    };
+    let certRefreshMs = Number.POSITIVE_INFINITY;
+    if (mesh) {
+      const serving = await this.servingCertificate(tenant, ca, now);
+      secrets.servingCertificatePem = serving.certPem;
+      secrets.servingPrivateKeyPem = serving.keyPem;
+      certRefreshMs = serving.refreshInMs;
+    }
+
+    const rendered = renderTenant({
+      tenant,
+      endpoints: endpointInputs,
+      runtimes: [...runtimes.values()],
+      platform: this.deps.platform,
+      capabilities,
+      secrets,
+    });
+    const endpointsByShortName = new Map(
+      this.deps.cache
+        .endpointsOf(name)
+        .map((endpoint) => [shortEndpointName(name, endpoint.metadata.name), endpoint] as const),
+    );
+    const desired = asLive(rendered).map((object) => this.withOwner(object, tenant, endpointsByShortName));
+    const keep = new Set(desired.map(identityOf));
+    keep.add(identityOf({ apiVersion: 'v1', kind: 'Secret', metadata: { name: caKeySecretName(name), namespace: this.caNamespace } }));
+
+    await Promise.all(desired.map((object) => this.applyIfChanged(object)));
+    await this.prune(name, keep);
+    await this.writeStatuses(tenant, verdicts, capabilities, ca, now);
+
+    const anyLatest = verdicts.some((verdict) => (verdict.endpoint.spec.model.version ?? 'latest') === 'latest');
+    const requeueAfterMs = Math.min(
+      storage.refreshInMs,
+      certRefreshMs,
+      anyLatest ? this.latestPollMs : Number.POSITIVE_INFINITY,
+    );
+    return Number.isFinite(requeueAfterMs) ? { requeueAfterMs: Math.max(1_000, requeueAfterMs) } : {};
+  }
+
+  private async ensureBucket(tenant: Tenant): Promise<void> {
+    const uid = tenant.metadata.uid ?? tenant.metadata.name;
+    if (this.bucketsEnsured.has(uid)) return;
+    await this.deps.store.ensureBucket(tenant.metadata.name);
+    this.bucketsEnsured.add(uid);
+  }
+
+  /** The tenant's CA: its own Secret (bring your own), else the generated one, created once and kept. */
+  private async tenantCa(tenant: Tenant): Promise<CaMaterial> {
+    const now = this.now();
+    const ref = tenant.spec.ca?.secretRef?.name;
+    if (ref !== undefined) {
+      const secret = await this.deps.kube.get('v1', 'Secret', ref, this.caNamespace);
+      const data = (secret?.['data'] ?? {}) as Record<string, string>;
+      const certPem = decode(data['tls.crt']);
+      const keyPem = decode(data['tls.key']);
+      if (!certPem || !keyPem) {
+        throw new Error(`CA Secret ${this.caNamespace}/${ref} is missing or lacks tls.crt and tls.key`);
+      }
+      return this.deps.pki.importCa(certPem, keyPem, now);
+    }
+    const name = caKeySecretName(tenant.metadata.name);
+    const cached = this.deps.cache.owned({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: this.caNamespace } });
+    const stored = cached ?? (await this.deps.kube.get('v1', 'Secret', name, this.caNamespace));
+    if (stored) {
+      const data = (stored['data'] ?? {}) as Record<string, string>;
+      return { certPem: decode(data['tls.crt']) ?? '', keyPem: decode(data['tls.key']) ?? '' };
+    }
+    const ca = await this.deps.pki.createCa(tenant.metadata.name, now);
+    const secret: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name,
+        namespace: this.caNamespace,
+        labels: commonLabels('pki', tenant.metadata.name),
+        ownerReferences: [tenantOwnerReference(tenant)],
+      },
+      type: 'kubernetes.io/tls',
+      data: {
+        'tls.crt': Buffer.from(ca.certPem).toString('base64'),
+        'tls.key': Buffer.from(ca.keyPem).toString('base64'),
+      },
+    };
+    try {
+      // Create, never apply: an existing CA must never be overwritten by a freshly generated one.
+      await this.deps.kube.create(secret, { fieldManager: FIELD_MANAGERS.operator });
+      this.countWrite('create', 'Secret');
+      return ca;
+    } catch (err) {
+      if ((err as { reason?: string }).reason !== 'AlreadyExists') throw err;
+      const existing = await this.deps.kube.get('v1', 'Secret', name, this.caNamespace);
+      const data = (existing?.['data'] ?? {}) as Record<string, string>;
+      return { certPem: decode(data['tls.crt']) ?? '', keyPem: decode(data['tls.key']) ?? '' };
+    }
+  }
+
+  /** Reuses the storage credentials in the Secret until a third of their lifetime is left. */
+  private async storageCredentials(
+    tenant: string,
+    now: Date,
+  ): Promise<{ credentials: StorageReadCredentials; refreshInMs: number }> {
+    const refreshMargin = (this.credentialTtlSeconds * 1000) / 3;
+    const live = this.deps.cache.owned({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: storageCredentialSecretName(tenant), namespace: this.deps.platform.servingNamespace },
+      });
+    if (live) {
+      const data = (live['data'] ?? {}) as Record<string, string>;
+      const expiresAt = live.metadata.annotations?.[EXPIRES_AT_ANNOTATION];
+      const accessKey = decode(data['AWS_ACCESS_KEY_ID']);
+      const secretKey = decode(data['AWS_SECRET_ACCESS_KEY']);
+      const remaining = expiresAt ? Date.parse(expiresAt) - now.getTime() : 0;
+      if (accessKey && secretKey && expiresAt && remaining > refreshMargin) {
+        return {
+          credentials: { accessKey, secretKey, sessionToken: decode(data['AWS_SESSION_TOKEN']) ?? '', expiresAt },
+          refreshInMs: remaining - refreshMargin,
+        };
+      }
+    }
+    const credentials = await this.deps.store.issueReadCredentials(tenant, this.credentialTtlSeconds);
+    return { credentials, refreshInMs: Date.parse(credentials.expiresAt) - now.getTime() - refreshMargin };
+  }
+
+  /** Reuses the serving certificate in the gateway Secret while it matches the CA and hosts and is not due. */
+  private async servingCertificate(
+    tenant: Tenant,
+    ca: CaMaterial,
+    now: Date,
+  ): Promise<{ certPem: string; keyPem: string; refreshInMs: number }> {
+    const hosts = [tenantWildcardHost(tenantHostname(tenant, this.deps.platform))];
+    const live = this.deps.cache.owned({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {
+          name: gatewayCredentialSecretName(tenant.metadata.name),
+          namespace: this.deps.platform.gatewayNamespace,
+        },
+      });
+    const data = (live?.['data'] ?? {}) as Record<string, string>;
+    const certPem = decode(data['tls.crt']);
+    const keyPem = decode(data['tls.key']);
+    const reusable =
+      certPem !== undefined &&
+      keyPem !== undefined &&
+      decode(data['ca.crt']) === ca.certPem &&
+      sameSet(this.deps.pki.hostsOf(certPem), hosts) &&
+      !this.deps.pki.needsRotation(certPem, now);
+    if (reusable) return { certPem, keyPem, refreshInMs: 60 * 60_000 };
+    const issued = await this.deps.pki.issueServing(ca, hosts, now);
+    return { ...issued, refreshInMs: 60 * 60_000 };
+  }
+
+  private async judgeEndpoints(
+    tenant: Tenant,
+    runtimes: Map<string, ServingRuntime>,
+  ): Promise<EndpointVerdict[]> {
+    const endpoints = this.deps.cache
+      .endpointsOf(tenant.metadata.name)
+      .filter((endpoint) => !endpoint.metadata.deletionTimestamp)
+      .filter((endpoint) => shortEndpointName(tenant.metadata.name, endpoint.metadata.name) !== undefined);
+    const verdicts: EndpointVerdict[] = [];
+    const runnable: InferenceEndpoint[] = [];
+    for (const endpoint of endpoints) {
+      if (!runtimes.has(endpoint.spec.runtime)) {
+        verdicts.push({
+          endpoint,
+          problem: {
+            reason: REASONS.runtimeNotFound,
+            message: `serving runtime ${endpoint.spec.runtime} does not exist`,
+          },
+        });
+      } else runnable.push(endpoint);
+    }
+    const quota = applyQuota(tenant, runnable, runtimes);
+    for (const { endpoint, message } of quota.rejected) {
+      verdicts.push({ endpoint, problem: { reason: REASONS.quotaExceeded, message } });
+    }
+    for (const endpoint of quota.admitted) {
+      const requested = endpoint.spec.model.version ?? CRD_DEFAULTS.InferenceEndpoint['spec.model.version'];
+      if (requested !== 'latest') {
+        verdicts.push({ endpoint, modelVersion: requested });
+        continue;
+      }
+      const latest = await this.deps.store.latestVersion(tenant.metadata.name, endpoint.spec.model.name);
+      if (latest === undefined) {
+        verdicts.push({
+          endpoint,
+          problem: {
+            reason: REASONS.modelNotFound,
+            message: `model ${endpoint.spec.model.name} has no published version`,
+          },
+        });
+      } else verdicts.push({ endpoint, modelVersion: latest });
+    }
+    return verdicts.sort((a, b) => a.endpoint.metadata.name.localeCompare(b.endpoint.metadata.name));
+  }
+
+  /**
+   * Adds the controller ownerReference: an endpoint's objects in the serving namespace belong to its
+   * InferenceEndpoint (deleted with it), everything else to the cluster-scoped Tenant (any namespace).
+   */
+  private withOwner(
+    object: KubeObject,
+    tenant: Tenant,
+    endpoints: Map<string | undefined, InferenceEndpoint>,
+  ): KubeObject {
+    const endpointName = object.metadata.labels?.[LABELS.endpoint];
+    const endpoint = endpointName === undefined ? undefined : endpoints.get(endpointName);
+    const owner =
+      endpoint?.metadata.uid && object.metadata.namespace === this.deps.platform.servingNamespace
+        ? {
+            apiVersion: GROUP_VERSION,
+            kind: 'InferenceEndpoint',
+            name: endpoint.metadata.name,
+            uid: endpoint.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          }
+        : tenantOwnerReference(tenant);
+    return { ...object, metadata: { ...object.metadata, ownerReferences: [owner] } };
+  }
+
+  /** Deletes the tenant's managed objects that are no longer desired (endpoint removed, grant revoked, …). */
+  private async prune(tenant: string, keep: Set<string>): Promise<void> {
+    const stale = this.deps.cache
+      .ownedBy(tenant)
+      .filter((object) => !keep.has(identityOf(object)) && !object.metadata.deletionTimestamp);
+    await Promise.all(
+      stale.map(async (object) => {
+        const deleted = await this.deps.kube.delete(
+          object.apiVersion,
+          object.kind,
+          object.metadata.name,
+          object.metadata.namespace,
+          object.metadata.uid ? { preconditions: { uid: object.metadata.uid } } : {},
+        );
+        if (deleted) this.countWrite('delete', object.kind);
+      }),
+    );
+  }
+
+  private async writeStatuses(
+    tenant: Tenant,
+    verdicts: EndpointVerdict[],
+    capabilities: Capabilities,
+    ca: CaMaterial,
+    now: Date,
+  ): Promise<void> {
+    const name = tenant.metadata.name;
+    const hostname = tenantHostname(tenant, this.deps.platform);
+    let notReady = 0;
+    let degraded = 0;
+    const hosts: string[] = [];
+    for (const verdict of verdicts) {
+      const { endpoint } = verdict;
+      const short = shortEndpointName(name, endpoint.metadata.name)!;
+      const generation = endpoint.metadata.generation;
+      let status: InferenceEndpointStatus;
+      if (verdict.problem) {
+        degraded++;
+        status = {
+          observedGeneration: generation,
+          readyReplicas: 0,
+          selector: selectorString(endpointPodSelector(name, short)),
+          conditions: mergeConditions(
+            endpoint.status?.conditions,
+            [
+              condition(CONDITION_TYPES.ready, 'False', verdict.problem.reason, verdict.problem.message),
+              condition(CONDITION_TYPES.progressing, 'False', verdict.problem.reason, verdict.problem.message),
+              condition(CONDITION_TYPES.degraded, 'True', verdict.problem.reason, verdict.problem.message),
+            ],
+            generation,
+            now,
+          ),
+        };
+      } else {
+        const host = endpointHost(hostname, short);
+        hosts.push(host);
+        const deployment = this.deps.cache.owned({
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: { name: endpoint.metadata.name, namespace: this.deps.platform.servingNamespace },
+          });
+        const { ready, readyReplicas, message } = deploymentReadiness(deployment, endpoint);
+        if (!ready) notReady++;
+        status = {
+          observedGeneration: generation,
+          url: `https://${host}`,
+          readyReplicas,
+          servedModelVersion: verdict.modelVersion!,
+          selector: selectorString(endpointPodSelector(name, short)),
+          conditions: mergeConditions(
+            endpoint.status?.conditions,
+            ready
+              ? [
+                  condition(CONDITION_TYPES.ready, 'True', REASONS.ready, message),
+                  condition(CONDITION_TYPES.progressing, 'False', REASONS.reconciled, message),
+                  condition(CONDITION_TYPES.degraded, 'False', REASONS.asExpected, 'no problem found'),
+                ]
+              : [
+                  condition(CONDITION_TYPES.ready, 'False', REASONS.rollingOut, message),
+                  condition(CONDITION_TYPES.progressing, 'True', REASONS.rollingOut, message),
+                  condition(CONDITION_TYPES.degraded, 'False', REASONS.asExpected, 'no problem found'),
+                ],
+            generation,
+            now,
+          ),
+        };
+      }
+      await this.writeEndpointStatus(endpoint, status);
+    }
+
+    const mesh = meshEnabled(capabilities);
+    const missing = [capabilities.istio ? undefined : 'Istio', capabilities.authorino ? undefined : 'Authorino']
+      .filter((part) => part !== undefined)
+      .join(' and ');
+    const desired: DesiredCondition[] = [];
+    if (!mesh) {
+      const message = `${missing} not installed: gateway, mTLS and ext_authz objects are not created`;
+      desired.push(
+        condition(CONDITION_TYPES.ready, 'False', REASONS.meshUnavailable, message),
+        condition(CONDITION_TYPES.progressing, notReady > 0 ? 'True' : 'False', notReady > 0 ? REASONS.rollingOut : REASONS.reconciled, `${notReady} endpoints not ready`),
+        condition(CONDITION_TYPES.degraded, 'True', REASONS.meshUnavailable, message),
+      );
+    } else if (degraded > 0) {
+      const message = `${degraded} of ${verdicts.length} endpoints are degraded`;
+      desired.push(
+        condition(CONDITION_TYPES.ready, notReady > 0 ? 'False' : 'True', notReady > 0 ? REASONS.rollingOut : REASONS.ready, `${verdicts.length - degraded - notReady} endpoints ready`),
+        condition(CONDITION_TYPES.progressing, notReady > 0 ? 'True' : 'False', notReady > 0 ? REASONS.rollingOut : REASONS.reconciled, `${notReady} endpoints not ready`),
+        condition(CONDITION_TYPES.degraded, 'True', REASONS.endpointsDegraded, message),
+      );
+    } else if (notReady > 0) {
+      const message = `${notReady} of ${verdicts.length} endpoints are not available yet`;
+      desired.push(
+        condition(CONDITION_TYPES.ready, 'False', REASONS.rollingOut, message),
+        condition(CONDITION_TYPES.progressing, 'True', REASONS.rollingOut, message),
+        condition(CONDITION_TYPES.degraded, 'False', REASONS.asExpected, 'no problem found'),
+      );
+    } else {
+      const message = `all ${verdicts.length} endpoints are available`;
+      desired.push(
+        condition(CONDITION_TYPES.ready, 'True', REASONS.ready, message),
+        condition(CONDITION_TYPES.progressing, 'False', REASONS.reconciled, message),
+        condition(CONDITION_TYPES.degraded, 'False', REASONS.asExpected, 'no problem found'),
+      );
+    }
+    const status: TenantStatus = {
+      observedGeneration: tenant.metadata.generation,
+      conditions: mergeConditions(tenant.status?.conditions, desired, tenant.metadata.generation, now),
+      bucket: bucketName(name),
+      hosts: hosts.sort(),
+      caFingerprint: this.deps.pki.fingerprint(ca.certPem),
+    };
+    await this.writeTenantStatus(tenant, status);
+  }
+
+  private async writeTenantStatus(tenant: Tenant, status: TenantStatus): Promise<void> {
+    if (sameJson(tenant.status, status)) return;
+    await this.deps.kube.applyStatus(
+      { apiVersion: GROUP_VERSION, kind: 'Tenant', metadata: { name: tenant.metadata.name }, status },
+      { fieldManager: FIELD_MANAGERS.operator, force: true },
+    );
+    this.countWrite('status', 'Tenant');
+  }
+
+  private async writeEndpointStatus(endpoint: InferenceEndpoint, status: InferenceEndpointStatus): Promise<void> {
+    if (sameJson(endpoint.status, status)) return;
+    await this.deps.kube.applyStatus(
+      {
+        apiVersion: GROUP_VERSION,
+        kind: 'InferenceEndpoint',
+        metadata: { name: endpoint.metadata.name, namespace: endpoint.metadata.namespace! },
+        status,
+      },
+      { fieldManager: FIELD_MANAGERS.operator, force: true },
+    );
+    this.countWrite('status', 'InferenceEndpoint');
+  }
+}
+
+/** Rendered objects are plain JSON objects; the kube facade's type only adds an open metadata index. */
+function asLive(objects: DomainKubeObject[]): KubeObject[] {
+  return objects as unknown as KubeObject[];
+}
+
+/** Whether the endpoint's Deployment reports its replicas available for its current spec. */
+export function deploymentReadiness(
+  deployment: KubeObject | undefined,
+  endpoint: InferenceEndpoint,
+): { ready: boolean; readyReplicas: number; message: string } {
+  const wanted = endpoint.spec.replicas ?? CRD_DEFAULTS.InferenceEndpoint['spec.replicas'];
+  if (!deployment) return { ready: false, readyReplicas: 0, message: 'the Deployment does not exist yet' };
+  const status = (deployment['status'] ?? {}) as {
+    observedGeneration?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    updatedReplicas?: number;
+  };
+  const readyReplicas = status.readyReplicas ?? 0;
+  const current = (status.observedGeneration ?? 0) >= (deployment.metadata.generation ?? 0);
+  const available = status.availableReplicas ?? 0;
+  const ready = current && available >= wanted && (status.updatedReplicas ?? available) >= wanted;
+  return {
+    ready,
+    readyReplicas,
+    message: ready
+      ? `${available} of ${wanted} replicas available`
+      : `${available} of ${wanted} replicas available${current ? '' : ' (rollout not observed yet)'}`,
+  };
+}
+
+function tenantOwnerReference(tenant: Tenant) {
+  return {
+    apiVersion: GROUP_VERSION,
+    kind: 'Tenant',
+    name: tenant.metadata.name,
+    uid: tenant.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function condition(
+  type: string,
+  status: Condition['status'],
+  reason: string,
+  message: string,
+): DesiredCondition {
+  return { type, status, reason, message };
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+}
+
+/** Deep equality of plain JSON, independent of key order. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
