@@ -20,6 +20,10 @@ import { requestId } from './request-id.ts';
 import { buildRouters } from './route.ts';
 import type { ApiRoute } from './route.ts';
 import { accessRoutes } from './routes/access.ts';
+import { certificateRoutes } from './routes/certificates.ts';
+import type { CertificateRoutesDeps } from './routes/certificates.ts';
+import { endpointRoutes } from './routes/endpoints.ts';
+import type { EndpointRoutesDeps } from './routes/endpoints.ts';
 import { modelRoutes } from './routes/models.ts';
 import type { ModelsRouterDeps } from './routes/models.ts';
 import { runtimeRoutes } from './routes/runtimes.ts';
@@ -41,6 +45,10 @@ export interface ApiDeps {
   metrics?: ApiMetrics;
   /** The model registry (store and in-use check); the models routes are served when present. */
   models?: Omit<ModelsRouterDeps, 'authorize' | 'audit' | 'prefix'>;
+  /** Endpoints (InferenceEndpoint CRs); the endpoint routes are served when present. */
+  endpoints?: EndpointRoutesDeps;
+  /** Client certificates (registry and tenant CA); the certificate routes are served when present. */
+  certificates?: CertificateRoutesDeps;
   /**
    * Routes of other resources (endpoints, models, certificates), built with the same guard so they
    * authorize and audit alike; they join the route table, so they are served and documented.
@@ -84,7 +92,9 @@ export function buildApp(deps: ApiDeps): BuiltApp {
     ...tenantRoutes(routeDeps),
     ...accessRoutes(routeDeps),
     ...runtimeRoutes(routeDeps),
+    ...(deps.endpoints ? endpointRoutes({ ...routeDeps, endpoints: deps.endpoints }) : []),
     ...(deps.models ? modelRoutes(modelsWiring(deps.models, guard, prefix)) : []),
+    ...(deps.certificates ? certificateRoutes({ ...routeDeps, certificates: deps.certificates }) : []),
     ...(deps.extraRoutes?.(guard) ?? []),
   ];
 

@@ -2,7 +2,14 @@
  * Ports the management API depends on. Implementations over src/kube and src/storage are wired by the
  * process that starts the API; unit tests use in-process fakes.
  */
-import type { ServingRuntime, Tenant, TenantSpec } from '../domain/index.ts';
+import type {
+  ClientCertificateRecord,
+  InferenceEndpoint,
+  InferenceEndpointSpec,
+  ServingRuntime,
+  Tenant,
+  TenantSpec,
+} from '../domain/index.ts';
 
 export type { EndpointGrant, ServingRuntime, Subject, Tenant, TenantSpec } from '../domain/index.ts';
 
@@ -42,3 +49,40 @@ export interface RuntimeCatalog {
 
 /** A readiness check of one dependency; resolves when healthy, rejects (with a reason) otherwise. */
 export type ReadinessProbe = () => Promise<void>;
+
+/**
+ * InferenceEndpoints of a tenant (`<t>-<e>` in the serving namespace). `endpoint` is always the short name.
+ * Errors are domain errors, as for {@link TenantStore}.
+ */
+export interface EndpointStore {
+  list(tenant: string): Promise<InferenceEndpoint[]>;
+  get(tenant: string, endpoint: string): Promise<InferenceEndpoint>;
+  /** Creates the endpoint; Conflict when one of that name exists. */
+  create(tenant: string, endpoint: string, spec: InferenceEndpointSpec): Promise<InferenceEndpoint>;
+  /** Replaces the spec, failing with Conflict unless the object still has `resourceVersion`. */
+  update(
+    tenant: string,
+    endpoint: string,
+    spec: InferenceEndpointSpec,
+    precondition: { resourceVersion?: string },
+  ): Promise<InferenceEndpoint>;
+  delete(tenant: string, endpoint: string): Promise<void>;
+}
+
+/**
+ * The per-tenant record of issued client certificates (ConfigMap `clientCertificateRegistryName(t)`),
+ * which the operator turns into the CRL. `change` is applied to the current list and written with the
+ * read resourceVersion, retried on a concurrent write, so two issuers never lose each other's records.
+ */
+export interface CertificateRegistry {
+  list(tenant: string): Promise<ClientCertificateRecord[]>;
+  change(
+    tenant: string,
+    change: (records: ClientCertificateRecord[]) => ClientCertificateRecord[],
+  ): Promise<ClientCertificateRecord[]>;
+}
+
+/** The tenant's CA (certificate and key PEM); Unavailable while the operator has not created it yet. */
+export interface TenantCaSource {
+  get(tenant: Tenant): Promise<{ certPem: string; keyPem: string }>;
+}

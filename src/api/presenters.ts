@@ -1,4 +1,14 @@
-import type { Condition, EndpointGrant, ServingRuntime, Subject, Tenant } from '../domain/index.ts';
+import { CRD_DEFAULTS, shortEndpointName } from '../domain/index.ts';
+import type {
+  ClientCertificateRecord,
+  Condition,
+  EndpointGrant,
+  InferenceEndpoint,
+  InferenceEndpointSpec,
+  ServingRuntime,
+  Subject,
+  Tenant,
+} from '../domain/index.ts';
 
 /** A tenant on the wire: spec and status, never managedFields, annotations or CA secrets. */
 export interface TenantDto {
@@ -91,5 +101,83 @@ export function presentRuntime(runtime: ServingRuntime): RuntimeDto {
     displayName: runtime.spec.displayName,
     protocols: [...runtime.spec.protocols],
     modelFormats: (runtime.spec.modelFormats ?? []).map((f) => ({ ...f })),
+  };
+}
+
+/** An endpoint on the wire: short name, spec and status from the CR. */
+export interface EndpointDto {
+  name: string;
+  tenant: string;
+  model: { name: string; version: string };
+  runtime: string;
+  replicas: number;
+  resources?: InferenceEndpointSpec['resources'];
+  allowedClientSubjects?: string[];
+  resourceVersion?: string;
+  createdAt?: string;
+  deleting: boolean;
+  status: {
+    ready: 'True' | 'False' | 'Unknown';
+    conditions: Condition[];
+    url?: string;
+    readyReplicas: number;
+    servedModelVersion?: string;
+    observedGeneration?: number;
+  };
+}
+
+/** Presents an InferenceEndpoint of tenant `tenant`. */
+export function presentEndpoint(tenant: string, endpoint: InferenceEndpoint): EndpointDto {
+  const conditions = endpoint.status?.conditions ?? [];
+  return {
+    name: shortEndpointName(tenant, endpoint.metadata.name) ?? endpoint.metadata.name,
+    tenant,
+    model: {
+      name: endpoint.spec.model.name,
+      version: endpoint.spec.model.version ?? CRD_DEFAULTS.InferenceEndpoint['spec.model.version'],
+    },
+    runtime: endpoint.spec.runtime,
+    replicas: endpoint.spec.replicas ?? CRD_DEFAULTS.InferenceEndpoint['spec.replicas'],
+    ...(endpoint.spec.resources ? { resources: endpoint.spec.resources } : {}),
+    ...(endpoint.spec.allowedClientSubjects
+      ? { allowedClientSubjects: [...endpoint.spec.allowedClientSubjects] }
+      : {}),
+    resourceVersion: endpoint.metadata.resourceVersion,
+    createdAt: endpoint.metadata.creationTimestamp,
+    deleting: endpoint.metadata.deletionTimestamp !== undefined,
+    status: {
+      ready: conditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown',
+      conditions: conditions.map((c) => ({ ...c })),
+      url: endpoint.status?.url,
+      readyReplicas: endpoint.status?.readyReplicas ?? 0,
+      servedModelVersion: endpoint.status?.servedModelVersion,
+      observedGeneration: endpoint.status?.observedGeneration,
+    },
+  };
+}
+
+/** A client certificate on the wire (the registry record; never a private key). */
+export interface CertificateDto {
+  serialNumber: string;
+  commonName: string;
+  notBefore: string;
+  notAfter: string;
+  fingerprintSha256: string;
+  issuedBy: string;
+  revoked: boolean;
+  revokedAt?: string;
+}
+
+/** Presents a certificate registry record. */
+export function presentCertificate(record: ClientCertificateRecord): CertificateDto {
+  return {
+    serialNumber: record.serialNumber,
+    commonName: record.commonName,
+    notBefore: record.notBefore,
+    notAfter: record.notAfter,
+    fingerprintSha256: record.fingerprintSha256,
+    issuedBy: record.issuedBy,
+    revoked: record.revokedAt !== undefined,
+    ...(record.revokedAt ? { revokedAt: record.revokedAt } : {}),
   };
 }

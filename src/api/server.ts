@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './app.ts';
 
@@ -18,7 +19,13 @@ export async function startApiServer(
   deps: ApiDeps,
   options: { port: number; host: string },
 ): Promise<RunningApiServer> {
-  const app = createApp(deps);
+  const running = await listen(createApp(deps), options);
+  deps.logger.info({ url: running.url }, 'management API listening');
+  return running;
+}
+
+/** Serves a built app over HTTP on `host:port`. */
+export async function listen(app: Koa, options: { port: number; host: string }): Promise<RunningApiServer> {
   const server = createServer(app.callback());
   // Slow clients must not hold sockets forever; uploads get their own, longer budget in their route.
   server.headersTimeout = 30_000;
@@ -32,7 +39,6 @@ export async function startApiServer(
   });
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
-  deps.logger.info({ url: `http://${host}:${port}` }, 'management API listening');
   return {
     server,
     url: `http://${host}:${port}`,

@@ -6,7 +6,8 @@ import type { ApiRoute } from '../route.ts';
 import { hostname, subject, tenantName, tenantQuota } from '../schemas.ts';
 import type { RouteDeps } from './context.ts';
 
-const condition = z.object({
+/** A status condition on the wire. */
+export const condition = z.object({
   type: z.string(),
   status: z.enum(['True', 'False', 'Unknown']),
   reason: z.string(),
@@ -190,11 +191,13 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
   ];
 }
 
-function etag(resourceVersion: string | undefined): Record<string, string> {
+/** The ETag header for a resourceVersion. */
+export function etag(resourceVersion: string | undefined): Record<string, string> {
   return resourceVersion ? { ETag: `"${resourceVersion}"` } : {};
 }
 
-function ifMatch(header: string): string | undefined {
+/** The resourceVersion an `If-Match: "<rv>"` header names, if any. */
+export function ifMatch(header: string): string | undefined {
   const match = /^"([^"]+)"$/.exec(header.trim());
   return match?.[1];
 }
