@@ -33,6 +33,7 @@ const testManager = 'tenantmesh-test';
 const GV = 'tenantmesh.io/v1alpha1';
 
 let operator: Operator;
+const errors: string[] = [];
 
 function startOperator(): Operator {
   const started = createOperator({
@@ -42,6 +43,7 @@ function startOperator(): Operator {
     workers: 4,
     identity: `test-${randomBytes(3).toString('hex')}`,
     lease: { durationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
+    onError: (key, err) => errors.push(`${key}: ${err instanceof Error ? err.message : String(err)}`),
   });
   started.start();
   return started;
@@ -239,10 +241,12 @@ describe('operator against a real apiserver', () => {
   it('restores a child edited by hand and recreates a deleted one', async () => {
     const service = `${t1}-alpha`;
     const original = await kube.get('v1', 'Service', service, ns);
-    await kube.patchMerge('v1', 'Service', service, ns, { spec: { ports: [{ name: 'grpc-inference', port: 1234, targetPort: 1234 }] } });
+    // A hand edit of a field the operator owns (kubectl edit would do the same as an update).
+    await kube.patchMerge('v1', 'Service', service, ns, { spec: { selector: { [LABELS.endpoint]: 'hijacked' } } });
     await waitFor(
-      async () => JSON.stringify((await kube.get('v1', 'Service', service, ns))?.['spec']) === JSON.stringify(original?.['spec']),
-      { description: 'Service restored', timeoutMs: 20_000 },
+      async () =>
+        JSON.stringify((await kube.get('v1', 'Service', service, ns))?.['spec']) === JSON.stringify(original?.['spec']),
+      { description: `Service restored (errors: ${errors.join('; ')})`, timeoutMs: 20_000 },
     );
     const vs = await kube.get('networking.istio.io/v1', 'VirtualService', service, ns);
     await kube.delete('networking.istio.io/v1', 'VirtualService', service, ns);
@@ -262,7 +266,7 @@ describe('operator against a real apiserver', () => {
       fieldManager: testManager,
     });
     await waitFor(async () => !names(await managedObjects(t1)).includes(`Role/registry-user-${t1}-alpha`), {
-      description: 'grant Role removed',
+      description: `grant Role removed (errors: ${errors.join('; ')})`,
       timeoutMs: 20_000,
     });
     expect(names(await managedObjects(t1))).not.toContain(`RoleBinding/registry-user-${t1}-alpha`);
