@@ -15,12 +15,7 @@ import type {
   TenantSpec,
 } from '../../../src/domain/index.ts';
 import type { Kube, KubeObject as WireObject } from '../../../src/kube/index.ts';
-import {
-  createCrl,
-  createTenantCa,
-  issueClientCertificate,
-  issueServingCertificate,
-} from '../../../src/pki/index.ts';
+import { createTenantCa, issueClientCertificate, issueServingCertificate } from '../../../src/pki/index.ts';
 import type { IssuedCertificateWithKey, RevokedCertificate, TenantCa } from '../../../src/pki/index.ts';
 import { renderTenant } from '../../../src/render/index.ts';
 import type { EnvironmentInfo } from '../../../src/testenv/environment.ts';
