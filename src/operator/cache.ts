@@ -17,7 +17,12 @@ export const OWNED_KINDS: OwnedKind[] = [
   { apiVersion: 'v1', kind: 'Secret', group: '', namespaced: true },
   { apiVersion: 'v1', kind: 'Service', group: '', namespaced: true },
   { apiVersion: 'apps/v1', kind: 'Deployment', group: 'apps', namespaced: true },
-  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', group: 'rbac.authorization.k8s.io', namespaced: true },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    group: 'rbac.authorization.k8s.io',
+    namespaced: true,
+  },
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
@@ -37,8 +42,18 @@ export const OWNED_KINDS: OwnedKind[] = [
     namespaced: false,
   },
   { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', group: 'networking.istio.io', namespaced: true },
-  { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', group: 'networking.istio.io', namespaced: true },
-  { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', group: 'networking.istio.io', namespaced: true },
+  {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    group: 'networking.istio.io',
+    namespaced: true,
+  },
+  {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    group: 'networking.istio.io',
+    namespaced: true,
+  },
   {
     apiVersion: 'security.istio.io/v1',
     kind: 'AuthorizationPolicy',

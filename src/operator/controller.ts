@@ -188,7 +188,11 @@ export function createOperator(options: OperatorOptions): Operator {
     };
     runtimes = new Informer<ServingRuntime & KubeObject>(
       kube.listWatch<ServingRuntime & KubeObject>(GROUP_VERSION, 'ServingRuntime'),
-      { onAdd: runtimeChanged, onUpdate: (_old, runtime) => runtimeChanged(runtime), onDelete: runtimeChanged },
+      {
+        onAdd: runtimeChanged,
+        onUpdate: (_old, runtime) => runtimeChanged(runtime),
+        onDelete: runtimeChanged,
+      },
       informerOptions,
     );
     informers = [tenants, endpoints, runtimes] as unknown as Informer<KubeObject>[];
@@ -257,7 +261,9 @@ export function createOperator(options: OperatorOptions): Operator {
         store: kubeLeaseStore(kube, platform.servingNamespace, LEASE_NAME),
         clock,
         ...(options.lease?.durationMs !== undefined ? { leaseDurationMs: options.lease.durationMs } : {}),
-        ...(options.lease?.renewDeadlineMs !== undefined ? { renewDeadlineMs: options.lease.renewDeadlineMs } : {}),
+        ...(options.lease?.renewDeadlineMs !== undefined
+          ? { renewDeadlineMs: options.lease.renewDeadlineMs }
+          : {}),
         ...(options.lease?.retryPeriodMs !== undefined ? { retryPeriodMs: options.lease.retryPeriodMs } : {}),
         onStartedLeading: (signal) => lead(signal),
         onStoppedLeading: () => {

@@ -49,12 +49,16 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(options.leaderElection !== undefined ? { leaderElection: options.leaderElection } : {}),
     ...(options.identity !== undefined ? { identity: options.identity } : {}),
-    onError: (key, err) => log(`reconcile ${key} failed: ${err instanceof Error ? err.message : String(err)}`),
+    onError: (key, err) =>
+      log(`reconcile ${key} failed: ${err instanceof Error ? err.message : String(err)}`),
   });
   const probes =
     options.probePort === undefined
       ? undefined
-      : await startProbeServer({ isAlive: () => true, isReady: operator.isReady, registry }, options.probePort);
+      : await startProbeServer(
+          { isAlive: () => true, isReady: operator.isReady, registry },
+          options.probePort,
+        );
   operator.start();
   return {
     operator,

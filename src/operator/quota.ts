@@ -1,7 +1,14 @@
 import { CRD_DEFAULTS } from '../domain/index.ts';
 import type { InferenceEndpoint, IntOrString, ServingRuntime, Tenant } from '../domain/index.ts';
 
-const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+const BINARY: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
 const DECIMAL: Record<string, number> = {
   n: 1e-9,
   u: 1e-6,
@@ -35,7 +42,10 @@ export interface EndpointDemand {
 }
 
 /** Requests of the runtime container (endpoint's own win over the runtime's defaults) times replicas. */
-export function endpointDemand(endpoint: InferenceEndpoint, runtime: ServingRuntime | undefined): EndpointDemand {
+export function endpointDemand(
+  endpoint: InferenceEndpoint,
+  runtime: ServingRuntime | undefined,
+): EndpointDemand {
   const own = endpoint.spec.resources?.requests ?? {};
   const fallback = runtime?.spec.container.resources?.requests ?? {};
   const replicas = endpoint.spec.replicas ?? CRD_DEFAULTS.InferenceEndpoint['spec.replicas'];

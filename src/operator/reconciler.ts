@@ -28,7 +28,12 @@ import type {
 import type { Clock, Kube, KubeObject } from '../kube/index.ts';
 import { servesGroup } from '../kube/index.ts';
 import { meshEnabled, renderPlatform, renderTenant } from '../render/index.ts';
-import type { Capabilities, EndpointInput, StorageReadCredentials, TenantSecretMaterial } from '../render/index.ts';
+import type {
+  Capabilities,
+  EndpointInput,
+  StorageReadCredentials,
+  TenantSecretMaterial,
+} from '../render/index.ts';
 import { EXPIRES_AT_ANNOTATION } from '../render/secrets.ts';
 import { identityOf, type OperatorCache } from './cache.ts';
 import { needsApply, withDesiredHash } from './compare.ts';
@@ -157,7 +162,12 @@ export class TenantReconciler {
     const name = tenant.metadata.name;
     for (const endpoint of this.deps.cache.endpointsOf(name)) {
       if (endpoint.metadata.deletionTimestamp) continue;
-      await this.deps.kube.delete(GROUP_VERSION, 'InferenceEndpoint', endpoint.metadata.name, endpoint.metadata.namespace);
+      await this.deps.kube.delete(
+        GROUP_VERSION,
+        'InferenceEndpoint',
+        endpoint.metadata.name,
+        endpoint.metadata.namespace,
+      );
       this.countWrite('delete', 'InferenceEndpoint');
     }
     await this.deps.store.removeBucket(name);
@@ -174,9 +184,19 @@ export class TenantReconciler {
         conditions: mergeConditions(
           endpoint.status?.conditions,
           [
-            condition(CONDITION_TYPES.ready, 'False', REASONS.tenantNotFound, `tenant ${tenant} does not exist`),
+            condition(
+              CONDITION_TYPES.ready,
+              'False',
+              REASONS.tenantNotFound,
+              `tenant ${tenant} does not exist`,
+            ),
             condition(CONDITION_TYPES.progressing, 'False', REASONS.tenantNotFound, 'waiting for the tenant'),
-            condition(CONDITION_TYPES.degraded, 'True', REASONS.tenantNotFound, `tenant ${tenant} does not exist`),
+            condition(
+              CONDITION_TYPES.degraded,
+              'True',
+              REASONS.tenantNotFound,
+              `tenant ${tenant} does not exist`,
+            ),
           ],
           endpoint.metadata.generation,
           this.now(),
@@ -251,13 +271,21 @@ export class TenantReconciler {
     );
     const desired = asLive(rendered).map((object) => this.withOwner(object, tenant, endpointsByShortName));
     const keep = new Set(desired.map(identityOf));
-    keep.add(identityOf({ apiVersion: 'v1', kind: 'Secret', metadata: { name: caKeySecretName(name), namespace: this.caNamespace } }));
+    keep.add(
+      identityOf({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: caKeySecretName(name), namespace: this.caNamespace },
+      }),
+    );
 
     await Promise.all(desired.map((object) => this.applyIfChanged(object)));
     await this.prune(name, keep);
     await this.writeStatuses(tenant, verdicts, capabilities, ca, now);
 
-    const anyLatest = verdicts.some((verdict) => (verdict.endpoint.spec.model.version ?? 'latest') === 'latest');
+    const anyLatest = verdicts.some(
+      (verdict) => (verdict.endpoint.spec.model.version ?? 'latest') === 'latest',
+    );
     const requeueAfterMs = Math.min(
       storage.refreshInMs,
       certRefreshMs,
@@ -288,7 +316,11 @@ export class TenantReconciler {
       return this.deps.pki.importCa(certPem, keyPem, now);
     }
     const name = caKeySecretName(tenant.metadata.name);
-    const cached = this.deps.cache.owned({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: this.caNamespace } });
+    const cached = this.deps.cache.owned({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: this.caNamespace },
+    });
     const stored = cached ?? (await this.deps.kube.get('v1', 'Secret', name, this.caNamespace));
     if (stored) {
       const data = (stored['data'] ?? {}) as Record<string, string>;
@@ -330,10 +362,10 @@ export class TenantReconciler {
   ): Promise<{ credentials: StorageReadCredentials; refreshInMs: number }> {
     const refreshMargin = (this.credentialTtlSeconds * 1000) / 3;
     const live = this.deps.cache.owned({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: storageCredentialSecretName(tenant), namespace: this.deps.platform.servingNamespace },
-      });
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: storageCredentialSecretName(tenant), namespace: this.deps.platform.servingNamespace },
+    });
     if (live) {
       const data = (live['data'] ?? {}) as Record<string, string>;
       const expiresAt = live.metadata.annotations?.[EXPIRES_AT_ANNOTATION];
@@ -342,7 +374,12 @@ export class TenantReconciler {
       const remaining = expiresAt ? Date.parse(expiresAt) - now.getTime() : 0;
       if (accessKey && secretKey && expiresAt && remaining > refreshMargin) {
         return {
-          credentials: { accessKey, secretKey, sessionToken: decode(data['AWS_SESSION_TOKEN']) ?? '', expiresAt },
+          credentials: {
+            accessKey,
+            secretKey,
+            sessionToken: decode(data['AWS_SESSION_TOKEN']) ?? '',
+            expiresAt,
+          },
           refreshInMs: remaining - refreshMargin,
         };
       }
@@ -359,13 +396,13 @@ export class TenantReconciler {
   ): Promise<{ certPem: string; keyPem: string; refreshInMs: number }> {
     const hosts = [tenantWildcardHost(tenantHostname(tenant, this.deps.platform))];
     const live = this.deps.cache.owned({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: {
-          name: gatewayCredentialSecretName(tenant.metadata.name),
-          namespace: this.deps.platform.gatewayNamespace,
-        },
-      });
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: gatewayCredentialSecretName(tenant.metadata.name),
+        namespace: this.deps.platform.gatewayNamespace,
+      },
+    });
     const data = (live?.['data'] ?? {}) as Record<string, string>;
     const certPem = decode(data['tls.crt']);
     const keyPem = decode(data['tls.key']);
@@ -496,7 +533,12 @@ export class TenantReconciler {
             endpoint.status?.conditions,
             [
               condition(CONDITION_TYPES.ready, 'False', verdict.problem.reason, verdict.problem.message),
-              condition(CONDITION_TYPES.progressing, 'False', verdict.problem.reason, verdict.problem.message),
+              condition(
+                CONDITION_TYPES.progressing,
+                'False',
+                verdict.problem.reason,
+                verdict.problem.message,
+              ),
               condition(CONDITION_TYPES.degraded, 'True', verdict.problem.reason, verdict.problem.message),
             ],
             generation,
@@ -507,10 +549,10 @@ export class TenantReconciler {
         const host = endpointHost(hostname, short);
         hosts.push(host);
         const deployment = this.deps.cache.owned({
-            apiVersion: 'apps/v1',
-            kind: 'Deployment',
-            metadata: { name: endpoint.metadata.name, namespace: this.deps.platform.servingNamespace },
-          });
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: endpoint.metadata.name, namespace: this.deps.platform.servingNamespace },
+        });
         const { ready, readyReplicas, message } = deploymentReadiness(deployment, endpoint);
         if (!ready) notReady++;
         status = {
@@ -541,7 +583,10 @@ export class TenantReconciler {
     }
 
     const mesh = meshEnabled(capabilities);
-    const missing = [capabilities.istio ? undefined : 'Istio', capabilities.authorino ? undefined : 'Authorino']
+    const missing = [
+      capabilities.istio ? undefined : 'Istio',
+      capabilities.authorino ? undefined : 'Authorino',
+    ]
       .filter((part) => part !== undefined)
       .join(' and ');
     const desired: DesiredCondition[] = [];
@@ -549,14 +594,29 @@ export class TenantReconciler {
       const message = `${missing} not installed: gateway, mTLS and ext_authz objects are not created`;
       desired.push(
         condition(CONDITION_TYPES.ready, 'False', REASONS.meshUnavailable, message),
-        condition(CONDITION_TYPES.progressing, notReady > 0 ? 'True' : 'False', notReady > 0 ? REASONS.rollingOut : REASONS.reconciled, `${notReady} endpoints not ready`),
+        condition(
+          CONDITION_TYPES.progressing,
+          notReady > 0 ? 'True' : 'False',
+          notReady > 0 ? REASONS.rollingOut : REASONS.reconciled,
+          `${notReady} endpoints not ready`,
+        ),
         condition(CONDITION_TYPES.degraded, 'True', REASONS.meshUnavailable, message),
       );
     } else if (degraded > 0) {
       const message = `${degraded} of ${verdicts.length} endpoints are degraded`;
       desired.push(
-        condition(CONDITION_TYPES.ready, notReady > 0 ? 'False' : 'True', notReady > 0 ? REASONS.rollingOut : REASONS.ready, `${verdicts.length - degraded - notReady} endpoints ready`),
-        condition(CONDITION_TYPES.progressing, notReady > 0 ? 'True' : 'False', notReady > 0 ? REASONS.rollingOut : REASONS.reconciled, `${notReady} endpoints not ready`),
+        condition(
+          CONDITION_TYPES.ready,
+          notReady > 0 ? 'False' : 'True',
+          notReady > 0 ? REASONS.rollingOut : REASONS.ready,
+          `${verdicts.length - degraded - notReady} endpoints ready`,
+        ),
+        condition(
+          CONDITION_TYPES.progressing,
+          notReady > 0 ? 'True' : 'False',
+          notReady > 0 ? REASONS.rollingOut : REASONS.reconciled,
+          `${notReady} endpoints not ready`,
+        ),
         condition(CONDITION_TYPES.degraded, 'True', REASONS.endpointsDegraded, message),
       );
     } else if (notReady > 0) {
@@ -593,7 +653,10 @@ export class TenantReconciler {
     this.countWrite('status', 'Tenant');
   }
 
-  private async writeEndpointStatus(endpoint: InferenceEndpoint, status: InferenceEndpointStatus): Promise<void> {
+  private async writeEndpointStatus(
+    endpoint: InferenceEndpoint,
+    status: InferenceEndpointStatus,
+  ): Promise<void> {
     if (sameJson(endpoint.status, status)) return;
     await this.deps.kube.applyStatus(
       {
@@ -683,4 +746,3 @@ function canonical(value: unknown): string {
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
-

@@ -14,14 +14,19 @@ const run = promisify(execFile);
 
 describe('istioctl validate', () => {
   it('accepts the full rendered set of three tenants', async () => {
-    const platform = platformConfig({ servingNamespace: env.namespaces.serving, gatewayNamespace: env.namespaces.gateway });
+    const platform = platformConfig({
+      servingNamespace: env.namespaces.serving,
+      gatewayNamespace: env.namespaces.gateway,
+    });
     const capabilities = { istio: true, authorino: true, openshift: false };
     const runtime: ServingRuntime = runtimeNamed('tensorflow-serving');
     const objects = [...renderPlatform(platform, capabilities)];
     for (const t of ['red', 'green', 'blue']) {
       objects.push(
         ...renderTenant({
-          tenant: tenant(t, { endpointGrants: [{ endpoint: 'one', subjects: [{ kind: 'User', name: 'bob' }] }] }),
+          tenant: tenant(t, {
+            endpointGrants: [{ endpoint: 'one', subjects: [{ kind: 'User', name: 'bob' }] }],
+          }),
           endpoints: ['one', 'two'].map((e) => ({
             resource: endpoint(t, e, 'tensorflow-serving', platform.servingNamespace),
             modelVersion: 'v1',

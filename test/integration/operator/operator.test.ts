@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  FIELD_MANAGERS,
   LABELS,
   platformConfig,
   selectorString,
@@ -66,8 +65,11 @@ async function getTenant(name: string): Promise<Tenant | undefined> {
   return kube.get<Tenant & KubeObject>(GV, 'Tenant', name);
 }
 
-function condition(obj: { status?: { conditions?: { type: string; status: string; reason: string }[] } } | undefined, type: string) {
-  return obj?.status?.conditions?.find((c) => c.type === type);
+function condition(obj: object | undefined, type: string) {
+  const status = (
+    obj as { status?: { conditions?: { type: string; status: string; reason: string }[] } } | undefined
+  )?.status;
+  return status?.conditions?.find((c) => c.type === type);
 }
 
 /** Writes the status a deployment controller would write once every replica is available. */
@@ -95,7 +97,10 @@ async function markAvailable(name: string): Promise<void> {
 beforeAll(async () => {
   await kube.applyObject(runtimeNamed(runtimeName) as unknown as KubeObject, { fieldManager: testManager });
   operator = startOperator();
-  await waitFor(() => operator.isReady(), { description: 'operator leading with synced caches', timeoutMs: 30_000 });
+  await waitFor(() => operator.isReady(), {
+    description: 'operator leading with synced caches',
+    timeoutMs: 30_000,
+  });
 });
 
 afterAll(async () => {
@@ -142,7 +147,9 @@ describe('operator against a real apiserver', () => {
       { fieldManager: testManager },
     );
     for (const e of ['alpha', 'beta']) {
-      await kube.applyObject(endpoint(t1, e, runtimeName, ns) as unknown as KubeObject, { fieldManager: testManager });
+      await kube.applyObject(endpoint(t1, e, runtimeName, ns) as unknown as KubeObject, {
+        fieldManager: testManager,
+      });
     }
     await waitFor(async () => names(await managedObjects(t1)).join() === expectedForTwoEndpoints(t1).join(), {
       description: `objects of ${t1}`,
@@ -151,10 +158,13 @@ describe('operator against a real apiserver', () => {
     const tenantNow = await getTenant(t1);
     expect(tenantNow?.metadata.finalizers).toContain('tenantmesh.io/cleanup');
     expect(await s3Client(env).bucketExists(`tenantmesh-${t1}`)).toBe(true);
-    await waitFor(async () => condition(await getTenant(t1), CONDITION_TYPES.progressing)?.reason === REASONS.rollingOut, {
-      description: 'tenant Progressing while Deployments roll out',
-      timeoutMs: 15_000,
-    });
+    await waitFor(
+      async () => condition(await getTenant(t1), CONDITION_TYPES.progressing)?.reason === REASONS.rollingOut,
+      {
+        description: 'tenant Progressing while Deployments roll out',
+        timeoutMs: 15_000,
+      },
+    );
   });
 
   it('gives children the right controller owner and labels', async () => {
@@ -168,7 +178,11 @@ describe('operator against a real apiserver', () => {
       expect(object.metadata.labels?.[LABELS.tenant]).toBe(t1);
       const endpointLabel = object.metadata.labels?.[LABELS.endpoint];
       if (endpointLabel === 'alpha' && object.metadata.namespace === ns) {
-        expect(owner).toMatchObject({ kind: 'InferenceEndpoint', name: `${t1}-alpha`, uid: alpha!.metadata.uid });
+        expect(owner).toMatchObject({
+          kind: 'InferenceEndpoint',
+          name: `${t1}-alpha`,
+          uid: alpha!.metadata.uid,
+        });
       } else if (endpointLabel === undefined) {
         expect(owner).toMatchObject({ kind: 'Tenant', name: t1, uid: tenantUid });
       }
@@ -190,7 +204,11 @@ describe('operator against a real apiserver', () => {
     expect(status.caFingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     expect(status.hosts).toEqual([`alpha.${t1}.${platform.domain}`, `beta.${t1}.${platform.domain}`]);
     const alpha = await kube.get<InferenceEndpoint & KubeObject>(GV, 'InferenceEndpoint', `${t1}-alpha`, ns);
-    expect(alpha?.status).toMatchObject({ readyReplicas: 1, servedModelVersion: 'v1', url: `https://alpha.${t1}.${platform.domain}` });
+    expect(alpha?.status).toMatchObject({
+      readyReplicas: 1,
+      servedModelVersion: 'v1',
+      url: `https://alpha.${t1}.${platform.domain}`,
+    });
     expect(condition(alpha, CONDITION_TYPES.ready)?.status).toBe('True');
   });
 
@@ -203,12 +221,20 @@ describe('operator against a real apiserver', () => {
   });
 
   it('lets members of <t>-users get the tenant endpoint Services but not another tenant’s, and an endpoint grant only its endpoint', async () => {
-    await kube.applyObject(tenant(t2, { quota: { maxEndpoints: 1 } }) as unknown as KubeObject, { fieldManager: testManager });
-    await kube.applyObject(endpoint(t2, 'one', runtimeName, ns) as unknown as KubeObject, { fieldManager: testManager });
-    await waitFor(async () => (await kube.get('rbac.authorization.k8s.io/v1', 'Role', `registry-user-${t2}`, ns)) !== undefined, {
-      description: `RBAC of ${t2}`,
-      timeoutMs: 20_000,
+    await kube.applyObject(tenant(t2, { quota: { maxEndpoints: 1 } }) as unknown as KubeObject, {
+      fieldManager: testManager,
     });
+    await kube.applyObject(endpoint(t2, 'one', runtimeName, ns) as unknown as KubeObject, {
+      fieldManager: testManager,
+    });
+    await waitFor(
+      async () =>
+        (await kube.get('rbac.authorization.k8s.io/v1', 'Role', `registry-user-${t2}`, ns)) !== undefined,
+      {
+        description: `RBAC of ${t2}`,
+        timeoutMs: 20_000,
+      },
+    );
     const may = async (user: string, groups: string[], service: string) =>
       (
         await kube.createSubjectAccessReview({
@@ -226,11 +252,13 @@ describe('operator against a real apiserver', () => {
   });
 
   it('marks endpoints over quota Degraded QuotaExceeded and creates nothing for them', async () => {
-    await kube.applyObject(endpoint(t2, 'two', runtimeName, ns) as unknown as KubeObject, { fieldManager: testManager });
+    await kube.applyObject(endpoint(t2, 'two', runtimeName, ns) as unknown as KubeObject, {
+      fieldManager: testManager,
+    });
     await waitFor(
       async () =>
-        condition(await kube.get(GV, 'InferenceEndpoint', `${t2}-two`, ns), CONDITION_TYPES.degraded)?.reason ===
-        REASONS.quotaExceeded,
+        condition(await kube.get(GV, 'InferenceEndpoint', `${t2}-two`, ns), CONDITION_TYPES.degraded)
+          ?.reason === REASONS.quotaExceeded,
       { description: 'QuotaExceeded on the second endpoint', timeoutMs: 20_000 },
     );
     const objects = names(await managedObjects(t2));
@@ -242,10 +270,13 @@ describe('operator against a real apiserver', () => {
     const service = `${t1}-alpha`;
     const original = await kube.get('v1', 'Service', service, ns);
     // A hand edit of a field the operator owns (kubectl edit would do the same as an update).
-    await kube.patchMerge('v1', 'Service', service, ns, { spec: { selector: { [LABELS.endpoint]: 'hijacked' } } });
+    await kube.patchMerge('v1', 'Service', service, ns, {
+      spec: { selector: { [LABELS.endpoint]: 'hijacked' } },
+    });
     await waitFor(
       async () =>
-        JSON.stringify((await kube.get('v1', 'Service', service, ns))?.['spec']) === JSON.stringify(original?.['spec']),
+        JSON.stringify((await kube.get('v1', 'Service', service, ns))?.['spec']) ===
+        JSON.stringify(original?.['spec']),
       { description: `Service restored (errors: ${errors.join('; ')})`, timeoutMs: 20_000 },
     );
     const vs = await kube.get('networking.istio.io/v1', 'VirtualService', service, ns);
@@ -260,11 +291,21 @@ describe('operator against a real apiserver', () => {
   });
 
   it('removes a revoked endpoint grant’s Role and RoleBinding, and a removed endpoint’s objects', async () => {
-    await kube.patchMerge(GV, 'Tenant', t1, undefined, { spec: { endpointGrants: null } }, { fieldManager: testManager });
+    await kube.patchMerge(
+      GV,
+      'Tenant',
+      t1,
+      undefined,
+      { spec: { endpointGrants: null } },
+      { fieldManager: testManager },
+    );
     // The grant was applied by testManager; drop it from that manager's apply as well.
-    await kube.applyObject(tenant(t1, { users: [{ kind: 'Group', name: 'team-a' }] }) as unknown as KubeObject, {
-      fieldManager: testManager,
-    });
+    await kube.applyObject(
+      tenant(t1, { users: [{ kind: 'Group', name: 'team-a' }] }) as unknown as KubeObject,
+      {
+        fieldManager: testManager,
+      },
+    );
     await waitFor(async () => !names(await managedObjects(t1)).includes(`Role/registry-user-${t1}-alpha`), {
       description: `grant Role removed (errors: ${errors.join('; ')})`,
       timeoutMs: 20_000,
@@ -282,7 +323,9 @@ describe('operator against a real apiserver', () => {
     const writesBefore = await operator.metrics.writeCount();
     await kube.applyObject(tenant(t3) as unknown as KubeObject, { fieldManager: testManager });
     for (const e of ['alpha', 'beta']) {
-      await kube.applyObject(endpoint(t3, e, runtimeName, ns) as unknown as KubeObject, { fieldManager: testManager });
+      await kube.applyObject(endpoint(t3, e, runtimeName, ns) as unknown as KubeObject, {
+        fieldManager: testManager,
+      });
     }
     await waitFor(async () => (await operator.metrics.writeCount()) > writesBefore, {
       description: 'first writes for the new tenant',
@@ -291,25 +334,35 @@ describe('operator against a real apiserver', () => {
     });
     await operator.stop();
     operator = startOperator();
-    await waitFor(async () => names(await managedObjects(t3)).join() === expectedForTwoEndpoints(t3).filter((n) => !n.includes('-alpha') || !n.startsWith('Role')).join(), {
-      description: `objects of ${t3} after restart`,
-      timeoutMs: 40_000,
-    });
+    await waitFor(
+      async () =>
+        names(await managedObjects(t3)).join() ===
+        expectedForTwoEndpoints(t3)
+          .filter((n) => !n.includes('-alpha') || !n.startsWith('Role'))
+          .join(),
+      {
+        description: `objects of ${t3} after restart`,
+        timeoutMs: 40_000,
+      },
+    );
     const caSecrets = (await managedObjects(t3)).filter((o) => o.metadata.name === `tenantmesh-${t3}-ca`);
     expect(caSecrets).toHaveLength(1);
   });
 
   it('deletes everything of a deleted tenant, including the gateway-namespace Secret and the bucket', async () => {
     await kube.delete(GV, 'Tenant', t1);
-    await waitFor(async () => (await getTenant(t1)) === undefined, { description: 'tenant gone', timeoutMs: 30_000 });
+    await waitFor(async () => (await getTenant(t1)) === undefined, {
+      description: 'tenant gone',
+      timeoutMs: 30_000,
+    });
     await waitFor(async () => (await managedObjects(t1)).length === 0, {
       description: `every object of ${t1} collected`,
       timeoutMs: 60_000,
     });
-    expect(await kube.get('v1', 'Secret', `tenantmesh-${t1}-gateway`, env.namespaces.gateway)).toBeUndefined();
+    expect(
+      await kube.get('v1', 'Secret', `tenantmesh-${t1}-gateway`, env.namespaces.gateway),
+    ).toBeUndefined();
     expect(await s3Client(env).bucketExists(`tenantmesh-${t1}`)).toBe(false);
     expect(await kube.get(GV, 'InferenceEndpoint', `${t1}-alpha`, ns)).toBeUndefined();
   });
 });
-
-export { FIELD_MANAGERS };
