@@ -98,15 +98,26 @@ function peakRssMiB(pid: number): number {
 }
 
 function lines(proc: ChildProcess): (prefix: string) => Promise<string> {
-  const waiting: { prefix: string; resolve: (value: string) => void }[] = [];
+  const seen: string[] = [];
+  const waiting: { prefix: string; resolve: (rest: string) => void }[] = [];
+  const deliver = () => {
+    for (const waiter of [...waiting]) {
+      const index = seen.findIndex((line) => line.startsWith(waiter.prefix));
+      if (index < 0) continue;
+      const [line] = seen.splice(index, 1);
+      waiting.splice(waiting.indexOf(waiter), 1);
+      waiter.resolve(line!.slice(waiter.prefix.length).trim());
+    }
+  };
   createInterface({ input: proc.stdout! }).on('line', (line) => {
-    const index = waiting.findIndex((w) => line.startsWith(w.prefix));
-    if (index >= 0) waiting.splice(index, 1)[0]!.resolve(line.slice(waiting[index]?.prefix.length ?? 0));
+    seen.push(line);
+    deliver();
   });
   return (prefix) =>
-    new Promise((resolve) =>
-      waiting.push({ prefix, resolve: (line) => resolve(line.slice(prefix.length).trim()) }),
-    );
+    new Promise((resolve) => {
+      waiting.push({ prefix, resolve });
+      deliver();
+    });
 }
 
 async function converged(kube: Kube, prefix: string, tenants: number, endpoints: number): Promise<boolean> {
