@@ -41,6 +41,7 @@ export interface ApiUnderTest {
     method: string,
     path: string,
     options?: { token?: string; json?: unknown; body?: Buffer | string; headers?: Record<string, string> },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read response bodies loosely
   ): Promise<{ status: number; text: string; json: () => any; headers: Headers }>;
 }
 
