@@ -42,6 +42,9 @@ export async function createCrl(
     entries: revoked.map((entry) => ({
       serialNumber: derSerialHex(normaliseSerialNumber(entry.serialNumber)),
       revocationDate: entry.revokedAt,
+      // Without an extension @peculiar/x509 writes an empty crlEntryExtensions SEQUENCE, which DER forbids;
+      // BoringSSL (Envoy, the Istio gateway) then rejects the whole CRL, and the tenant's credential with it.
+      invalidity: entry.revokedAt,
     })),
   });
   return toPem('X509 CRL', crl.rawData);

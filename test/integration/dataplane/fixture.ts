@@ -1,7 +1,4 @@
-import { createHash, webcrypto, X509Certificate } from 'node:crypto';
-// reflect-metadata must load before @peculiar/x509, which decorates its ASN.1 classes.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -15,7 +12,12 @@ import type {
   TenantSpec,
 } from '../../../src/domain/index.ts';
 import type { Kube, KubeObject as WireObject } from '../../../src/kube/index.ts';
-import { createTenantCa, issueClientCertificate, issueServingCertificate } from '../../../src/pki/index.ts';
+import {
+  createCrl,
+  createTenantCa,
+  issueClientCertificate,
+  issueServingCertificate,
+} from '../../../src/pki/index.ts';
 import type { IssuedCertificateWithKey, RevokedCertificate, TenantCa } from '../../../src/pki/index.ts';
 import { renderTenant } from '../../../src/render/index.ts';
 import type { EnvironmentInfo } from '../../../src/testenv/environment.ts';
@@ -87,7 +89,7 @@ export async function tenantPki(tenant: string, now = new Date()): Promise<Tenan
     ca,
     serving,
     client: (commonName) => issueClientCertificate(ca, { commonName, tenant, validityDays: 30, now }),
-    crl: (revoked) => strictCrl(ca, revoked, now),
+    crl: (revoked) => createCrl(ca, revoked, { now }),
   };
 }
 
@@ -181,37 +183,3 @@ export function gatewayHeaders(extra: Record<string, string> = {}): Record<strin
  * makes Envoy refuse the whole credential ("Failed to load CRL"); each entry here carries an invalidityDate
  * extension, so the list is never empty. Same issuer, same signature algorithm.
  */
-async function strictCrl(ca: TenantCa, revoked: RevokedCertificate[], now: Date): Promise<string> {
-  const caCert = new x509.X509Certificate(ca.certPem);
-  const der = Buffer.from(ca.keyPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-  const signingKey = await webcrypto.subtle.importKey(
-    'pkcs8',
-    der,
-    { name: 'ECDSA', namedCurve: 'P-256' },
-    false,
-    ['sign'],
-  );
-  const crl = await x509.X509CrlGenerator.create({
-    issuer: caCert.subjectName,
-    thisUpdate: now,
-    nextUpdate: new Date(now.getTime() + 7 * 24 * 3600 * 1000),
-    signingKey,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    entries: revoked.map((entry) => ({
-      serialNumber: derSerial(entry.serialNumber),
-      revocationDate: entry.revokedAt,
-      invalidity: entry.revokedAt,
-    })),
-  });
-  const base64 =
-    Buffer.from(crl.rawData)
-      .toString('base64')
-      .match(/.{1,64}/g) ?? [];
-  return `-----BEGIN X509 CRL-----\n${base64.join('\n')}\n-----END X509 CRL-----\n`;
-}
-
-/** A positive INTEGER's hex content octets: whole bytes, and a leading zero byte when the top bit is set. */
-function derSerial(hex: string): string {
-  const even = hex.length % 2 === 0 ? hex : `0${hex}`;
-  return /^[89a-f]/i.test(even) ? `00${even}` : even;
-}
