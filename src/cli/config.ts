@@ -32,6 +32,7 @@ export interface CliEnv {
   TENANTMESH_SERVER?: string;
   TENANTMESH_PROFILE?: string;
   TENANTMESH_CONFIG_DIR?: string;
+  TENANTMESH_DEBUG?: string;
   XDG_CONFIG_HOME?: string;
   HOME?: string;
 }

@@ -84,7 +84,6 @@ function report(error: unknown, io: CliIo): number {
   }
   const message = error instanceof Error ? error.message : String(error);
   io.stderr.write(`error: ${message}\n`);
-  if (io.env['TENANTMESH_DEBUG' as keyof typeof io.env] && error instanceof Error && error.stack)
-    io.stderr.write(`${error.stack}\n`);
+  if (io.env.TENANTMESH_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   return ExitCode.failure;
 }
