@@ -82,13 +82,29 @@ async function child(): Promise<void> {
     if (line === 'resync') {
       await running.operator.idle();
       const before = await running.operator.metrics.writeCount();
+      const byKindBefore = await writesByKind(running.operator.metrics.writes);
       running.operator.resyncAll();
       await running.operator.idle();
+      const byKindAfter = await writesByKind(running.operator.metrics.writes);
+      for (const [key, count] of byKindAfter) {
+        const delta = count - (byKindBefore.get(key) ?? 0);
+        if (delta > 0) process.stderr.write(`resync wrote ${delta} × ${key}\n`);
+      }
       process.stdout.write(`resync-writes ${(await running.operator.metrics.writeCount()) - before}\n`);
     }
     if (line === 'writes') process.stdout.write(`writes ${await running.operator.metrics.writeCount()}\n`);
   }
   await running.stop();
+}
+
+/** Writes so far per operation and kind, to say what a resync wrote when it wrote anything. */
+async function writesByKind(counter: {
+  get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }>;
+}) {
+  const metric = await counter.get();
+  return new Map(
+    metric.values.map((v) => [`${String(v.labels['operation'])} ${String(v.labels['kind'])}`, v.value]),
+  );
 }
 
 function peakRssMiB(pid: number): number {

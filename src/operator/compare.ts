@@ -10,6 +10,9 @@ import { parseQuantity } from './quota.ts';
  */
 export function isSubset(desired: unknown, live: unknown): boolean {
   if (desired === live) return true;
+  // The apiserver omits empty lists and maps (omitempty): a desired `subjects: []` is already satisfied by an
+  // object without subjects, and treating it as drift would rewrite it on every resync.
+  if ((live === undefined || live === null) && isEmptyCollection(desired)) return true;
   if (Array.isArray(desired)) {
     return (
       Array.isArray(live) &&
@@ -25,6 +28,11 @@ export function isSubset(desired: unknown, live: unknown): boolean {
     );
   }
   return sameScalar(desired, live);
+}
+
+function isEmptyCollection(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length === 0;
+  return value !== null && typeof value === 'object' && Object.keys(value).length === 0;
 }
 
 function sameScalar(desired: unknown, live: unknown): boolean {
