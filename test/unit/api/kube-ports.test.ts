@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fromKube, pkiCaBundleValidator, versionInUseCheck } from '../../../src/api/kube-ports.ts';
 import type { EndpointStore } from '../../../src/api/ports.ts';
-import { ConflictError, InvalidError, NotFoundError, UnavailableError } from '../../../src/domain/errors.ts';
+import type { InvalidError } from '../../../src/domain/errors.ts';
+import { ConflictError, NotFoundError, UnavailableError } from '../../../src/domain/errors.ts';
 import type { InferenceEndpoint } from '../../../src/domain/index.ts';
 import { KubeError } from '../../../src/kube/index.ts';
 import { createTenantCa } from '../../../src/pki/index.ts';
