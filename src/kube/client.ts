@@ -1,7 +1,7 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { Discovery, type ApiGroupInfo, type ResourceMapping } from './discovery.ts';
 import { KubeError, isGone, isNotFound, toKubeError } from './errors.ts';
 import { KubeHttp, type QueryParams } from './http.ts';
+import { connectionFromKubeconfig, defaultConnection, type KubeConnection } from './kubeconfig.ts';
 import type { ListWatchSource, WatchHandle, WatchHandlers } from './informer.ts';
 import type { KubeList, KubeObject, WatchEvent } from './types.ts';
 
@@ -224,22 +224,21 @@ export interface KubeConnectionOptions {
 /** The value `fieldManager` defaults to for non-apply writes that do not name one. */
 const defaultWriteManager = 'tenantmesh';
 
-/** Loads a KubeConfig the way {@link createKube} does; exported for src/testenv helpers. */
-export function loadKubeConfig(options: KubeConnectionOptions = {}): KubeConfig {
-  const config = new KubeConfig();
-  if (options.kubeconfigYaml !== undefined) config.loadFromString(options.kubeconfigYaml);
-  else if (options.kubeconfigPath !== undefined) config.loadFromFile(options.kubeconfigPath);
-  else config.loadFromDefault();
-  if (options.context !== undefined) config.setCurrentContext(options.context);
-  if (options.token !== undefined) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    // A user with only the token: client certificates of the kubeconfig user would otherwise win.
-    const tokenOnly = new KubeConfig();
-    tokenOnly.loadFromClusterAndUser(cluster, { name: 'token', token: options.token });
-    return tokenOnly;
-  }
-  return config;
+/**
+ * Resolves the connection the way {@link createKube} does: the kubeconfig text or file given, else
+ * $KUBECONFIG, ~/.kube/config or the pod's ServiceAccount; its current-context unless `context` names one.
+ */
+export function loadKubeConfig(options: KubeConnectionOptions = {}): KubeConnection {
+  const connection =
+    options.kubeconfigYaml !== undefined
+      ? connectionFromKubeconfig({ yaml: options.kubeconfigYaml }, options.context)
+      : options.kubeconfigPath !== undefined
+        ? connectionFromKubeconfig({ path: options.kubeconfigPath }, options.context)
+        : defaultConnection(options.context);
+  if (options.token === undefined) return connection;
+  // A user with only the token: client certificates of the kubeconfig user would otherwise win.
+  const { cert: _cert, key: _key, ...serverTls } = connection.tls;
+  return { ...connection, tls: serverTls, credentials: { kind: 'token', token: options.token } };
 }
 
 /** Creates the facade over one connection. Cheap enough to create per identity; share it otherwise. */
@@ -543,9 +542,9 @@ class KubeClient implements Kube {
       query,
       ...(options.signal ? { signal: options.signal } : {}),
     };
-    const stream = await this.http.stream(request);
+    const chunks = await this.http.stream(request);
     try {
-      for await (const line of splitLines(stream)) {
+      for await (const line of splitLines(chunks)) {
         if (line.trim().length === 0) continue;
         yield JSON.parse(line) as WatchEvent<T>;
       }
@@ -603,9 +602,9 @@ function writeQuery(options: WriteOptions): QueryParams {
   };
 }
 
-async function* splitLines(stream: ReadableStream<Uint8Array>): AsyncIterable<string> {
+async function* splitLines(chunks: AsyncIterable<string>): AsyncIterable<string> {
   let buffer = '';
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+  for await (const chunk of chunks) {
     buffer += chunk;
     let newline = buffer.indexOf('\n');
     while (newline >= 0) {

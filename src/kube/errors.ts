@@ -1,5 +1,3 @@
-import { ApiException } from '@kubernetes/client-node';
-
 /**
  * The `reason` values of a Kubernetes `Status` that callers branch on, plus two of ours:
  * `NoKindMatch` (the server does not serve that apiVersion/kind, e.g. a CRD not installed yet) and
@@ -170,16 +168,36 @@ function isNetworkError(err: Error): boolean {
 }
 
 /**
- * Maps anything a Kubernetes call can throw to a KubeError: the library's `ApiException` (whose body is a
- * parsed object from the typed APIs and a string from `KubernetesObjectApi`), fetch/socket failures, and
- * already-mapped errors. Unknown errors become reason `Unknown`, non-retryable, with the original as `cause`
- * — never swallowed.
+ * An error that carries an HTTP answer: a numeric status `code` and the `body` the server sent (a parsed
+ * object or a string). The Kubernetes client library's `ApiException` has this shape, so errors from code
+ * that still uses the library map the same way as ours, without importing it.
+ */
+export interface HttpStatusError {
+  code: number;
+  body: unknown;
+  message?: string;
+}
+
+/** True for {@link HttpStatusError}-shaped values (a socket error's `code` is a string, never a number). */
+export function isHttpStatusError(err: unknown): err is HttpStatusError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as { code?: unknown }).code === 'number' &&
+    'body' in err
+  );
+}
+
+/**
+ * Maps anything a Kubernetes call can throw to a KubeError: {@link HttpStatusError}s such as the library's
+ * `ApiException` (whose body is a parsed object from the typed APIs and a string from
+ * `KubernetesObjectApi`), socket failures, and already-mapped errors. Unknown errors become reason
+ * `Unknown`, non-retryable, with the original as `cause` — never swallowed.
  */
 export function toKubeError(err: unknown): KubeError {
   if (err instanceof KubeError) return err;
-  if (err instanceof ApiException) {
-    const apiErr = err as ApiException<unknown>;
-    const mapped = kubeErrorFromResponse(apiErr.code, apiErr.body, apiErr.message);
+  if (isHttpStatusError(err)) {
+    const mapped = kubeErrorFromResponse(err.code, err.body, err.message);
     return new KubeError({
       code: mapped.code,
       reason: mapped.reason,

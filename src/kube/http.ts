@@ -1,10 +1,8 @@
-import {
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  RequestContext,
-  type KubeConfig,
-} from '@kubernetes/client-node';
+import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { authenticatorFor, type Authenticator } from './credentials.ts';
 import { KubeError, kubeErrorFromResponse, toKubeError } from './errors.ts';
+import type { KubeConnection } from './kubeconfig.ts';
 
 /** Query parameters of one apiserver request; undefined values are left out. */
 export type QueryParams = Record<string, string | number | boolean | undefined>;
@@ -19,61 +17,157 @@ export interface KubeRequest {
   signal?: AbortSignal;
 }
 
+/** Tuning of the connection pools; the defaults suit one operator or API replica. */
+export interface KubeHttpOptions {
+  /** Concurrent requests (watches excluded) to the apiserver; more wait for a free connection. */
+  maxSockets?: number;
+  /** Clock for token-file refreshes (tests). */
+  now?: () => number;
+}
+
 /**
- * The JSON-over-HTTP layer under the facade. It borrows the client library's kubeconfig handling,
- * authentication (tokens, client certificates, exec plugins) and TLS dispatcher, but sends and receives
- * plain JSON itself: the library's serializer drops fields its generated models do not know (so
- * `fieldValidation=Strict` could never see them, and fields newer than the library vanish silently) and
- * turns timestamps into `Date`s, which breaks comparing desired with observed state.
+ * The JSON-over-HTTP layer under the facade: node's own HTTP client with keep-alive pools, our kubeconfig
+ * handling and plain JSON in and out. It does not use the Kubernetes client library's transport: importing
+ * that library costs over 100 MiB of memory (it loads every generated API model), its serializer drops fields
+ * its models do not know (so `fieldValidation=Strict` could never see them) and turns timestamps into
+ * `Date`s, which breaks comparing desired with observed state.
  */
 export class KubeHttp {
-  private readonly http = new IsomorphicFetchHttpLibrary();
-  private readonly server: string;
+  private readonly server: URL;
+  private readonly transport: typeof http | typeof https;
+  /** Short requests share a bounded keep-alive pool. */
+  private readonly requestAgent: http.Agent;
+  /** Watches hold their connection for minutes, so they get their own pool and never starve requests. */
+  private readonly watchAgent: http.Agent;
+  private readonly authenticate: Authenticator;
 
-  constructor(private readonly config: KubeConfig) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.server = cluster.server.replace(/\/+$/, '');
+  constructor(connection: KubeConnection, options: KubeHttpOptions = {}) {
+    this.server = new URL(connection.server);
+    const secure = this.server.protocol === 'https:';
+    this.transport = secure ? https : http;
+    const tls = secure ? tlsOptions(connection) : {};
+    const Agent = secure ? https.Agent : http.Agent;
+    this.requestAgent = new Agent({
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 32,
+      // Close idle connections before the apiserver does (Go's default idle timeout is 90 s).
+      timeout: 60_000,
+      ...tls,
+    });
+    this.watchAgent = new Agent({ keepAlive: true, ...tls });
+    this.authenticate = authenticatorFor(connection.credentials, options.now);
   }
 
   /** Sends the request and returns the parsed JSON body; any non-2xx answer throws a KubeError. */
   async json<T>(request: KubeRequest): Promise<T> {
-    const response = await this.send(request);
-    const text = await response.body.text();
-    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
-      throw kubeErrorFromResponse(response.httpStatusCode, text);
-    }
+    const response = await this.send(request, this.requestAgent);
+    const text = await readBody(response);
+    const code = response.statusCode ?? 0;
+    if (code < 200 || code > 299) throw kubeErrorFromResponse(code, text);
     return (text.length > 0 ? JSON.parse(text) : {}) as T;
   }
 
-  /** Sends the request and returns the body stream of a 2xx answer (watches); others throw a KubeError. */
-  async stream(request: KubeRequest): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.send(request);
-    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
-      throw kubeErrorFromResponse(response.httpStatusCode, await response.body.text());
-    }
-    const body = response.body.stream();
-    if (!body) throw new KubeError({ code: 0, reason: 'Network', message: 'watch response has no body' });
-    return body;
+  /**
+   * Sends the request and returns the decoded text chunks of a 2xx answer as they arrive (watches); other
+   * answers throw a KubeError. Aborting `request.signal` ends the iteration with an error.
+   */
+  async stream(request: KubeRequest): Promise<AsyncIterable<string>> {
+    const response = await this.send(request, this.watchAgent);
+    const code = response.statusCode ?? 0;
+    if (code < 200 || code > 299) throw kubeErrorFromResponse(code, await readBody(response));
+    // A string decoder, so a UTF-8 character split across chunks arrives whole.
+    response.setEncoding('utf8');
+    return response as AsyncIterable<string>;
   }
 
-  private async send(request: KubeRequest) {
-    const url = new URL(this.server + request.path);
+  /** Releases pooled connections (tests, shutdown). */
+  close(): void {
+    this.requestAgent.destroy();
+    this.watchAgent.destroy();
+  }
+
+  private async send(request: KubeRequest, agent: http.Agent): Promise<IncomingMessage> {
+    const url = new URL(this.server.href.replace(/\/+$/, '') + request.path);
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const context = new RequestContext(url.toString(), HttpMethod[request.method]);
-    context.setHeaderParam('Accept', 'application/json');
-    if (request.body !== undefined) {
-      context.setHeaderParam('Content-Type', request.contentType ?? 'application/json');
-      context.setBody(JSON.stringify(request.body));
-    }
-    if (request.signal) context.setSignal(request.signal);
+    let auth;
     try {
-      await this.config.applySecurityAuthentication(context);
-      return await this.http.send(context).toPromise();
+      auth = await this.authenticate();
     } catch (err) {
       throw toKubeError(err);
     }
+    const headers: OutgoingHttpHeaders = { Accept: 'application/json', ...auth.headers };
+    let body: Buffer | undefined;
+    if (request.body !== undefined) {
+      body = Buffer.from(JSON.stringify(request.body));
+      headers['Content-Type'] = request.contentType ?? 'application/json';
+      headers['Content-Length'] = body.length;
+    }
+    const options: https.RequestOptions = { method: request.method, headers, agent };
+    if (request.signal) options.signal = request.signal;
+    if (auth.cert) options.cert = auth.cert;
+    if (auth.key) options.key = auth.key;
+    try {
+      return await this.exchange(url, options, body);
+    } catch (err) {
+      if (!isStaleConnection(err)) throw networkError(err);
+      // The apiserver closed a pooled idle connection as we reused it; the request never reached it.
+      try {
+        return await this.exchange(url, options, body);
+      } catch (retryErr) {
+        throw networkError(retryErr);
+      }
+    }
   }
+
+  private exchange(
+    url: URL,
+    options: https.RequestOptions,
+    body: Buffer | undefined,
+  ): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const req = this.transport.request(url, options, resolve);
+      req.on('error', (err: Error & { reusedSocket?: boolean }) => {
+        err.reusedSocket = req.reusedSocket;
+        reject(err);
+      });
+      req.end(body);
+    });
+  }
+}
+
+function tlsOptions(connection: KubeConnection): https.AgentOptions {
+  const { ca, cert, key, rejectUnauthorized, servername } = connection.tls;
+  const options: https.AgentOptions = { rejectUnauthorized };
+  if (ca) options.ca = ca;
+  if (cert) options.cert = cert;
+  if (key) options.key = key;
+  if (servername) options.servername = servername;
+  return options;
+}
+
+async function readBody(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+  } catch (err) {
+    throw networkError(err);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function isStaleConnection(err: unknown): boolean {
+  const { code, reusedSocket } = err as { code?: unknown; reusedSocket?: boolean };
+  return reusedSocket === true && (code === 'ECONNRESET' || code === 'EPIPE');
+}
+
+/**
+ * Any failure to get an answer (refused, reset, TLS verification, abort) is a retryable `Network` error,
+ * as it was when requests went through fetch.
+ */
+function networkError(err: unknown): KubeError {
+  if (err instanceof KubeError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new KubeError({ code: 0, reason: 'Network', message, retryable: true, cause: err });
 }

@@ -23,6 +23,7 @@ export {
   type WatchOptions,
   type WriteOptions,
 } from './client.ts';
+export type { KubeConnection, KubeCredentials, KubeTls } from './kubeconfig.ts';
 export { sleep, systemClock, type Clock, type TimerHandle } from './clock.ts';
 export { servesGroup, type ApiGroupInfo, type ResourceMapping } from './discovery.ts';
 export {
