@@ -151,7 +151,7 @@ async function runParent(): Promise<void> {
     const direct = await measureUpload(undefined, () => uploadDirect(env, uploadBytes));
 
     const row = (name: string, r: RateResult) =>
-      `${name.padEnd(38)} ${r.throughput.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  errors ${r.errors}`;
+      `${name.padEnd(38)} ${r.throughput.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  errors ${r.errors}${r.errors > 0 ? ` ${JSON.stringify(r.failures)}` : ''}`;
     console.log(`\nFixed rate ${rate} rps for ${seconds} s over loopback keep-alive`);
     console.log(row('bare Koa route', bare));
     console.log(row('API pipeline, JWT + cached SAR', authed));
@@ -215,6 +215,8 @@ interface RateResult {
   p50: number;
   p99: number;
   errors: number;
+  /** Status codes of the non-200 answers, to tell throttling from refusals. */
+  failures: Record<string, number>;
 }
 
 /** Sends `rate` GETs per second for `seconds`, on schedule whatever the answers, and collects latencies. */
@@ -228,6 +230,7 @@ async function fixedRate(
   const total = rate * seconds;
   const latencies: number[] = [];
   let errors = 0;
+  const failures: Record<string, number> = {};
   const start = performance.now();
   const inflight: Promise<void>[] = [];
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
@@ -236,13 +239,17 @@ async function fixedRate(
       const request = http.get(url, { agent, headers }, (response) => {
         response.resume();
         response.on('end', () => {
-          if (response.statusCode !== 200) errors += 1;
+          if (response.statusCode !== 200) {
+            errors += 1;
+            failures[String(response.statusCode)] = (failures[String(response.statusCode)] ?? 0) + 1;
+          }
           latencies.push(performance.now() - scheduled);
           resolve();
         });
       });
-      request.on('error', () => {
+      request.on('error', (error) => {
         errors += 1;
+        failures[error.message] = (failures[error.message] ?? 0) + 1;
         resolve();
       });
     });
@@ -256,7 +263,7 @@ async function fixedRate(
   latencies.sort((x, y) => x - y);
   const at = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { throughput: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
+  return { throughput: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors, failures };
 }
 
 /** `total` bytes in 1 MiB chunks, generated as they are read. */
