@@ -1,7 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startEnvironment, type RunningEnvironment } from '../testenv/environment.ts';
+import { readFileSync } from 'node:fs';
+import { startApi, type OidcIssuerOptions, type RunningApi } from '../api/main.ts';
+import { platformConfig, type PlatformConfig } from '../domain/index.ts';
+import { startOperator, type RunningOperator } from '../operator/main.ts';
+import type { ModelStoreConfig } from '../storage/store.ts';
+import { startEnvironment } from '../testenv/environment.ts';
+import { waitFor } from '../testenv/wait.ts';
 import { mintToken } from '../testenv/oidc-issuer.ts';
 
 /**
@@ -11,10 +17,65 @@ import { mintToken } from '../testenv/oidc-issuer.ts';
  */
 const usage = `Usage: npm start [-- options]
 
-  --kubeconfig <file>   target an existing cluster instead of starting a local one
-  --use-kubeconfig      target the cluster in $KUBECONFIG
+  --kubeconfig <file>   target an existing cluster instead of starting a local one (needs --config)
+  --use-kubeconfig      target the cluster in $KUBECONFIG (needs --config)
+  --config <file>       JSON for an existing cluster: {"platform": {...}, "s3": {endPoint, port, useSSL,
+                        accessKey, secretKey}, "oidcIssuers": [{issuer, audiences, usernameClaim, caPem}],
+                        "serviceAccountAudiences": [...]}
+  --api-port <port>     port of the management API on 127.0.0.1 (default 8080; 0 picks a free one)
   --run-dir <dir>       where the local platform keeps logs and data (default: a new temporary directory)
   --help                this text`;
+
+/** What the operator and the API need besides a kubeconfig. */
+interface PlatformServicesConfig {
+  platform: PlatformConfig;
+  s3: ModelStoreConfig;
+  oidcIssuers: OidcIssuerOptions[];
+  serviceAccountAudiences: string[];
+}
+
+/** Runs the operator and the management API in this process against one cluster. */
+async function startServices(kubeconfigPath: string, config: PlatformServicesConfig, apiPort: number) {
+  const operator: RunningOperator = await startOperator({
+    kubeconfigPath,
+    platform: config.platform,
+    s3: config.s3,
+    probePort: 0,
+    leaderElection: true,
+    log: (message) => console.log(`[operator] ${message}`),
+  });
+  let api: RunningApi;
+  try {
+    // Announce the platform only once the operator leads and has applied the platform-wide RBAC (the
+    // platform-admin binding), so the first API call of a demo admin is not refused.
+    await waitFor(() => operator.operator.isReady(), {
+      description: 'the operator to become ready',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
+    await operator.operator.idle();
+    api = await startApi({
+      kubeconfigPath,
+      s3: config.s3,
+      oidcIssuers: config.oidcIssuers,
+      serviceAccountAudiences: config.serviceAccountAudiences,
+      platform: config.platform,
+      host: '127.0.0.1',
+      port: apiPort,
+    });
+  } catch (error) {
+    await operator.stop();
+    throw error;
+  }
+  return {
+    operator,
+    api,
+    stop: async () => {
+      await api.close();
+      await operator.stop();
+    },
+  };
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -22,23 +83,29 @@ async function main(): Promise<void> {
       kubeconfig: { type: 'string' },
       'use-kubeconfig': { type: 'boolean', default: false },
       'run-dir': { type: 'string' },
+      config: { type: 'string' },
+      'api-port': { type: 'string', default: '8080' },
       help: { type: 'boolean', default: false },
     },
   });
+  const apiPort = Number(values['api-port']);
+  if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)
+    throw new Error('--api-port must be a port number');
   if (values.help) return void console.log(usage);
 
   const kubeconfig = values.kubeconfig ?? (values['use-kubeconfig'] ? process.env.KUBECONFIG : undefined);
   if (values['use-kubeconfig'] && !kubeconfig) throw new Error('--use-kubeconfig needs KUBECONFIG to be set');
-  if (kubeconfig) return runAgainstCluster(kubeconfig);
-  return runLocalPlatform(values['run-dir']);
+  if (kubeconfig) return runAgainstCluster(kubeconfig, values.config, apiPort);
+  return runLocalPlatform(values['run-dir'], apiPort);
 }
 
-async function runLocalPlatform(runDir: string | undefined): Promise<void> {
+async function runLocalPlatform(runDir: string | undefined, apiPort: number): Promise<void> {
   console.log('Starting the local tenantmesh platform (first run builds the components; see README)…');
   const started = Date.now();
   const environment = await startEnvironment({
     components: ['etcd', 'kubernetes', 'minio', 'authorino', 'istio-crds'],
     keepRunDir: true,
+    handleSignals: false,
     ...(runDir ? { runDir: path.resolve(runDir) } : {}),
   });
   const { info } = environment;
@@ -52,6 +119,33 @@ async function runLocalPlatform(runDir: string | undefined): Promise<void> {
   writeFileSync(tokenFile, adminToken, { mode: 0o600 });
   writeFileSync(path.join(info.runDir, 'oidc-signing.json'), JSON.stringify(info.oidc), { mode: 0o600 });
 
+  const services = await startServices(
+    path.join(info.runDir, 'pki', 'operator.kubeconfig'),
+    {
+      platform: platformConfig({
+        domain: 'models.tenantmesh.local',
+        oidcIssuers: [
+          { issuerUrl: info.oidc.issuerUrl, audiences: [info.oidc.audience], usernameClaim: 'email' },
+        ],
+        storage: { endpoint: `http://${info.s3.endPoint}:${info.s3.port}` },
+      }),
+      s3: info.s3,
+      oidcIssuers: [
+        {
+          issuer: info.oidc.issuerUrl,
+          audiences: [info.oidc.audience],
+          usernameClaim: 'email',
+          caPem: info.caPem,
+        },
+      ],
+      serviceAccountAudiences: [info.oidc.audience],
+    },
+    apiPort,
+  ).catch(async (error: unknown) => {
+    await environment.stop();
+    throw error;
+  });
+
   console.log(`
 tenantmesh local platform is up (${((Date.now() - started) / 1000).toFixed(1)} s). Everything listens on 127.0.0.1.
 
@@ -60,28 +154,55 @@ tenantmesh local platform is up (${((Date.now() - started) / 1000).toFixed(1)} s
   S3 (MinIO)       http://${info.s3.endPoint}:${info.s3.port}   (root credentials stay in the platform's process)
   Authorino        ext_authz gRPC ${info.authorino.grpcAddress}, raw HTTP ${info.authorino.httpAddress}
   OIDC issuer      ${info.oidc.issuerUrl}   (audience "${info.oidc.audience}", CA in ${path.join(info.runDir, 'pki', 'ca.crt')})
+  Management API   ${services.api.url}   (OpenAPI: ${services.api.url}/openapi.json)
+  Operator probes  ${services.operator.probeUrl}/metrics
   Demo admin token ${tokenFile}   (OIDC, group tenantmesh:platform-admins, 12 h)
+                   curl -H "Authorization: Bearer $(cat ${tokenFile})" ${services.api.url}/v1/tenants
                    more tokens: npm run token -- --run-dir ${info.runDir} --sub alice --groups acme-users
   Logs             ${info.runDir}/*.log
 
 Press Ctrl-C to stop everything.`);
-  await untilInterrupted(environment);
+  await untilInterrupted(async () => {
+    await services.stop();
+    await environment.stop();
+  });
 }
 
-async function runAgainstCluster(kubeconfig: string): Promise<void> {
+async function runAgainstCluster(
+  kubeconfig: string,
+  configFile: string | undefined,
+  apiPort: number,
+): Promise<void> {
+  if (!configFile) throw new Error('targeting an existing cluster needs --config <file> (see --help)');
+  const raw = JSON.parse(readFileSync(configFile, 'utf8')) as Partial<PlatformServicesConfig> & {
+    platform?: Partial<PlatformConfig>;
+  };
+  if (!raw.s3)
+    throw new Error(`${configFile}: "s3" (endPoint, port, useSSL, accessKey, secretKey) is required`);
   console.log(`Targeting the existing cluster of ${kubeconfig}; no local control plane is started.`);
-  console.log('The operator and the management API run against it once they are part of the platform.');
-  await untilInterrupted(undefined);
+  const services = await startServices(
+    kubeconfig,
+    {
+      platform: platformConfig(raw.platform ?? {}),
+      s3: raw.s3,
+      oidcIssuers: raw.oidcIssuers ?? [],
+      serviceAccountAudiences: raw.serviceAccountAudiences ?? [],
+    },
+    apiPort,
+  );
+  console.log(
+    `Management API ${services.api.url}; operator probes ${services.operator.probeUrl}. Ctrl-C stops both.`,
+  );
+  await untilInterrupted(services.stop);
 }
 
-async function untilInterrupted(environment: RunningEnvironment | undefined): Promise<void> {
+async function untilInterrupted(stop: () => Promise<void>): Promise<void> {
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
   });
   console.log('\nStopping…');
-  await environment?.stop();
+  await stop();
   console.log('Stopped.');
 }
 

@@ -54,6 +54,8 @@ export interface EnvironmentOptions {
   runDir?: string;
   /** Keep the run directory after stop (npm start does, tests do not). */
   keepRunDir?: boolean;
+  /** Kill the components as soon as a signal arrives (default); `npm start` stops them in order itself. */
+  handleSignals?: boolean;
   /** Which components to provision; tests want all, `npm start` only what it runs. */
   components?: readonly Component[];
 }
@@ -83,7 +85,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
   const assets = await provisionAssets(options.components);
   const runDir = options.runDir ?? mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-env-'));
   mkdirSync(runDir, { recursive: true });
-  const supervisor = new ProcessSupervisor(runDir);
+  const supervisor = new ProcessSupervisor(runDir, options.handleSignals ?? true);
   let issuer: RunningOidcIssuer | undefined;
 
   const stop = async () => {
@@ -228,6 +230,8 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
         `${user.name}.kubeconfig`,
         renderKubeconfig({ server: apiserverUrl, caPem: ca.certPem, user: user.name, token: user.token }),
       );
+    // One kubeconfig per static user (admin, operator, alice, …), for tests and for `npm start`'s operator.
+    for (const user of Object.values(staticUsers)) kubeconfigFor(user);
     const adminKubeconfigPath = kubeconfigFor(admin);
 
     if (options.controllerManager !== false) {

@@ -24,9 +24,16 @@ export class ProcessSupervisor {
     if (process.listenerCount(signal) <= 1) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
   };
 
-  constructor(private readonly logDir: string) {
+  /**
+   * @param handleSignals kill every component on SIGINT/SIGTERM/SIGHUP right away (tests); a caller that stops
+   *   things in order itself (npm start) passes false and keeps only the last-resort kill on process exit.
+   */
+  constructor(
+    private readonly logDir: string,
+    private readonly handleSignals = true,
+  ) {
     process.once('exit', this.onExit);
-    for (const signal of exitSignals) process.on(signal, this.onSignal);
+    if (handleSignals) for (const signal of exitSignals) process.on(signal, this.onSignal);
   }
 
   /** Starts `command` in its own process group; its stdout and stderr go to the component's log file. */
@@ -73,7 +80,7 @@ export class ProcessSupervisor {
     for (const entry of [...this.managed].reverse()) await this.terminate(entry, graceMs);
     this.managed.length = 0;
     process.off('exit', this.onExit);
-    for (const signal of exitSignals) process.off(signal, this.onSignal);
+    if (this.handleSignals) for (const signal of exitSignals) process.off(signal, this.onSignal);
   }
 
   /** The last lines of a component's log, printed when something fails. */
