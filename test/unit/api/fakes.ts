@@ -7,12 +7,24 @@ import {
   InvalidError,
   NotFoundError,
   UnauthenticatedError,
+  UnavailableError,
 } from '../../../src/domain/errors.ts';
+import type {
+  ClientCertificateRecord,
+  InferenceEndpoint,
+  InferenceEndpointSpec,
+} from '../../../src/domain/index.ts';
 import type { Identity } from '../../../src/auth/identity.ts';
 import type { ApiDeps } from '../../../src/api/app.ts';
 import type { AuditEvent } from '../../../src/api/audit.ts';
 import { createAuditLog } from '../../../src/api/audit.ts';
-import type { ServingRuntime, Tenant, TenantStore } from '../../../src/api/ports.ts';
+import type {
+  CertificateRegistry,
+  EndpointStore,
+  ServingRuntime,
+  Tenant,
+  TenantStore,
+} from '../../../src/api/ports.ts';
 
 /** Tokens the fake authenticator accepts, and who they stand for. */
 export const IDENTITIES: Record<string, Identity> = {
@@ -169,6 +181,8 @@ export function testDeps(overrides: Partial<ApiDeps> = {}) {
       },
     },
     readiness: { apiserver: async () => undefined, storage: async () => undefined },
+    endpoints: { store: new MemoryEndpointStore(), models: noModels },
+    certificates: { registry: new MemoryCertificateRegistry(), ca: noCa },
     logger: pino({ level: 'error' }, { write: (line: string) => logLines.push(line) }),
     audit: createAuditLog((line) => auditLines.push(line)),
     ...overrides,
@@ -178,3 +192,67 @@ export function testDeps(overrides: Partial<ApiDeps> = {}) {
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** InferenceEndpoints over a Map keyed `<tenant>/<endpoint>`. */
+export class MemoryEndpointStore implements EndpointStore {
+  readonly endpoints = new Map<string, InferenceEndpoint>();
+  async list(tenant: string) {
+    return [...this.endpoints.values()].filter((e) => e.spec.tenant === tenant);
+  }
+  async get(tenant: string, endpoint: string) {
+    const found = this.endpoints.get(`${tenant}/${endpoint}`);
+    if (!found) throw new NotFoundError('endpoint', endpoint);
+    return found;
+  }
+  async create(tenant: string, endpoint: string, spec: InferenceEndpointSpec) {
+    if (this.endpoints.has(`${tenant}/${endpoint}`)) throw new ConflictError('exists');
+    const created: InferenceEndpoint = {
+      apiVersion: 'tenantmesh.io/v1alpha1',
+      kind: 'InferenceEndpoint',
+      metadata: { name: `${tenant}-${endpoint}`, resourceVersion: '1' },
+      spec,
+    };
+    this.endpoints.set(`${tenant}/${endpoint}`, created);
+    return created;
+  }
+  async update(tenant: string, endpoint: string, spec: InferenceEndpointSpec) {
+    const current = await this.get(tenant, endpoint);
+    const updated = { ...current, spec };
+    this.endpoints.set(`${tenant}/${endpoint}`, updated);
+    return updated;
+  }
+  async delete(tenant: string, endpoint: string) {
+    await this.get(tenant, endpoint);
+    this.endpoints.delete(`${tenant}/${endpoint}`);
+  }
+}
+
+/** A model registry without any published version. */
+const noModels = {
+  async getManifest(): Promise<never> {
+    throw new NotFoundError('version', '');
+  },
+  async listVersions(): Promise<never> {
+    throw new NotFoundError('model', '');
+  },
+};
+
+/** Certificate records per tenant, in memory. */
+export class MemoryCertificateRegistry implements CertificateRegistry {
+  readonly records = new Map<string, ClientCertificateRecord[]>();
+  async list(tenant: string) {
+    return this.records.get(tenant) ?? [];
+  }
+  async change(tenant: string, change: (records: ClientCertificateRecord[]) => ClientCertificateRecord[]) {
+    const next = change(await this.list(tenant));
+    this.records.set(tenant, next);
+    return next;
+  }
+}
+
+/** A CA source whose CA the operator has not created yet. */
+const noCa = {
+  async get(): Promise<never> {
+    throw new UnavailableError('the CA is not ready yet', 5);
+  },
+};
