@@ -43,6 +43,22 @@ describe('toKubeError', () => {
     expect(err.details?.causes?.[0]?.field).toBe('spec.replicas');
   });
 
+  it('maps any error shaped like ApiException ({code, body}) without the client library', () => {
+    const err = toKubeError(
+      Object.assign(new Error('HTTP error'), { code: 404, body: status(404, 'NotFound', 'gone') }),
+    );
+
+    expect(err).toMatchObject({ code: 404, reason: 'NotFound', retryable: false, message: 'gone' });
+  });
+
+  it('does not mistake a socket error code for an HTTP status', () => {
+    const err = toKubeError(
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', body: '' }),
+    );
+
+    expect(err).toMatchObject({ code: 0, reason: 'Network', retryable: true });
+  });
+
   it('falls back to the HTTP code when the body is not a Status', () => {
     const err = kubeErrorFromResponse(502, '<html>bad gateway</html>');
 
