@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createKube } from '../../../src/kube/client.ts';
+import { createKube, loadKubeConfig } from '../../../src/kube/client.ts';
 import { KubeError } from '../../../src/kube/errors.ts';
 import { KubeHttp } from '../../../src/kube/http.ts';
 import type { KubeConnection } from '../../../src/kube/kubeconfig.ts';
@@ -59,6 +59,10 @@ function client(conn: KubeConnection): KubeHttp {
   const http = new KubeHttp(conn);
   clients.push(http);
   return http;
+}
+
+function base64(text: string): string {
+  return Buffer.from(text).toString('base64');
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown): void {
@@ -202,6 +206,45 @@ describe('HTTPS transport', () => {
   });
 });
 
+describe('exec plugin users', () => {
+  it('authenticate with the token the plugin prints, through the lazily loaded client library', async () => {
+    let auth: string | undefined;
+    const server = await fakeApiserver((req, _body, res) => {
+      auth = req.headers.authorization;
+      sendJson(res, 200, {});
+    });
+    const credential = {
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token: 'from-plugin' },
+    };
+    const kubeconfigYaml = JSON.stringify({
+      'current-context': 'fake',
+      clusters: [
+        { name: 'fake', cluster: { server, 'certificate-authority-data': base64(serverCert.certPem) } },
+      ],
+      users: [
+        {
+          name: 'fake',
+          user: {
+            exec: {
+              apiVersion: 'client.authentication.k8s.io/v1',
+              command: process.execPath,
+              args: ['-e', `console.log(${JSON.stringify(JSON.stringify(credential))})`],
+              interactiveMode: 'Never',
+            },
+          },
+        },
+      ],
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
+    });
+
+    await client(loadKubeConfig({ kubeconfigYaml })).json({ method: 'GET', path: '/api' });
+
+    expect(auth).toBe('Bearer from-plugin');
+  });
+});
+
 describe('watch over the HTTPS transport', () => {
   const discovery = { resources: [{ name: 'configmaps', kind: 'ConfigMap', namespaced: true }] };
 
@@ -228,7 +271,7 @@ describe('watch over the HTTPS transport', () => {
           name: 'fake',
           cluster: {
             server,
-            'certificate-authority-data': Buffer.from(serverCert.certPem).toString('base64'),
+            'certificate-authority-data': base64(serverCert.certPem),
           },
         },
       ],
