@@ -25,6 +25,9 @@ export interface KubeHttpOptions {
   now?: () => number;
 }
 
+/** The apiserver answers or times out a request within 60 s by default; silence for twice that is a dead link. */
+const requestIdleTimeoutMs = 120_000;
+
 /**
  * The JSON-over-HTTP layer under the facade: node's own HTTP client with keep-alive pools, our kubeconfig
  * handling and plain JSON in and out. It does not use the Kubernetes client library's transport: importing
@@ -60,7 +63,7 @@ export class KubeHttp {
 
   /** Sends the request and returns the parsed JSON body; any non-2xx answer throws a KubeError. */
   async json<T>(request: KubeRequest): Promise<T> {
-    const response = await this.send(request, this.requestAgent);
+    const response = await this.send(request, this.requestAgent, requestIdleTimeoutMs);
     const text = await readBody(response);
     const code = response.statusCode ?? 0;
     if (code < 200 || code > 299) throw kubeErrorFromResponse(code, text);
@@ -72,7 +75,10 @@ export class KubeHttp {
    * answers throw a KubeError. Aborting `request.signal` ends the iteration with an error.
    */
   async stream(request: KubeRequest): Promise<AsyncIterable<string>> {
-    const response = await this.send(request, this.watchAgent);
+    // The server ends a watch after timeoutSeconds; silence well past that means the connection is dead.
+    const serverTimeout = request.query?.['timeoutSeconds'];
+    const idleTimeoutMs = typeof serverTimeout === 'number' ? (serverTimeout + 30) * 1000 : undefined;
+    const response = await this.send(request, this.watchAgent, idleTimeoutMs);
     const code = response.statusCode ?? 0;
     if (code < 200 || code > 299) throw kubeErrorFromResponse(code, await readBody(response));
     // A string decoder, so a UTF-8 character split across chunks arrives whole.
@@ -86,7 +92,11 @@ export class KubeHttp {
     this.watchAgent.destroy();
   }
 
-  private async send(request: KubeRequest, agent: http.Agent): Promise<IncomingMessage> {
+  private async send(
+    request: KubeRequest,
+    agent: http.Agent,
+    idleTimeoutMs: number | undefined,
+  ): Promise<IncomingMessage> {
     const url = new URL(this.server.href.replace(/\/+$/, '') + request.path);
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -105,6 +115,7 @@ export class KubeHttp {
       headers['Content-Length'] = body.length;
     }
     const options: https.RequestOptions = { method: request.method, headers, agent };
+    if (idleTimeoutMs !== undefined) options.timeout = idleTimeoutMs;
     if (request.signal) options.signal = request.signal;
     if (auth.cert) options.cert = auth.cert;
     if (auth.key) options.key = auth.key;
@@ -128,6 +139,10 @@ export class KubeHttp {
   ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const req = this.transport.request(url, options, resolve);
+      // A connection that stays silent this long is dead (the peer vanished without closing it).
+      req.on('timeout', () =>
+        req.destroy(Object.assign(new Error('apiserver connection timed out'), { code: 'ETIMEDOUT' })),
+      );
       req.on('error', (err: Error & { reusedSocket?: boolean }) => {
         err.reusedSocket = req.reusedSocket;
         reject(err);

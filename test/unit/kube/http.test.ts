@@ -206,6 +206,36 @@ describe('HTTPS transport', () => {
   });
 });
 
+describe('connection pools', () => {
+  it('serve requests while watches hold their connections open', async () => {
+    const server = await fakeApiserver((req, _body, res) => {
+      if (req.url?.includes('watch=true')) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.write('\n');
+        return;
+      }
+      sendJson(res, 200, { ok: true });
+    });
+    const http = new KubeHttp(connection(server), { maxSockets: 1 });
+    clients.push(http);
+    const watch = new AbortController();
+    const watchRequest = { method: 'GET' as const, path: '/api/v1/pods', query: { watch: true } };
+
+    const events = await http.stream({ ...watchRequest, signal: watch.signal });
+    await http.stream({ ...watchRequest, signal: watch.signal });
+
+    await expect(http.json({ method: 'GET', path: '/api' })).resolves.toEqual({ ok: true });
+    watch.abort();
+    await expect(drain(events)).rejects.toThrow();
+  });
+});
+
+async function drain(chunks: AsyncIterable<string>): Promise<void> {
+  for await (const _chunk of chunks) {
+    // Only the end (or failure) of the stream matters here.
+  }
+}
+
 describe('exec plugin users', () => {
   it('authenticate with the token the plugin prints, through the lazily loaded client library', async () => {
     let auth: string | undefined;
