@@ -16,6 +16,8 @@ export interface OwnedKind {
 export const OWNED_KINDS: OwnedKind[] = [
   { apiVersion: 'v1', kind: 'Secret', group: '', namespaced: true },
   { apiVersion: 'v1', kind: 'Service', group: '', namespaced: true },
+  // Not rendered: the API's client-certificate registry, watched so a revocation reaches the gateway's CRL.
+  { apiVersion: 'v1', kind: 'ConfigMap', group: '', namespaced: true },
   { apiVersion: 'apps/v1', kind: 'Deployment', group: 'apps', namespaced: true },
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',

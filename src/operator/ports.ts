@@ -1,10 +1,13 @@
 import {
+  createCrl,
   createTenantCa,
   fingerprintOf,
   importTenantCa,
   issueServingCertificate,
   needsRotation,
+  normaliseSerialNumber,
   parseCertificate,
+  summariseCrl,
 } from '../pki/index.ts';
 import type { StorageReadCredentials } from '../render/index.ts';
 
@@ -78,6 +81,12 @@ export interface PkiPort {
   fingerprint(certPem: string): string;
   /** The DNS names and IPs a certificate covers. */
   hostsOf(certPem: string): string[];
+  /** A CRL of the CA listing `revoked` (serials as issued), valid for a week. */
+  createCrl(ca: CaMaterial, revoked: { serialNumber: string; revokedAt: Date }[], now: Date): Promise<string>;
+  /** The revoked serials (normalised hex, sorted) and nextUpdate of a CRL. */
+  summariseCrl(crlPem: string): { serialNumbers: string[]; nextUpdate: Date | undefined };
+  /** A serial number in the form summariseCrl reports. */
+  normaliseSerial(serialNumber: string): string;
 }
 
 /** Serving certificates live 90 days and are renewed with a third of that left (cert-manager's habit). */
@@ -104,4 +113,7 @@ export const defaultPki: PkiPort = {
   needsRotation: (certPem, now) => needsRotation(certPem, now),
   fingerprint: (certPem) => fingerprintOf(certPem),
   hostsOf: (certPem) => parseCertificate(certPem).hosts,
+  createCrl: (ca, revoked, now) => createCrl(ca, revoked, { now }),
+  summariseCrl: (crlPem) => summariseCrl(crlPem),
+  normaliseSerial: (serialNumber) => normaliseSerialNumber(serialNumber),
 };

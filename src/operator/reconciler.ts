@@ -3,8 +3,10 @@ import {
   FIELD_MANAGERS,
   GROUP_VERSION,
   LABELS,
+  CLIENT_CERTIFICATE_REGISTRY_KEY,
   bucketName,
   caKeySecretName,
+  clientCertificateRegistryName,
   commonLabels,
   endpointHost,
   endpointPodSelector,
@@ -170,6 +172,12 @@ export class TenantReconciler {
       );
       this.countWrite('delete', 'InferenceEndpoint');
     }
+    // The API writes the certificate registry without an owner (it may exist before the operator has seen
+    // the tenant), so garbage collection cannot remove it: the finalizer does.
+    const registry = this.registryRef(name);
+    if (await this.deps.kube.delete('v1', 'ConfigMap', registry.metadata.name, registry.metadata.namespace)) {
+      this.countWrite('delete', 'ConfigMap');
+    }
     await this.deps.store.removeBucket(name);
     if (tenant.metadata.uid) this.bucketsEnsured.delete(tenant.metadata.uid);
     await this.deps.kube.removeFinalizer(tenant as Tenant & KubeObject, CLEANUP_FINALIZER);
@@ -254,6 +262,11 @@ export class TenantReconciler {
       secrets.servingCertificatePem = serving.certPem;
       secrets.servingPrivateKeyPem = serving.keyPem;
       certRefreshMs = serving.refreshInMs;
+      const crl = await this.revocationList(tenant, ca, now);
+      if (crl) {
+        secrets.crlPem = crl.crlPem;
+        certRefreshMs = Math.min(certRefreshMs, crl.refreshInMs);
+      }
     }
 
     const rendered = renderTenant({
@@ -278,6 +291,8 @@ export class TenantReconciler {
         metadata: { name: caKeySecretName(name), namespace: this.caNamespace },
       }),
     );
+    // The API owns the certificate registry; the operator only reads it.
+    keep.add(identityOf(this.registryRef(name)));
 
     await Promise.all(desired.map((object) => this.applyIfChanged(object)));
     await this.prune(name, keep);
@@ -415,6 +430,65 @@ export class TenantReconciler {
     if (reusable) return { certPem, keyPem, refreshInMs: 60 * 60_000 };
     const issued = await this.deps.pki.issueServing(ca, hosts, now);
     return { ...issued, refreshInMs: 60 * 60_000 };
+  }
+
+  private registryRef(tenant: string): KubeObject {
+    return {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: clientCertificateRegistryName(tenant),
+        namespace: this.deps.platform.servingNamespace,
+      },
+    };
+  }
+
+  /**
+   * The CRL for the gateway credential, from the revocations the API recorded in the certificate registry.
+   * A live CRL listing exactly those serials is reused until two days before its nextUpdate: CRL signatures
+   * differ on every signing, so re-signing on each pass would rewrite the gateway Secret forever.
+   */
+  private async revocationList(
+    tenant: Tenant,
+    ca: CaMaterial,
+    now: Date,
+  ): Promise<{ crlPem: string; refreshInMs: number } | undefined> {
+    const registry = this.deps.cache.owned(this.registryRef(tenant.metadata.name));
+    const text = (registry?.['data'] as Record<string, string> | undefined)?.[
+      CLIENT_CERTIFICATE_REGISTRY_KEY
+    ];
+    const records = parseRegistry(text);
+    const revoked = records
+      .filter((record) => record.revokedAt)
+      .map((record) => ({ serialNumber: record.serialNumber, revokedAt: new Date(record.revokedAt!) }));
+    if (revoked.length === 0) return undefined;
+
+    const wanted = revoked.map((entry) => this.deps.pki.normaliseSerial(entry.serialNumber)).sort();
+    const renewBeforeMs = 2 * 24 * 3600_000;
+    const live = this.deps.cache.owned({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: gatewayCredentialSecretName(tenant.metadata.name),
+        namespace: this.deps.platform.gatewayNamespace,
+      },
+    });
+    const liveCrl = decode(((live?.['data'] ?? {}) as Record<string, string>)['ca.crl']);
+    if (
+      liveCrl !== undefined &&
+      decode(((live?.['data'] ?? {}) as Record<string, string>)['ca.crt']) === ca.certPem
+    ) {
+      try {
+        const summary = this.deps.pki.summariseCrl(liveCrl);
+        const dueInMs = (summary.nextUpdate?.getTime() ?? 0) - now.getTime() - renewBeforeMs;
+        if (sameSet(summary.serialNumbers, wanted) && dueInMs > 0)
+          return { crlPem: liveCrl, refreshInMs: dueInMs };
+      } catch {
+        // An unreadable live CRL is replaced below.
+      }
+    }
+    const crlPem = await this.deps.pki.createCrl(ca, revoked, now);
+    return { crlPem, refreshInMs: 7 * 24 * 3600_000 - renewBeforeMs };
   }
 
   private async judgeEndpoints(
@@ -720,6 +794,22 @@ function condition(
   message: string,
 ): DesiredCondition {
   return { type, status, reason, message };
+}
+
+/** The registry's records; a malformed registry counts as empty rather than stopping the tenant's reconcile. */
+function parseRegistry(text: string | undefined): { serialNumber: string; revokedAt?: string }[] {
+  if (!text) return [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed)
+      ? parsed.filter(
+          (record): record is { serialNumber: string; revokedAt?: string } =>
+            typeof record === 'object' && record !== null && typeof record.serialNumber === 'string',
+        )
+      : [];
+  } catch {
+    return [];
+  }
 }
 
 function sameSet(a: string[], b: string[]): boolean {

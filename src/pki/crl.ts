@@ -61,3 +61,19 @@ function toPem(label: string, der: ArrayBuffer): string {
       .match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
+
+/** What a CRL says, for deciding whether a live one can stay: its revoked serials (normalised hex) and expiry. */
+export interface CrlSummary {
+  serialNumbers: string[];
+  nextUpdate: Date | undefined;
+}
+
+/** Reads a PEM CRL (either label); throws on anything that is not one. */
+export function summariseCrl(pem: string): CrlSummary {
+  const body = pem.replace(/-----(BEGIN|END) (X509 )?CRL-----|\s/g, '');
+  const crl = new x509.X509Crl(Buffer.from(body, 'base64'));
+  return {
+    serialNumbers: crl.entries.map((entry) => normaliseSerialNumber(entry.serialNumber)).sort(),
+    nextUpdate: crl.nextUpdate,
+  };
+}

@@ -18,8 +18,8 @@ export type {
   ClientCertificatePolicy,
   ServingCertificateOptions,
 } from './issue.ts';
-export { createCrl } from './crl.ts';
-export type { RevokedCertificate, CrlOptions } from './crl.ts';
+export { createCrl, summariseCrl } from './crl.ts';
+export type { RevokedCertificate, CrlOptions, CrlSummary } from './crl.ts';
 export { parseCertificate, needsRotation, DEFAULT_ROTATION_THRESHOLD } from './inspect.ts';
 export type { CertificateInfo, RotationThreshold } from './inspect.ts';
 export { verifyClientCertificate } from './verify.ts';

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
+  CLIENT_CERTIFICATE_REGISTRY_KEY,
   LABELS,
+  clientCertificateRegistryName,
+  commonLabels,
   platformConfig,
   selectorString,
   tenantSelector,
@@ -13,6 +16,7 @@ import { OWNED_KINDS } from '../../../src/operator/cache.ts';
 import { createOperator, type Operator } from '../../../src/operator/controller.ts';
 import { CONDITION_TYPES, REASONS } from '../../../src/operator/conditions.ts';
 import { storagePortFrom } from '../../../src/operator/ports.ts';
+import { summariseCrl } from '../../../src/pki/index.ts';
 import { createModelStore } from '../../../src/storage/store.ts';
 import { s3Client } from '../../../src/testenv/identities.ts';
 import { waitFor } from '../../../src/testenv/wait.ts';
@@ -218,6 +222,54 @@ describe('operator against a real apiserver', () => {
     operator.resyncAll();
     await operator.idle();
     expect(await operator.metrics.writeCount()).toBe(before);
+  });
+
+  it('puts the revocations recorded in the certificate registry into the gateway credential CRL, signed once', async () => {
+    const registry = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: clientCertificateRegistryName(t1), namespace: ns, labels: commonLabels('pki', t1) },
+      data: {
+        [CLIENT_CERTIFICATE_REGISTRY_KEY]: JSON.stringify([
+          {
+            serialNumber: '7a01',
+            commonName: 'kept',
+            notBefore: '',
+            notAfter: '',
+            fingerprintSha256: '',
+            issuedBy: 'x',
+          },
+          {
+            serialNumber: '7a02',
+            commonName: 'revoked',
+            notBefore: '',
+            notAfter: '',
+            fingerprintSha256: '',
+            issuedBy: 'x',
+            revokedAt: '2026-01-01T00:00:00Z',
+          },
+        ]),
+      },
+    } as unknown as KubeObject;
+    await kube.applyObject(registry, { fieldManager: 'tenantmesh-api' });
+
+    const crl = await waitFor(
+      async () => {
+        const secret = await kube.get('v1', 'Secret', `tenantmesh-${t1}-gateway`, env.namespaces.gateway);
+        const encoded = (secret?.['data'] as Record<string, string> | undefined)?.['ca.crl'];
+        return encoded ? Buffer.from(encoded, 'base64').toString() : undefined;
+      },
+      { description: 'the gateway credential to carry a CRL', timeoutMs: 20_000, intervalMs: 200 },
+    );
+    expect(summariseCrl(crl).serialNumbers).toEqual(['7a02']);
+
+    await operator.idle();
+    const before = await operator.metrics.writeCount();
+    operator.resyncAll();
+    await operator.idle();
+    expect(await operator.metrics.writeCount()).toBe(before);
+    // The operator reads the registry; it never prunes it.
+    expect(await kube.get('v1', 'ConfigMap', clientCertificateRegistryName(t1), ns)).toBeDefined();
   });
 
   it('lets members of <t>-users get the tenant endpoint Services but not another tenant’s, and an endpoint grant only its endpoint', async () => {
