@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { Conflict, RangeNotSatisfiable } from '../../storage/errors.ts';
-import type { ModelStore } from '../../storage/store.ts';
+import type { ModelStore, VersionManifest } from '../../storage/store.ts';
 import { buildRouters, defineRoute, type ApiContext, type ApiRoute } from '../route.ts';
 import { HttpProblem } from '../problem.ts';
 
@@ -143,6 +143,19 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
   const audit = (ctx: ApiContext, event: ModelAuditEvent): void => deps.audit?.(ctx, event);
   const versionTarget = (p: { tenant: string; model: string; version: string }): string =>
     `tenants/${p.tenant}/models/${p.model}/versions/${p.version}`;
+  /** A version just became visible (single PUT or completed session): audit it and point at it. */
+  const published = (
+    ctx: ApiContext,
+    params: { tenant: string; model: string; version: string },
+    manifest: VersionManifest,
+  ) => {
+    audit(ctx, { tenant: params.tenant, action: 'models.upload', target: versionTarget(params) });
+    return {
+      status: 201,
+      body: manifest,
+      headers: { Location: `${prefix}/${versionTarget(params)}` },
+    };
+  };
 
   return [
     defineRoute({
@@ -225,14 +238,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
             ...(sha256 === undefined ? {} : { sha256 }),
           },
         );
-        audit(ctx, { tenant: params.tenant, action: 'models.upload', target: versionTarget(params) });
-        return {
-          status: 201,
-          body: manifest,
-          headers: {
-            Location: `${prefix}/tenants/${params.tenant}/models/${params.model}/versions/${params.version}`,
-          },
-        };
+        return published(ctx, params, manifest);
       },
     }),
     defineRoute({
@@ -423,14 +429,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
             ...(sha256 === undefined ? {} : { sha256 }),
           },
         );
-        audit(ctx, { tenant: params.tenant, action: 'models.upload', target: versionTarget(params) });
-        return {
-          status: 201,
-          body: manifest,
-          headers: {
-            Location: `${prefix}/tenants/${params.tenant}/models/${params.model}/versions/${params.version}`,
-          },
-        };
+        return published(ctx, params, manifest);
       },
     }),
     defineRoute({

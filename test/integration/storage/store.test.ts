@@ -8,15 +8,8 @@ import { createModelStore, type ModelStore, type ModelStoreConfig } from '../../
 
 type S3Endpoint = Pick<ModelStoreConfig, 'endPoint' | 'port' | 'useSSL' | 'accessKey' | 'secretKey'>;
 
-/** The real MinIO the global setup started: provided as `s3` (or inside `env.s3`). */
-function s3Endpoint(): S3Endpoint {
-  const provided = inject as unknown as (key: string) => unknown;
-  const direct = provided('s3') as S3Endpoint | undefined;
-  const fromEnv = (provided('env') as { s3?: S3Endpoint } | undefined)?.s3;
-  const endpoint = direct ?? fromEnv;
-  if (!endpoint) throw new Error('the integration global setup provides no S3 endpoint (inject("s3"))');
-  return endpoint;
-}
+/** The real MinIO the global setup started. */
+const s3Endpoint = (): S3Endpoint => inject('env').s3;
 
 const MIB = 1024 * 1024;
 const sha256 = (...chunks: Buffer[]): string => {
