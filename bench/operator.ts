@@ -17,7 +17,6 @@ import {
 import { createKube, type Kube, type KubeObject } from '../src/kube/index.ts';
 import { startOperator } from '../src/operator/main.ts';
 import { renderTenant } from '../src/render/index.ts';
-import { startEnvironment } from '../src/testenv/environment.ts';
 import { parse } from 'yaml';
 
 const { values } = parseArgs({
@@ -152,6 +151,9 @@ async function main(): Promise<void> {
   const tenants = Number(values.tenants);
   const endpoints = Number(values.endpoints);
   const concurrency = Number(values.concurrency);
+  // Loaded here, not at the top: the operator child runs this same file, and testenv pulls in the Kubernetes
+  // client library the operator itself no longer needs; a static import would bill its memory to the operator.
+  const { startEnvironment } = await import('../src/testenv/environment.ts');
   const env = await startEnvironment({
     components: ['etcd', 'kubernetes', 'minio', 'authorino', 'istio-crds'],
   });
