@@ -75,7 +75,13 @@ async function runChild(env: EnvironmentInfo): Promise<void> {
   // The same pipeline (JWT verification, cached SubjectAccessReviews, guard, problem edge, metrics) with the
   // Tenant read from memory, so the row measures authentication and authorization, not the apiserver read.
   const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
-  const tenant = (await kube.get(GROUP_VERSION, 'Tenant', TENANT)) as unknown as Tenant | undefined;
+  // Read once, on first use: the parent creates the Tenant after this child has started.
+  let cached: Tenant | undefined;
+  const tenant = async (): Promise<Tenant> => {
+    cached ??= (await kube.get(GROUP_VERSION, 'Tenant', TENANT)) as unknown as Tenant | undefined;
+    if (!cached) throw new Error(`bench tenant ${TENANT} does not exist yet`);
+    return cached;
+  };
   const pipeline = buildApp({
     authenticator: createAuthenticator({
       oidc: [
@@ -89,16 +95,17 @@ async function runChild(env: EnvironmentInfo): Promise<void> {
     }),
     authorizer: createAuthorizer(kubeSubjectAccessReviewPort(kube)),
     tenants: {
-      list: async () => (tenant ? [tenant] : []),
-      get: async () => tenant!,
-      create: async () => tenant!,
-      update: async () => tenant!,
+      list: async () => [await tenant()],
+      get: tenant,
+      create: tenant,
+      update: tenant,
       delete: async () => undefined,
     },
     runtimes: { list: async () => [] },
     caValidator: pkiCaBundleValidator(),
     readiness: {},
-    logger: pino({ level: 'silent' }),
+    // stdout carries the child's URL line; errors (BENCH_DEBUG=1) go to stderr.
+    logger: pino({ level: process.env['BENCH_DEBUG'] ? 'error' : 'silent' }, pino.destination(2)),
     audit: { record: () => undefined },
   });
   const authOnly = await listen(pipeline.app, { port: 0, host: '127.0.0.1' });
@@ -237,9 +244,14 @@ async function fixedRate(
   const one = (scheduled: number) =>
     new Promise<void>((resolve) => {
       const request = http.get(url, { agent, headers }, (response) => {
-        response.resume();
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
         response.on('end', () => {
           if (response.statusCode !== 200) {
+            if (errors === 0)
+              process.stderr.write(
+                `first failure from ${url}: ${response.statusCode} ${body.slice(0, 300)}\n`,
+              );
             errors += 1;
             failures[String(response.statusCode)] = (failures[String(response.statusCode)] ?? 0) + 1;
           }
