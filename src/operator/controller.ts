@@ -45,6 +45,11 @@ export interface OperatorOptions {
   lease?: { durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /** Told about every failed reconcile and recovered informer error. */
   onError?(key: string, err: unknown): void;
+  /**
+   * Which optional APIs the cluster serves (Istio, Authorino, OpenShift). Default: API discovery, refreshed at
+   * most every 30 s. Tests pass their own to act out an uninstall without breaking the shared cluster.
+   */
+  discoverCapabilities?(): Promise<Capabilities>;
 }
 
 /** A running operator. */
@@ -79,6 +84,7 @@ export function createOperator(options: OperatorOptions): Operator {
   let capabilitiesAt = -Infinity;
   let capabilities: Promise<Capabilities> | undefined;
   const currentCapabilities = () => {
+    if (options.discoverCapabilities) return options.discoverCapabilities();
     // Discovery is cheap but not free: refresh it at most every 30 s.
     if (!capabilities || clock.now() - capabilitiesAt > 30_000) {
       capabilitiesAt = clock.now();
