@@ -94,6 +94,7 @@ async function child(): Promise<void> {
     if (line === 'writes') process.stdout.write(`writes ${await running.operator.metrics.writeCount()}\n`);
   }
   await running.stop();
+  process.exit(0);
 }
 
 /** Writes so far per operation and kind, to say what a resync wrote when it wrote anything. */
@@ -196,7 +197,18 @@ async function main(): Promise<void> {
     // Operator, in a child process.
     // The operator's production heap settings, so its peak RSS is measured as it runs in the cluster.
     const heapFlags = ['--max-semi-space-size=4', '--max-old-space-size=160'];
-    const childArgs = [...heapFlags, '--import', 'tsx', new URL(import.meta.url).pathname, '--child'];
+    // BENCH_PROFILE=<dir> writes a CPU profile of the operator child there.
+    const profile = process.env['BENCH_PROFILE']
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`]
+      : [];
+    const childArgs = [
+      ...heapFlags,
+      ...profile,
+      '--import',
+      'tsx',
+      new URL(import.meta.url).pathname,
+      '--child',
+    ];
     const proc = spawn(process.execPath, childArgs, {
       stdio: ['pipe', 'pipe', 'inherit'],
       env: {
@@ -227,7 +239,12 @@ async function main(): Promise<void> {
     proc.stdin!.write('resync\n');
     const resyncWrites = Number(await next('resync-writes'));
     const rss = peakRssMiB(proc.pid!);
-    proc.kill('SIGTERM');
+    // Closing stdin lets the child stop the operator and exit on its own (which also writes its profile).
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.stdin!.end();
+    const stopTimer = setTimeout(() => proc.kill('SIGTERM'), 15_000);
+    await exited;
+    clearTimeout(stopTimer);
 
     const rows: [string, string, string][] = [
       ['tenants × endpoints', `${tenants} × ${endpoints}`, `${tenants} × ${endpoints}`],

@@ -219,7 +219,11 @@ export class TenantReconciler {
     const capabilities = await this.deps.capabilities();
     const mesh = meshEnabled(capabilities);
 
-    await this.ensureBucket(tenant);
+    // Independent round trips (object store and apiserver) overlap: a reconcile is latency-bound, not CPU-bound.
+    const bucketReady = this.ensureBucket(tenant);
+    const storageReady = bucketReady.then(() => this.storageCredentials(name, now));
+    // Both are awaited below; until then a rejection must not count as unhandled.
+    storageReady.catch(() => undefined);
     let ca: CaMaterial;
     try {
       ca = await this.tenantCa(tenant);
@@ -249,7 +253,8 @@ export class TenantReconciler {
       modelVersion: verdict.modelVersion!,
     }));
 
-    const storage = await this.storageCredentials(name, now);
+    await bucketReady;
+    const storage = await storageReady;
     const secrets: TenantSecretMaterial = {
       caCertificatePem: ca.certPem,
       servingCertificatePem: '',
@@ -592,6 +597,7 @@ export class TenantReconciler {
     let notReady = 0;
     let degraded = 0;
     const hosts: string[] = [];
+    const statusWrites: Promise<void>[] = [];
     for (const verdict of verdicts) {
       const { endpoint } = verdict;
       const short = shortEndpointName(name, endpoint.metadata.name)!;
@@ -653,8 +659,9 @@ export class TenantReconciler {
           ),
         };
       }
-      await this.writeEndpointStatus(endpoint, status);
+      statusWrites.push(this.writeEndpointStatus(endpoint, status));
     }
+    await Promise.all(statusWrites);
 
     const mesh = meshEnabled(capabilities);
     const missing = [
