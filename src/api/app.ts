@@ -79,12 +79,19 @@ export function buildApp(deps: ApiDeps): BuiltApp {
   const metrics = deps.metrics ?? createApiMetrics();
   const guard = createGuard(deps.authorizer, deps.audit ?? createAuditLog());
   const prefix = deps.prefix ?? '/v1';
+  const store = deps.models?.store;
   const routeDeps = {
     tenants: deps.tenants,
     runtimes: deps.runtimes,
     caValidator: deps.caValidator,
     guard,
     prefix,
+    ...(store
+      ? {
+          storedModelCount: async (tenant: string) =>
+            (await store.listModels(tenant)).reduce((sum, model) => sum + model.versions, 0),
+        }
+      : {}),
   };
   const routes: ApiRoute[] = [
     ...healthRoutes(deps.readiness, metrics),

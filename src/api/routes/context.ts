@@ -9,4 +9,6 @@ export interface RouteDeps {
   guard: Guard;
   /** Path prefix of the API version, e.g. `/v1`. */
   prefix: string;
+  /** How many model versions a tenant stores, so deleting a tenant never drops models silently. */
+  storedModelCount?(tenant: string): Promise<number>;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { presentTenant } from '../presenters.ts';
-import type { TenantSpec } from '../../domain/index.ts';
+import { ConflictError, type TenantSpec } from '../../domain/index.ts';
 import { defineRoute } from '../route.ts';
 import type { ApiRoute } from '../route.ts';
 import { hostname, subject, tenantName, tenantQuota } from '../schemas.ts';
@@ -70,6 +70,14 @@ export const patchTenantBody = z
   .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change' });
 
 /** Tenant CRUD. */
+/** Deleting a tenant removes its bucket; `purge=true` says the caller means its models too. */
+const deleteTenantQuery = z.object({
+  purge: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => value === 'true'),
+});
+
 export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
   const { tenants, guard, prefix } = deps;
   return [
@@ -176,13 +184,25 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'delete',
       path: `${prefix}/tenants/:tenant`,
       resource: 'tenants',
-      summary: 'Delete a tenant and everything it owns',
+      summary: 'Delete a tenant and everything it owns; stored models go only with purge=true',
       authorization: 'delete tenants/<tenant>',
       params: tenantParams,
-      responses: { 202: { description: 'Deletion started; the operator removes what the tenant owns' } },
-      async handle(ctx, { params }) {
+      query: deleteTenantQuery,
+      responses: {
+        202: { description: 'Deletion started; the operator removes what the tenant owns' },
+        409: { description: 'The tenant still stores model versions and purge=true was not given' },
+      },
+      async handle(ctx, { params, query }) {
         const target = `tenants/${params.tenant}`;
         await guard.tenant(ctx, params.tenant, { action: 'tenants.delete', target, verb: 'delete' });
+        if (!query.purge && deps.storedModelCount) {
+          const versions = await deps.storedModelCount(params.tenant);
+          if (versions > 0) {
+            throw new ConflictError(
+              `tenant ${params.tenant} stores ${versions} model version(s); delete them or repeat with ?purge=true`,
+            );
+          }
+        }
         await tenants.delete(params.tenant);
         guard.changed(ctx, params.tenant, 'tenants.delete', target);
         return { status: 202 };

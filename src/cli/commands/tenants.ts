@@ -202,11 +202,12 @@ export function tenantCommands(context: CommandContext): Command[] {
 
   tenants
     .command('delete <tenant>')
-    .description('Delete a tenant and everything it owns (endpoints, models, certificates)')
+    .description('Delete a tenant and everything it owns (endpoints, certificates; models only with --purge)')
     .requiredOption('--yes', 'confirm: this cannot be undone')
-    .action(async (name: string, _options: object, command: Command) => {
+    .option('--purge', 'also delete the model versions the tenant stores (refused without it)')
+    .action(async (name: string, options: { purge?: boolean }, command: Command) => {
       const { api } = await context.api(command);
-      await api.delete(`/v1/tenants/${seg(name)}`);
+      await api.delete(`/v1/tenants/${seg(name)}${options.purge ? '?purge=true' : ''}`);
       context.print(command, { tenant: name, deleting: true }, () => `tenant ${name} is being deleted\n`);
     });
 

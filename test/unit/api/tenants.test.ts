@@ -167,6 +167,28 @@ describe('tenants', () => {
     expect(stale.status).toBe(409);
   });
 
+  it('refuses to delete a tenant that still stores models unless the caller asks to purge them', async () => {
+    const stored = { acme: 3 };
+    const models = {
+      store: {
+        listModels: async (tenant: string) =>
+          tenant === 'acme' ? [{ name: 'resnet', versions: stored.acme, lastPublishedAt: '' }] : [],
+      },
+      isVersionInUse: async () => false,
+    } as unknown as NonNullable<Parameters<typeof testDeps>[0]>['models'];
+    const { deps, store } = testDeps({ models });
+    const app = createApp(deps).callback();
+
+    const refused = await request(app).delete('/v1/tenants/acme').set(bearer('admin-token'));
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain('3 model version(s)');
+    expect(store.tenants.has('acme')).toBe(true);
+
+    const purged = await request(app).delete('/v1/tenants/acme?purge=true').set(bearer('admin-token'));
+    expect(purged.status).toBe(202);
+    expect(store.tenants.has('acme')).toBe(false);
+  });
+
   it('audits a deletion denied to a tenant admin and allowed to a platform admin', async () => {
     const { deps, audit, store } = testDeps();
     const app = createApp(deps).callback();
