@@ -43,6 +43,8 @@ const { values } = parseArgs({
 });
 
 const MIB = 1024 * 1024;
+/** Connections of the closed-loop (maximum throughput) measurement. */
+const SATURATION_CONNECTIONS = 32;
 const TENANT = 'bench';
 
 if (values.child) {
@@ -152,6 +154,11 @@ async function runParent(): Promise<void> {
     const authed = await fixedRate(`${urls.authOnly}/v1/tenants/${TENANT}`, token, agent, rate, seconds);
     const fullRate = Math.min(rate, 150);
     const full = await fixedRate(`${urls.api}/v1/tenants/${TENANT}`, token, agent, fullRate, seconds);
+    process.stderr.write(
+      `measuring maximum throughput (${SATURATION_CONNECTIONS} connections, ${seconds} s each)…\n`,
+    );
+    const bareMax = await saturate(`${urls.bare}/`, undefined, seconds);
+    const authedMax = await saturate(`${urls.authOnly}/v1/tenants/${TENANT}`, token, seconds);
 
     process.stderr.write(`uploading ${uploadBytes / MIB} MiB through the API and straight to MinIO…\n`);
     const viaApi = await measureUpload(child.pid!, () => uploadThroughApi(urls.api, token, uploadBytes));
@@ -166,6 +173,10 @@ async function runParent(): Promise<void> {
       `\nThe full route also reads the Tenant from the apiserver on every request (${fullRate} rps):`,
     );
     console.log(row('GET /v1/tenants/:t, full API', full));
+    console.log(`\nMaximum throughput, ${SATURATION_CONNECTIONS} keep-alive connections back to back`);
+    console.log(`${'bare Koa route'.padEnd(38)} ${bareMax.toFixed(0).padStart(7)} rps`);
+    console.log(`${'API pipeline, JWT + cached SAR'.padEnd(38)} ${authedMax.toFixed(0).padStart(7)} rps`);
+    console.log(`${'API pipeline / bare'.padEnd(38)} ${(authedMax / bareMax).toFixed(2)}`);
     const mibps = (u: UploadResult) => uploadBytes / MIB / (u.ms / 1000);
     console.log(`\nUpload of ${uploadBytes / MIB} MiB`);
     console.log(`${'minio-js straight to MinIO'.padEnd(38)} ${mibps(direct).toFixed(1).padStart(7)} MiB/s`);
@@ -276,6 +287,37 @@ async function fixedRate(
   const at = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   return { throughput: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors, failures };
+}
+
+/**
+ * Closed-loop load: every connection sends its next request as soon as the previous answer arrived, for
+ * `seconds`; returns successful requests per second (non-200 answers do not count).
+ */
+async function saturate(url: string, token: string | undefined, seconds: number): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: SATURATION_CONNECTIONS });
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const deadline = performance.now() + seconds * 1000;
+  let ok = 0;
+  const once = () =>
+    new Promise<void>((resolve) => {
+      http
+        .get(url, { agent, headers }, (response) => {
+          response.resume();
+          response.on('end', () => {
+            if (response.statusCode === 200) ok += 1;
+            resolve();
+          });
+        })
+        .on('error', () => resolve());
+    });
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: SATURATION_CONNECTIONS }, async () => {
+      while (performance.now() < deadline) await once();
+    }),
+  );
+  agent.destroy();
+  return ok / ((performance.now() - started) / 1000);
 }
 
 /** `total` bytes in 1 MiB chunks, generated as they are read. */

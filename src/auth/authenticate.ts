@@ -1,5 +1,6 @@
 import { UnauthenticatedError as Unauthenticated } from '../domain/errors.ts';
 import type { Identity } from './identity.ts';
+import { decodeJwt } from 'jose';
 import { MAX_TOKEN_BYTES, peekIssuer } from './jwt.ts';
 import type { OidcVerifier } from './jwt.ts';
 import type { ServiceAccountAuthenticator } from './tokenreview.ts';
@@ -21,19 +22,63 @@ export interface AuthenticatorSources {
   serviceAccounts?: ServiceAccountAuthenticator;
 }
 
-/** Composes the OIDC verifiers and TokenReview into one bearer authenticator. */
-export function createAuthenticator(sources: AuthenticatorSources): Authenticator {
+/** How long a successful authentication is reused, like the kube-apiserver's token cache. */
+export interface AuthenticationCacheOptions {
+  /** Default 10 s; 0 turns the cache off. A JWT is never reused past its own `exp`. */
+  ttlMs?: number;
+  /** Default 4096 tokens; the oldest entry goes first. */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+/**
+ * Composes the OIDC verifiers and TokenReview into one bearer authenticator. Successes are cached briefly by
+ * token: signature checks and TokenReviews dominate the cost of an authenticated request otherwise. Failures
+ * are never cached, so a token that starts working (an issuer's key rotation, say) is not refused for long.
+ */
+export function createAuthenticator(
+  sources: AuthenticatorSources,
+  cache: AuthenticationCacheOptions = {},
+): Authenticator {
   const byIssuer = new Map(sources.oidc.map((verifier) => [verifier.issuer, verifier]));
+  const ttlMs = cache.ttlMs ?? 10_000;
+  const maxEntries = cache.maxEntries ?? 4096;
+  const now = cache.now ?? Date.now;
+  const verified = new Map<string, { identity: Identity; expiresAt: number }>();
+
+  const verify = async (token: string): Promise<Identity> => {
+    const issuer = peekIssuer(token);
+    const verifier = issuer === undefined ? undefined : byIssuer.get(issuer);
+    if (verifier) return verifier.verify(token);
+    if (sources.serviceAccounts) return sources.serviceAccounts.authenticate(token);
+    throw new Unauthenticated(issuer === undefined ? 'malformed token' : 'token issuer not trusted');
+  };
+
   return {
     async authenticate(header) {
       const token = bearerToken(header);
-      const issuer = peekIssuer(token);
-      const verifier = issuer === undefined ? undefined : byIssuer.get(issuer);
-      if (verifier) return verifier.verify(token);
-      if (sources.serviceAccounts) return sources.serviceAccounts.authenticate(token);
-      throw new Unauthenticated(issuer === undefined ? 'malformed token' : 'token issuer not trusted');
+      const at = now();
+      const hit = verified.get(token);
+      if (hit && hit.expiresAt > at) return hit.identity;
+      if (hit) verified.delete(token);
+      const identity = await verify(token);
+      if (ttlMs > 0) {
+        if (verified.size >= maxEntries) verified.delete(verified.keys().next().value!);
+        verified.set(token, { identity, expiresAt: Math.min(at + ttlMs, tokenExpiry(token)) });
+      }
+      return identity;
     },
   };
+}
+
+/** A JWT's `exp` in epoch ms; opaque tokens (TokenReview decides) have none of their own. */
+function tokenExpiry(token: string): number {
+  try {
+    const { exp } = decodeJwt(token);
+    return typeof exp === 'number' ? exp * 1000 : Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 /** Extracts the token of a `Bearer` authorization header, refusing oversized ones before parsing. */

@@ -90,3 +90,53 @@ describe('bearer authentication', () => {
     expect(() => bearerToken(header)).toThrow(reason);
   });
 });
+
+describe('authentication cache', () => {
+  const counting = (calls: { n: number }, fail = false): OidcVerifier => ({
+    ...oidc,
+    verify: async () => {
+      calls.n += 1;
+      if (fail) throw Object.assign(new Error('bad signature'), { code: 'Unauthenticated' });
+      return { kind: 'oidc', username: 'oidc:alice', groups: [], extra: {} };
+    },
+  });
+
+  it('reuses a verified token for the cache lifetime and checks it again afterwards', async () => {
+    const calls = { n: 0 };
+    let clock = 1_000_000;
+    const authenticator = createAuthenticator(
+      { oidc: [counting(calls)] },
+      { ttlMs: 10_000, now: () => clock },
+    );
+    const header = `Bearer ${jwt({ iss: 'https://idp.example', exp: 10_000 })}`;
+    await authenticator.authenticate(header);
+    await authenticator.authenticate(header);
+    expect(calls.n).toBe(1);
+    clock += 10_001;
+    await authenticator.authenticate(header);
+    expect(calls.n).toBe(2);
+  });
+
+  it('never serves a token from the cache past its own expiry', async () => {
+    const calls = { n: 0 };
+    let clock = 1_000_000;
+    const authenticator = createAuthenticator(
+      { oidc: [counting(calls)] },
+      { ttlMs: 60_000, now: () => clock },
+    );
+    const header = `Bearer ${jwt({ iss: 'https://idp.example', exp: 1_002 })}`; // expires 2 s from "now"
+    await authenticator.authenticate(header);
+    clock += 2_500;
+    await authenticator.authenticate(header);
+    expect(calls.n).toBe(2);
+  });
+
+  it('does not remember failures', async () => {
+    const calls = { n: 0 };
+    const authenticator = createAuthenticator({ oidc: [counting(calls, true)] });
+    const header = `Bearer ${jwt({ iss: 'https://idp.example' })}`;
+    await expect(authenticator.authenticate(header)).rejects.toThrow('bad signature');
+    await expect(authenticator.authenticate(header)).rejects.toThrow('bad signature');
+    expect(calls.n).toBe(2);
+  });
+});
