@@ -1,13 +1,12 @@
 import {
   createCrl,
   createTenantCa,
-  fingerprintOf,
   importTenantCa,
   issueServingCertificate,
-  needsRotation,
   normaliseSerialNumber,
   parseCertificate,
   summariseCrl,
+  validityNeedsRotation,
 } from '../pki/index.ts';
 import type { StorageReadCredentials } from '../render/index.ts';
 
@@ -92,6 +91,21 @@ export interface PkiPort {
 /** Serving certificates live 90 days and are renewed with a third of that left (cert-manager's habit). */
 export const SERVING_CERTIFICATE_DAYS = 90;
 
+/**
+ * Every reconcile asks about the same few certificates (is the serving certificate due, which hosts does it
+ * cover); ASN.1 parsing was a tenth of the operator's CPU. Certificates never change, so parse each PEM once.
+ */
+const parsedCertificates = new Map<string, ReturnType<typeof parseCertificate>>();
+function parsedOnce(certPem: string): ReturnType<typeof parseCertificate> {
+  let parsed = parsedCertificates.get(certPem);
+  if (!parsed) {
+    parsed = parseCertificate(certPem);
+    if (parsedCertificates.size >= 2048) parsedCertificates.delete(parsedCertificates.keys().next().value!);
+    parsedCertificates.set(certPem, parsed);
+  }
+  return parsed;
+}
+
 /** The real PKI. */
 export const defaultPki: PkiPort = {
   async createCa(tenant, now) {
@@ -110,9 +124,9 @@ export const defaultPki: PkiPort = {
     });
     return { certPem: issued.certPem, keyPem: issued.keyPem };
   },
-  needsRotation: (certPem, now) => needsRotation(certPem, now),
-  fingerprint: (certPem) => fingerprintOf(certPem),
-  hostsOf: (certPem) => parseCertificate(certPem).hosts,
+  needsRotation: (certPem, now) => validityNeedsRotation(parsedOnce(certPem), now),
+  fingerprint: (certPem) => parsedOnce(certPem).fingerprintSha256,
+  hostsOf: (certPem) => parsedOnce(certPem).hosts,
   createCrl: (ca, revoked, now) => createCrl(ca, revoked, { now }),
   summariseCrl: (crlPem) => summariseCrl(crlPem),
   normaliseSerial: (serialNumber) => normaliseSerialNumber(serialNumber),

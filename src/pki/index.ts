@@ -20,7 +20,12 @@ export type {
 } from './issue.ts';
 export { createCrl, summariseCrl } from './crl.ts';
 export type { RevokedCertificate, CrlOptions, CrlSummary } from './crl.ts';
-export { parseCertificate, needsRotation, DEFAULT_ROTATION_THRESHOLD } from './inspect.ts';
+export {
+  parseCertificate,
+  needsRotation,
+  validityNeedsRotation,
+  DEFAULT_ROTATION_THRESHOLD,
+} from './inspect.ts';
 export type { CertificateInfo, RotationThreshold } from './inspect.ts';
 export { verifyClientCertificate } from './verify.ts';
 export type { VerifyClientCertificateOptions } from './verify.ts';

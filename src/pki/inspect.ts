@@ -58,7 +58,15 @@ export function needsRotation(
   now: Date,
   threshold: RotationThreshold = DEFAULT_ROTATION_THRESHOLD,
 ): boolean {
-  const { notBefore, notAfter } = parseCertificate(certPem);
+  return validityNeedsRotation(parseCertificate(certPem), now, threshold);
+}
+
+/** {@link needsRotation} for an already parsed certificate's validity period. */
+export function validityNeedsRotation(
+  { notBefore, notAfter }: { notBefore: Date; notAfter: Date },
+  now: Date,
+  threshold: RotationThreshold = DEFAULT_ROTATION_THRESHOLD,
+): boolean {
   if (now < notBefore || now >= notAfter) return true;
   const remaining = notAfter.getTime() - now.getTime();
   if ('remainingMs' in threshold) return remaining <= threshold.remainingMs;
