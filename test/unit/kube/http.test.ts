@@ -29,7 +29,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
 });
 
-async function fakeApiserver(handler: Handler, cert = serverCert): Promise<string> {
+async function localHttpsEndpoint(handler: Handler, cert = serverCert): Promise<string> {
   const server = createServer({
     cert: cert.certPem,
     key: cert.keyPem,
@@ -73,7 +73,7 @@ function sendJson(res: ServerResponse, code: number, body: unknown): void {
 describe('HTTPS transport', () => {
   it('sends the bearer token, query and JSON body, and returns the parsed answer', async () => {
     let seen: { method?: string; url?: string; auth?: string; type?: string; body?: string } = {};
-    const server = await fakeApiserver((req, body, res) => {
+    const server = await localHttpsEndpoint((req, body, res) => {
       seen = {
         method: req.method,
         url: req.url,
@@ -109,7 +109,7 @@ describe('HTTPS transport', () => {
   });
 
   it('turns a Status answer into a KubeError with its reason', async () => {
-    const server = await fakeApiserver((_req, _body, res) =>
+    const server = await localHttpsEndpoint((_req, _body, res) =>
       sendJson(res, 409, {
         kind: 'Status',
         code: 409,
@@ -132,7 +132,7 @@ describe('HTTPS transport', () => {
   });
 
   it('refuses a server whose certificate the configured CA did not sign, as a retryable network error', async () => {
-    const server = await fakeApiserver((_req, _body, res) => sendJson(res, 200, {}));
+    const server = await localHttpsEndpoint((_req, _body, res) => sendJson(res, 200, {}));
     const untrusted = connection(server, {
       tls: { ca: Buffer.from(namedOnlyCert.certPem), rejectUnauthorized: true },
     });
@@ -144,7 +144,7 @@ describe('HTTPS transport', () => {
   });
 
   it('verifies the certificate against tls-server-name instead of the address', async () => {
-    const server = await fakeApiserver((_req, _body, res) => sendJson(res, 200, { ok: true }), namedOnlyCert);
+    const server = await localHttpsEndpoint((_req, _body, res) => sendJson(res, 200, { ok: true }), namedOnlyCert);
     const conn = connection(server, {
       tls: {
         ca: Buffer.from(namedOnlyCert.certPem),
@@ -157,7 +157,7 @@ describe('HTTPS transport', () => {
   });
 
   it('skips verification only when insecure-skip-tls-verify is set', async () => {
-    const server = await fakeApiserver((_req, _body, res) => sendJson(res, 200, { ok: true }), namedOnlyCert);
+    const server = await localHttpsEndpoint((_req, _body, res) => sendJson(res, 200, { ok: true }), namedOnlyCert);
 
     const answer = client(connection(server, { tls: { rejectUnauthorized: false } })).json({
       method: 'GET',
@@ -169,7 +169,7 @@ describe('HTTPS transport', () => {
 
   it('presents the client certificate of the kubeconfig user', async () => {
     let subject: string | undefined;
-    const server = await fakeApiserver((req, _body, res) => {
+    const server = await localHttpsEndpoint((req, _body, res) => {
       subject = String((req.socket as TLSSocket).getPeerCertificate().subject?.CN);
       sendJson(res, 200, {});
     });
@@ -190,7 +190,7 @@ describe('HTTPS transport', () => {
 
   it('sends basic auth for username and password users', async () => {
     let auth: string | undefined;
-    const server = await fakeApiserver((req, _body, res) => {
+    const server = await localHttpsEndpoint((req, _body, res) => {
       auth = req.headers.authorization;
       sendJson(res, 200, {});
     });
@@ -208,7 +208,7 @@ describe('HTTPS transport', () => {
 
 describe('connection pools', () => {
   it('serve requests while watches hold their connections open', async () => {
-    const server = await fakeApiserver((req, _body, res) => {
+    const server = await localHttpsEndpoint((req, _body, res) => {
       if (req.url?.includes('watch=true')) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.write('\n');
@@ -239,7 +239,7 @@ async function drain(chunks: AsyncIterable<string>): Promise<void> {
 describe('exec plugin users', () => {
   it('authenticate with the token the plugin prints, through the lazily loaded client library', async () => {
     let auth: string | undefined;
-    const server = await fakeApiserver((req, _body, res) => {
+    const server = await localHttpsEndpoint((req, _body, res) => {
       auth = req.headers.authorization;
       sendJson(res, 200, {});
     });
@@ -287,7 +287,7 @@ describe('watch over the HTTPS transport', () => {
     // Split inside the first event and inside the two-byte "ö", so both line and UTF-8 boundaries are crossed.
     const split = wire.indexOf(Buffer.from('ö')) + 1;
     let watchUrl: string | undefined;
-    const server = await fakeApiserver((req, _body, res) => {
+    const server = await localHttpsEndpoint((req, _body, res) => {
       if (req.url === '/api/v1') return sendJson(res, 200, discovery);
       watchUrl = req.url;
       res.writeHead(200, { 'Content-Type': 'application/json' });
