@@ -144,7 +144,10 @@ describe('HTTPS transport', () => {
   });
 
   it('verifies the certificate against tls-server-name instead of the address', async () => {
-    const server = await localHttpsEndpoint((_req, _body, res) => sendJson(res, 200, { ok: true }), namedOnlyCert);
+    const server = await localHttpsEndpoint(
+      (_req, _body, res) => sendJson(res, 200, { ok: true }),
+      namedOnlyCert,
+    );
     const conn = connection(server, {
       tls: {
         ca: Buffer.from(namedOnlyCert.certPem),
@@ -157,7 +160,10 @@ describe('HTTPS transport', () => {
   });
 
   it('skips verification only when insecure-skip-tls-verify is set', async () => {
-    const server = await localHttpsEndpoint((_req, _body, res) => sendJson(res, 200, { ok: true }), namedOnlyCert);
+    const server = await localHttpsEndpoint(
+      (_req, _body, res) => sendJson(res, 200, { ok: true }),
+      namedOnlyCert,
+    );
 
     const answer = client(connection(server, { tls: { rejectUnauthorized: false } })).json({
       method: 'GET',
