@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { createTenantCa, issueServingCertificate } from '../pki/index.ts';
 import { installClusterPrerequisites } from './cluster.ts';
 import { probe } from './http.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
@@ -10,7 +11,6 @@ import { startOidcIssuer, type OidcSigningMaterial, type RunningOidcIssuer } fro
 import { freePort } from './ports.ts';
 import { ProcessSupervisor } from './processes.ts';
 import { assetPath, provisionAssets, type Assets, type Component } from './provision.ts';
-import { TestCertificateAuthority } from './tls.ts';
 import { waitFor } from './wait.ts';
 
 /** A static (token-file) identity of the local apiserver. */
@@ -95,14 +95,16 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
   };
 
   try {
-    const ca = await TestCertificateAuthority.create('tenantmesh local test CA');
-    const loopback = { dns: ['localhost'], ips: ['127.0.0.1'] };
-    const apiserverTls = await ca.issueServing(
-      'kube-apiserver',
-      [...loopback.dns, 'kubernetes.default.svc'],
-      loopback.ips,
-    );
-    const issuerTls = await ca.issueServing('tenantmesh-oidc', loopback.dns, loopback.ips);
+    // The run's throwaway CA signs the apiserver's and the OIDC issuer's serving certificates (product PKI).
+    const now = new Date();
+    const ca = await createTenantCa({ tenant: 'local-testenv', validityDays: 7, now });
+    const loopback = ['localhost', '127.0.0.1'];
+    const apiserverTls = await issueServingCertificate(ca, {
+      hosts: [...loopback, 'kubernetes.default.svc'],
+      validityDays: 7,
+      now,
+    });
+    const issuerTls = await issueServingCertificate(ca, { hosts: loopback, validityDays: 7, now });
     issuer = await startOidcIssuer({ tls: issuerTls, caPem: ca.certPem, audience: platformAudience });
 
     const [etcdPort, etcdPeerPort, apiPort, kcmPort, minioPort, minioConsolePort] = await Promise.all(

@@ -1,7 +1,6 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
-import type { KeyPairPem } from './tls.ts';
 
 /**
  * What is needed to mint tokens for the local issuer. It is plain data so the test environment can hand it to
@@ -40,7 +39,8 @@ export interface RunningOidcIssuer {
 
 /** Starts the development/test OIDC issuer on 127.0.0.1 with a fresh RS256 key. */
 export async function startOidcIssuer(options: {
-  tls: KeyPairPem;
+  /** Serving certificate and key (PEM) for 127.0.0.1. */
+  tls: { certPem: string; keyPem: string };
   caPem: string;
   audience: string;
   port?: number;
