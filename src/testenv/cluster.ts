@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import https from 'node:https';
+import { createKube, type KubeObject as KubernetesObject } from '../kube/index.ts';
 import { parseAllDocuments } from 'yaml';
 import { assetPath, type Assets } from './provision.ts';
 import { waitFor } from './wait.ts';
@@ -36,52 +35,6 @@ export function clusterCrds(assets: Assets): KubernetesObject[] {
   return crds;
 }
 
-/** REST paths of the cluster-scoped kinds the test environment installs. */
-const clusterScopedPaths: Record<string, string> = {
-  Namespace: '/api/v1/namespaces',
-  CustomResourceDefinition: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-  ClusterRole: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
-  ClusterRoleBinding: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
-};
-
-/**
- * Server-side applies cluster-scoped objects as raw JSON. The client library's typed serializer is avoided on
- * purpose: it drops keys its models spell differently, such as `x-kubernetes-int-or-string` in CRD schemas.
- */
-export async function applyAll(kubeConfig: KubeConfig, objects: KubernetesObject[]): Promise<void> {
-  const cluster = kubeConfig.getCurrentCluster();
-  const user = kubeConfig.getCurrentUser();
-  if (!cluster || !user?.token) throw new Error('the test environment applies with a token kubeconfig');
-  const ca = cluster.caData ? Buffer.from(cluster.caData, 'base64').toString() : undefined;
-  for (const object of objects) {
-    const base = clusterScopedPaths[object.kind ?? ''];
-    if (!base) throw new Error(`the test environment does not install ${object.kind}`);
-    const url = new URL(
-      `${base}/${object.metadata?.name}?fieldManager=${fieldManager}&force=true`,
-      cluster.server,
-    );
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = https.request(
-        url,
-        {
-          method: 'PATCH',
-          ca,
-          headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/apply-patch+yaml' },
-        },
-        (response) => {
-          let text = '';
-          response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-        },
-      );
-      request.on('error', reject);
-      request.end(JSON.stringify(object));
-    });
-    if (status >= 300)
-      throw new Error(`applying ${object.kind} ${object.metadata?.name} failed (${status}): ${body}`);
-  }
-}
-
 /**
  * Installs what the cluster itself would have: namespaces, the CRDs (waiting until each is Established), and the
  * RBAC Authorino needs to read AuthConfigs and Secrets and to create TokenReviews and SubjectAccessReviews.
@@ -92,24 +45,22 @@ export async function installClusterPrerequisites(options: {
   namespaces: string[];
   authorinoUser: string;
 }): Promise<void> {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(options.kubeconfigPath);
-  const api = KubernetesObjectApi.makeApiClient(kubeConfig);
+  const kube = createKube({ kubeconfigPath: options.kubeconfigPath });
   const crds = clusterCrds(options.assets);
-  await applyAll(kubeConfig, [
+  for (const object of [
     ...options.namespaces.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
     ...crds,
     ...authorinoRbac(options.authorinoUser),
-  ]);
+  ]) {
+    await kube.applyObject(object, { fieldManager, force: true });
+  }
   await waitFor(
     async () => {
       for (const crd of crds) {
-        const current = (await api.read({
-          apiVersion: 'apiextensions.k8s.io/v1',
-          kind: 'CustomResourceDefinition',
-          metadata: { name: crd.metadata!.name! },
-        })) as KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } };
-        const established = current.status?.conditions?.some(
+        const current = await kube.get<
+          KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } }
+        >('apiextensions.k8s.io/v1', 'CustomResourceDefinition', crd.metadata.name);
+        const established = current?.status?.conditions?.some(
           (c) => c.type === 'Established' && c.status === 'True',
         );
         if (!established) return false;
