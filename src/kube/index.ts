@@ -38,6 +38,7 @@ export {
 } from './errors.ts';
 export {
   Informer,
+  stripManagedFields,
   type InformerHandlers,
   type InformerOptions,
   type ListWatchSource,

@@ -31,7 +31,7 @@ export interface InformerHandlers<T extends KubeObject> {
 }
 
 /** Tuning of an informer; the defaults follow client-go's reflector where it has one. */
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   /** Relist this often and report every object as updated: the level-triggered safety net. 0 disables. Default 10 min. */
   resyncIntervalMs?: number;
   /** Restart a watch that delivered nothing (not even a bookmark) for this long. Default 3 min. */
@@ -43,6 +43,24 @@ export interface InformerOptions {
   clock?: Clock;
   /** Told about every failure the informer recovers from by itself (for logs and metrics). */
   onError?(err: unknown): void;
+  /**
+   * Rewrites every object before it is stored and handed to the handlers, e.g. {@link stripManagedFields}:
+   * a cache of thousands of objects should not carry what only the apiserver needs.
+   */
+  transform?(obj: T): T;
+  /**
+   * Named secondary indexes, each mapping an object to the values it is found under with {@link Informer.byIndex}
+   * (client-go's indexers): a controller asking "which objects belong to tenant X" on every reconcile must not
+   * scan the whole cache.
+   */
+  indexers?: Record<string, (obj: T) => string[]>;
+}
+
+/** Drops `metadata.managedFields`: server-side apply bookkeeping that roughly doubles a cached object. */
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata.managedFields === undefined) return obj;
+  const { managedFields: _managedFields, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 type RelistMode = 'initial' | 'resync' | 'recover';
@@ -55,6 +73,8 @@ type RelistMode = 'initial' | 'resync' | 'recover';
  */
 export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
+  /** index name → indexed value → keys of the objects under it. */
+  private readonly indexes = new Map<string, Map<string, Set<string>>>();
   private readonly clock: Clock;
   private readonly resyncIntervalMs: number;
   private readonly watchSilenceTimeoutMs: number;
@@ -78,13 +98,14 @@ export class Informer<T extends KubeObject> {
   constructor(
     private readonly source: ListWatchSource<T>,
     private readonly handlers: InformerHandlers<T>,
-    private readonly options: InformerOptions = {},
+    private readonly options: InformerOptions<T> = {},
   ) {
     this.clock = options.clock ?? systemClock;
     this.resyncIntervalMs = options.resyncIntervalMs ?? 10 * 60_000;
     this.watchSilenceTimeoutMs = options.watchSilenceTimeoutMs ?? 3 * 60_000;
     this.backoffInitialMs = options.backoffInitialMs ?? 1_000;
     this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
+    for (const name of Object.keys(options.indexers ?? {})) this.indexes.set(name, new Map());
   }
 
   /** Starts listing and watching; returns at once (see {@link waitForSync}). */
@@ -138,6 +159,13 @@ export class Informer<T extends KubeObject> {
     return [...this.store.values()];
   }
 
+  /** The cached objects an indexer put under `value`; throws for an index that was not configured. */
+  byIndex(indexName: string, value: string): T[] {
+    const index = this.indexes.get(indexName);
+    if (!index) throw new Error(`informer has no index named ${indexName}`);
+    return [...(index.get(value) ?? [])].map((key) => this.store.get(key)!);
+  }
+
   /** Every cached key. */
   keys(): string[] {
     return [...this.store.keys()];
@@ -174,11 +202,11 @@ export class Informer<T extends KubeObject> {
 
   private replaceStore(items: T[], reportUnchanged: boolean): void {
     const seen = new Set<string>();
-    for (const item of items) {
+    for (const listed of items) {
+      const item = this.transformed(listed);
       const key = objectKey(item);
       seen.add(key);
-      const old = this.store.get(key);
-      this.store.set(key, item);
+      const old = this.put(key, item);
       if (!old) this.notify(() => this.handlers.onAdd?.(item));
       else if (reportUnchanged || old.metadata.resourceVersion !== item.metadata.resourceVersion) {
         this.notify(() => this.handlers.onUpdate?.(old, item));
@@ -186,7 +214,7 @@ export class Informer<T extends KubeObject> {
     }
     for (const [key, old] of [...this.store]) {
       if (seen.has(key)) continue;
-      this.store.delete(key);
+      this.remove(key);
       this.notify(() => this.handlers.onDelete?.(old));
     }
   }
@@ -216,18 +244,17 @@ export class Informer<T extends KubeObject> {
     switch (event.type) {
       case 'ADDED':
       case 'MODIFIED': {
-        const obj = event.object;
+        const obj = this.transformed(event.object);
         const key = objectKey(obj);
-        const old = this.store.get(key);
-        this.store.set(key, obj);
+        const old = this.put(key, obj);
         this.advance(obj.metadata.resourceVersion);
         if (old) this.notify(() => this.handlers.onUpdate?.(old, obj));
         else this.notify(() => this.handlers.onAdd?.(obj));
         return;
       }
       case 'DELETED': {
-        const obj = event.object;
-        this.store.delete(objectKey(obj));
+        const obj = this.transformed(event.object);
+        this.remove(objectKey(obj));
         this.advance(obj.metadata.resourceVersion);
         this.notify(() => this.handlers.onDelete?.(obj));
         return;
@@ -245,6 +272,42 @@ export class Informer<T extends KubeObject> {
           }),
         );
         return;
+      }
+    }
+  }
+
+  private transformed(obj: T): T {
+    return this.options.transform ? this.options.transform(obj) : obj;
+  }
+
+  /** Stores `obj` under `key`, moving it between index entries; returns what it replaced. */
+  private put(key: string, obj: T): T | undefined {
+    const old = this.store.get(key);
+    if (old) this.unindex(key, old);
+    this.store.set(key, obj);
+    for (const [name, index] of this.indexes) {
+      for (const value of this.options.indexers![name]!(obj)) {
+        let keys = index.get(value);
+        if (!keys) index.set(value, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+    return old;
+  }
+
+  private remove(key: string): void {
+    const old = this.store.get(key);
+    if (!old) return;
+    this.unindex(key, old);
+    this.store.delete(key);
+  }
+
+  private unindex(key: string, obj: T): void {
+    for (const [name, index] of this.indexes) {
+      for (const value of this.options.indexers![name]!(obj)) {
+        const keys = index.get(value);
+        keys?.delete(key);
+        if (keys?.size === 0) index.delete(value);
       }
     }
   }

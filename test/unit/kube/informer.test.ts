@@ -1,5 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Informer, type ListWatchSource, type WatchHandlers } from '../../../src/kube/informer.ts';
+import {
+  Informer,
+  stripManagedFields,
+  type ListWatchSource,
+  type WatchHandlers,
+} from '../../../src/kube/informer.ts';
 import { KubeError } from '../../../src/kube/errors.ts';
 import type { KubeList, KubeObject, WatchEvent } from '../../../src/kube/types.ts';
 
@@ -289,5 +294,74 @@ describe('Informer', () => {
     expect(source.current.stopped).toBe(true);
     expect(source.watches).toHaveLength(1);
     expect(source.listCalls).toBe(1);
+  });
+
+  it('keeps a secondary index in step with lists, watch events and relists', async () => {
+    const owned = (name: string, rv: string, owner: string): KubeObject => ({
+      ...tenant(name, rv, 'serving'),
+      metadata: { ...tenant(name, rv, 'serving').metadata, labels: { owner } },
+    });
+    source.lists = [
+      {
+        items: [owned('a', '1', 'acme'), owned('b', '2', 'acme'), owned('c', '3', 'globex')],
+        resourceVersion: '10',
+      },
+      { items: [owned('a', '20', 'acme'), owned('d', '21', 'acme')], resourceVersion: '22' },
+    ];
+    const informer = new Informer(
+      source,
+      {},
+      {
+        indexers: { owner: (obj) => (obj.metadata.labels?.['owner'] ? [obj.metadata.labels['owner']] : []) },
+      },
+    );
+    const names = (owner: string) =>
+      informer
+        .byIndex('owner', owner)
+        .map((o) => o.metadata.name)
+        .sort();
+    informer.start();
+    await informer.waitForSync();
+    expect(names('acme')).toEqual(['a', 'b']);
+    expect(names('globex')).toEqual(['c']);
+
+    // A relabel moves the object between index entries; a delete removes it.
+    source.send({ type: 'MODIFIED', object: owned('b', '11', 'globex') });
+    source.send({ type: 'DELETED', object: owned('c', '12', 'globex') });
+    expect(names('acme')).toEqual(['a']);
+    expect(names('globex')).toEqual(['b']);
+
+    source.send({ type: 'ERROR', object: { code: 410, reason: 'Expired', message: 'too old' } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(names('acme')).toEqual(['a', 'd']);
+    expect(names('globex')).toEqual([]);
+    expect(() => informer.byIndex('tenant', 'acme')).toThrow(/no index named tenant/);
+    informer.stop();
+  });
+
+  it('stores and reports objects as the transform returns them', async () => {
+    const withFields: KubeObject = {
+      ...tenant('acme', '5'),
+      metadata: { ...tenant('acme', '5').metadata, managedFields: [{ manager: 'kubectl' }] },
+    };
+    source.lists = [{ items: [withFields], resourceVersion: '10' }];
+    const added: KubeObject[] = [];
+    const informer = new Informer(
+      source,
+      { onAdd: (obj) => added.push(obj) },
+      { transform: stripManagedFields },
+    );
+    informer.start();
+    await informer.waitForSync();
+    source.send({
+      type: 'ADDED',
+      object: { ...withFields, metadata: { ...withFields.metadata, name: 'globex' } },
+    });
+
+    expect(informer.get('acme')?.metadata.managedFields).toBeUndefined();
+    expect(informer.get('acme')?.metadata.resourceVersion).toBe('5');
+    expect(added.map((obj) => obj.metadata.managedFields)).toEqual([undefined, undefined]);
+    expect(withFields.metadata.managedFields).toHaveLength(1);
+    informer.stop();
   });
 });

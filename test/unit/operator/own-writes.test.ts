@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { OwnWrites } from '../../../src/operator/own-writes.ts';
+import type { KubeObject } from '../../../src/kube/index.ts';
+
+const service = (resourceVersion: string, name = 'acme-mnist'): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'serving', resourceVersion },
+});
+
+describe('OwnWrites', () => {
+  it('recognises the echo of our own write once, and nothing else', () => {
+    const writes = new OwnWrites();
+    writes.record(service('10'));
+
+    expect(writes.isEcho(service('9'))).toBe(false);
+    expect(writes.isEcho(service('10', 'globex-mnist'))).toBe(false);
+    expect(writes.isEcho({ ...service('10'), kind: 'Secret' })).toBe(false);
+    expect(writes.isEcho(service('10'))).toBe(true);
+    // The same resourceVersion seen again (a relist) is not our write any more.
+    expect(writes.isEcho(service('10'))).toBe(false);
+    expect(writes.size).toBe(0);
+  });
+
+  it('treats a hand edit after our write as a change', () => {
+    const writes = new OwnWrites();
+    writes.record(service('10'));
+    expect(writes.isEcho(service('11'))).toBe(false);
+  });
+
+  it('keeps one entry per object and forgets deleted objects', () => {
+    const writes = new OwnWrites();
+    writes.record(service('10'));
+    writes.record(service('12'));
+    writes.record(service('13', 'globex-mnist'));
+    expect(writes.size).toBe(2);
+    expect(writes.isEcho(service('10'))).toBe(false);
+    writes.forget(service('14', 'globex-mnist'));
+    expect(writes.size).toBe(1);
+    expect(writes.isEcho(service('12'))).toBe(true);
+  });
+
+  it('ignores a write result without a resourceVersion', () => {
+    const writes = new OwnWrites();
+    writes.record({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'x', namespace: 'serving' } });
+    expect(writes.size).toBe(0);
+  });
+});
