@@ -10,6 +10,11 @@ export interface OwnedKind {
   group: string;
   /** Informers watch only these namespaces (none: cluster-scoped). */
   namespaced: boolean;
+  /**
+   * Served from a CRD with a status subresource, where the apiserver bumps the generation for every change
+   * outside status and metadata: an update with the same generation only moved another controller's status.
+   */
+  customResource?: boolean;
 }
 
 /** Every kind the renderers produce, in the order deletes are safest (dependents first is not needed: GC). */
@@ -43,36 +48,47 @@ export const OWNED_KINDS: OwnedKind[] = [
     group: 'rbac.authorization.k8s.io',
     namespaced: false,
   },
-  { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', group: 'networking.istio.io', namespaced: true },
+  {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Gateway',
+    group: 'networking.istio.io',
+    namespaced: true,
+    customResource: true,
+  },
   {
     apiVersion: 'networking.istio.io/v1',
     kind: 'VirtualService',
     group: 'networking.istio.io',
     namespaced: true,
+    customResource: true,
   },
   {
     apiVersion: 'networking.istio.io/v1',
     kind: 'DestinationRule',
     group: 'networking.istio.io',
     namespaced: true,
+    customResource: true,
   },
   {
     apiVersion: 'security.istio.io/v1',
     kind: 'AuthorizationPolicy',
     group: 'security.istio.io',
     namespaced: true,
+    customResource: true,
   },
   {
     apiVersion: 'security.istio.io/v1',
     kind: 'PeerAuthentication',
     group: 'security.istio.io',
     namespaced: true,
+    customResource: true,
   },
   {
     apiVersion: 'authorino.kuadrant.io/v1beta3',
     kind: 'AuthConfig',
     group: 'authorino.kuadrant.io',
     namespaced: true,
+    customResource: true,
   },
   { apiVersion: 'user.openshift.io/v1', kind: 'Group', group: 'user.openshift.io', namespaced: false },
 ];
@@ -106,6 +122,25 @@ export interface OperatorCache {
   ownedBy(tenant: string): KubeObject[];
   /** The cached managed object with this apiVersion, kind, namespace and name. */
   owned(ref: ObjectRef): KubeObject | undefined;
+}
+
+/**
+ * True when an update changed nothing the operator renders: the generation (bumped by the apiserver for every
+ * spec change of a custom resource) and the metadata it sets are the same, so only status or bookkeeping moved,
+ * e.g. Authorino marking an AuthConfig ready. Objects without a generation never qualify.
+ */
+export function onlyStatusChanged(old: KubeObject, updated: KubeObject): boolean {
+  const generation = updated.metadata.generation;
+  if (generation === undefined || old.metadata.generation !== generation) return false;
+  const rendered = (object: KubeObject) =>
+    JSON.stringify([
+      object.metadata.labels,
+      object.metadata.annotations,
+      object.metadata.ownerReferences,
+      object.metadata.finalizers,
+      object.metadata.deletionTimestamp,
+    ]);
+  return rendered(old) === rendered(updated);
 }
 
 /** The tenant an owned object belongs to (its label), if any. */

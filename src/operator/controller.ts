@@ -9,14 +9,16 @@ import {
   kubeLeaseStore,
   objectKey,
   servesGroup,
+  stripManagedFields,
   systemClock,
   type Clock,
   type Kube,
   type KubeObject,
 } from '../kube/index.ts';
 import type { Capabilities } from '../render/index.ts';
-import { OWNED_KINDS, tenantOfObject, type OperatorCache } from './cache.ts';
+import { OWNED_KINDS, onlyStatusChanged, tenantOfObject, type OperatorCache } from './cache.ts';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
+import { OwnWrites } from './own-writes.ts';
 import type { PkiPort, StoragePort } from './ports.ts';
 import { defaultPki } from './ports.ts';
 import { PLATFORM_KEY, TenantReconciler, discoverCapabilities } from './reconciler.ts';
@@ -69,6 +71,13 @@ export interface Operator {
   idle(): Promise<void>;
 }
 
+/** Informer index of objects by the tenant they belong to. */
+const BY_TENANT = 'tenant';
+const byTenantLabel = (object: KubeObject) => {
+  const tenant = tenantOfObject(object);
+  return tenant === undefined ? [] : [tenant];
+};
+
 /** Name of the leader-election Lease. */
 export const LEASE_NAME = 'tenantmesh-operator';
 
@@ -105,15 +114,14 @@ export function createOperator(options: OperatorOptions): Operator {
   let inFlight = 0;
   const idleWaiters: (() => void)[] = [];
 
+  const ownWrites = new OwnWrites();
+
   const cache: OperatorCache = {
     tenant: (name) => tenants?.get(name),
     tenantNames: () => tenants?.keys() ?? [],
-    endpointsOf: (tenant) => (endpoints?.list() ?? []).filter((endpoint) => endpoint.spec.tenant === tenant),
+    endpointsOf: (tenant) => endpoints?.byIndex(BY_TENANT, tenant) ?? [],
     runtimes: () => runtimes?.list() ?? [],
-    ownedBy: (tenant) =>
-      [...owned.values()].flatMap((informer) =>
-        informer.list().filter((object) => tenantOfObject(object) === tenant),
-      ),
+    ownedBy: (tenant) => [...owned.values()].flatMap((informer) => informer.byIndex(BY_TENANT, tenant)),
     owned: (ref) => owned.get(`${ref.apiVersion}/${ref.kind}`)?.get(objectKey(ref)),
   };
 
@@ -124,6 +132,7 @@ export function createOperator(options: OperatorOptions): Operator {
     pki: options.pki ?? defaultPki,
     clock,
     cache,
+    ownWrites,
     metrics,
     capabilities: currentCapabilities,
     ...(options.storageCredentialTtlSeconds !== undefined
@@ -138,6 +147,25 @@ export function createOperator(options: OperatorOptions): Operator {
     clock,
     resyncIntervalMs: options.resyncIntervalMs ?? 10 * 60_000,
     onError: (err: unknown) => options.onError?.('informer', err),
+    transform: stripManagedFields,
+  };
+  /**
+   * Queues `key` for a change of `object`, unless the change is only the echo of our own write. A relist
+   * reports unchanged objects (same resourceVersion) as updates: those are queued, they are the safety net.
+   */
+  const enqueueChange = (key: string | undefined, object: KubeObject, old?: KubeObject) => {
+    const changed = old === undefined || old.metadata.resourceVersion !== object.metadata.resourceVersion;
+    if (changed && ownWrites.isEcho(object)) {
+      metrics.events.inc({ kind: object.kind, outcome: 'echo' });
+      return;
+    }
+    metrics.events.inc({ kind: object.kind, outcome: 'queued' });
+    enqueue(key);
+  };
+  const enqueueDelete = (key: string | undefined, object: KubeObject) => {
+    ownWrites.forget(object);
+    metrics.events.inc({ kind: object.kind, outcome: 'deleted' });
+    enqueue(key);
   };
 
   const reconcileTimed = async (key: string) => {
@@ -167,25 +195,25 @@ export function createOperator(options: OperatorOptions): Operator {
     metrics.leader.set(1);
     queue = new WorkQueue({ clock, metrics: metrics.queue });
     const groups = await kube.serverGroups();
-    tenants = new Informer(
+    tenants = new Informer<Tenant & KubeObject>(
       kube.listWatch<Tenant & KubeObject>(GROUP_VERSION, 'Tenant'),
       {
-        onAdd: (tenant) => enqueue(tenant.metadata.name),
-        onUpdate: (_old, tenant) => enqueue(tenant.metadata.name),
-        onDelete: (tenant) => enqueue(tenant.metadata.name),
+        onAdd: (tenant) => enqueueChange(tenant.metadata.name, tenant),
+        onUpdate: (old, tenant) => enqueueChange(tenant.metadata.name, tenant, old),
+        onDelete: (tenant) => enqueueDelete(tenant.metadata.name, tenant),
       },
       informerOptions,
     );
-    endpoints = new Informer(
+    endpoints = new Informer<InferenceEndpoint & KubeObject>(
       kube.listWatch<InferenceEndpoint & KubeObject>(GROUP_VERSION, 'InferenceEndpoint', {
         namespace: platform.servingNamespace,
       }),
       {
-        onAdd: (endpoint) => enqueue(endpoint.spec.tenant),
-        onUpdate: (_old, endpoint) => enqueue(endpoint.spec.tenant),
-        onDelete: (endpoint) => enqueue(endpoint.spec.tenant),
+        onAdd: (endpoint) => enqueueChange(endpoint.spec.tenant, endpoint),
+        onUpdate: (old, endpoint) => enqueueChange(endpoint.spec.tenant, endpoint, old),
+        onDelete: (endpoint) => enqueueDelete(endpoint.spec.tenant, endpoint),
       },
-      informerOptions,
+      { ...informerOptions, indexers: { [BY_TENANT]: (endpoint) => [endpoint.spec.tenant] } },
     );
     const runtimeChanged = (runtime: KubeObject) => {
       for (const endpoint of endpoints?.list() ?? []) {
@@ -209,14 +237,23 @@ export function createOperator(options: OperatorOptions): Operator {
       const informer = new Informer<KubeObject>(
         kube.listWatch(kind.apiVersion, kind.kind, { labelSelector: `${LABELS.managedBy}=${PRODUCT}` }),
         {
-          onAdd: (object) => enqueue(ownerOf(object)),
-          // Our own status-only or no-op updates do not change the generation; ignore resync noise cheaply.
+          onAdd: (object) => enqueueChange(ownerOf(object), object),
           onUpdate: (old, object) => {
-            if (old.metadata.resourceVersion !== object.metadata.resourceVersion) enqueue(ownerOf(object));
+            // A relist's unchanged objects need no reconcile here: their tenant is queued by its own relist.
+            if (old.metadata.resourceVersion === object.metadata.resourceVersion) {
+              metrics.events.inc({ kind: kind.kind, outcome: 'unchanged' });
+              return;
+            }
+            // Nor does another controller's status on a custom resource: nothing we render moved.
+            if (kind.customResource && onlyStatusChanged(old, object)) {
+              metrics.events.inc({ kind: kind.kind, outcome: 'status-only' });
+              return;
+            }
+            enqueueChange(ownerOf(object), object, old);
           },
-          onDelete: (object) => enqueue(ownerOf(object)),
+          onDelete: (object) => enqueueDelete(ownerOf(object), object),
         },
-        informerOptions,
+        { ...informerOptions, indexers: { [BY_TENANT]: byTenantLabel } },
       );
       owned.set(`${kind.apiVersion}/${kind.kind}`, informer);
       informers.push(informer);

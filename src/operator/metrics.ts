@@ -13,6 +13,8 @@ export interface OperatorMetrics {
   queueDepth: Gauge;
   retries: Counter;
   writes: Counter<'operation' | 'kind'>;
+  /** Watch events by kind and what they did: queued a tenant, or were dropped as an echo or status-only. */
+  events: Counter<'kind' | 'outcome'>;
   leader: Gauge;
   /** Hooks for the work queue. */
   queue: WorkQueueMetrics;
@@ -55,6 +57,12 @@ export function createOperatorMetrics(registry: Registry = new Registry()): Oper
     labelNames: ['operation', 'kind'] as const,
     registers: [registry],
   });
+  const events = new Counter({
+    name: 'tenantmesh_operator_events_total',
+    help: 'Watch events by kind and outcome (queued, echo of our own write, status-only, unchanged).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  });
   const leader = new Gauge({
     name: 'tenantmesh_operator_leader',
     help: '1 while this replica holds the leader lease.',
@@ -68,6 +76,7 @@ export function createOperatorMetrics(registry: Registry = new Registry()): Oper
     queueDepth,
     retries,
     writes,
+    events,
     leader,
     queue: {
       onDepth: (depth) => queueDepth.set(depth),

@@ -41,6 +41,7 @@ import { identityOf, type OperatorCache } from './cache.ts';
 import { needsApply, withDesiredHash } from './compare.ts';
 import { CONDITION_TYPES, REASONS, mergeConditions, type DesiredCondition } from './conditions.ts';
 import type { OperatorMetrics, WriteOperation } from './metrics.ts';
+import type { OwnWrites } from './own-writes.ts';
 import type { CaMaterial, PkiPort, StoragePort } from './ports.ts';
 import { applyQuota } from './quota.ts';
 import type { ReconcileOutcome } from './workqueue.ts';
@@ -58,6 +59,8 @@ export interface ReconcilerDeps {
   pki: PkiPort;
   clock: Clock;
   cache: OperatorCache;
+  /** Told about every object the reconciler wrote, so its watch echo does not queue the tenant again. */
+  ownWrites: OwnWrites;
   metrics: OperatorMetrics;
   capabilities(): Promise<Capabilities>;
   /** Namespace of generated CA Secrets and bring-your-own CA Secrets. Default: the serving namespace. */
@@ -118,8 +121,10 @@ export class TenantReconciler {
     return new Date(this.deps.clock.now());
   }
 
-  private countWrite(operation: WriteOperation, kind: string): void {
+  /** Counts a write and remembers its result (see {@link OwnWrites}). */
+  private wrote(operation: WriteOperation, kind: string, result?: KubeObject): void {
     this.deps.metrics.writes.inc({ operation, kind });
+    if (result) this.deps.ownWrites.record(result);
   }
 
   private async reconcilePlatform(): Promise<void> {
@@ -132,8 +137,11 @@ export class TenantReconciler {
   private async applyIfChanged(object: KubeObject): Promise<void> {
     const desired = withDesiredHash(object);
     if (!needsApply(desired, this.deps.cache.owned(desired))) return;
-    await this.deps.kube.applyObject(desired, { fieldManager: FIELD_MANAGERS.operator, force: true });
-    this.countWrite('apply', desired.kind);
+    const applied = await this.deps.kube.applyObject(desired, {
+      fieldManager: FIELD_MANAGERS.operator,
+      force: true,
+    });
+    this.wrote('apply', desired.kind, applied);
   }
 
   private async ensureFinalizer(tenant: Tenant): Promise<Tenant> {
@@ -151,7 +159,7 @@ export class TenantReconciler {
       },
       { fieldManager: FIELD_MANAGERS.operator },
     );
-    this.countWrite('finalizer', 'Tenant');
+    this.wrote('finalizer', 'Tenant', updated);
     return updated;
   }
 
@@ -170,18 +178,18 @@ export class TenantReconciler {
         endpoint.metadata.name,
         endpoint.metadata.namespace,
       );
-      this.countWrite('delete', 'InferenceEndpoint');
+      this.wrote('delete', 'InferenceEndpoint');
     }
     // The API writes the certificate registry without an owner (it may exist before the operator has seen
     // the tenant), so garbage collection cannot remove it: the finalizer does.
     const registry = this.registryRef(name);
     if (await this.deps.kube.delete('v1', 'ConfigMap', registry.metadata.name, registry.metadata.namespace)) {
-      this.countWrite('delete', 'ConfigMap');
+      this.wrote('delete', 'ConfigMap');
     }
     await this.deps.store.removeBucket(name);
     if (tenant.metadata.uid) this.bucketsEnsured.delete(tenant.metadata.uid);
     await this.deps.kube.removeFinalizer(tenant as Tenant & KubeObject, CLEANUP_FINALIZER);
-    this.countWrite('finalizer', 'Tenant');
+    this.wrote('finalizer', 'Tenant');
   }
 
   private async reportOrphanEndpoints(tenant: string): Promise<void> {
@@ -341,9 +349,10 @@ export class TenantReconciler {
       kind: 'Secret',
       metadata: { name, namespace: this.caNamespace },
     });
-    const stored = cached ?? (await this.deps.kube.get('v1', 'Secret', name, this.caNamespace));
-    if (stored) {
-      const data = (stored['data'] ?? {}) as Record<string, string>;
+    // Not cached means not created yet, or created so recently that its event is still on its way: the create
+    // below tells the two apart (AlreadyExists), so a new tenant costs no extra read.
+    if (cached) {
+      const data = (cached['data'] ?? {}) as Record<string, string>;
       return { certPem: decode(data['tls.crt']) ?? '', keyPem: decode(data['tls.key']) ?? '' };
     }
     const ca = await this.deps.pki.createCa(tenant.metadata.name, now);
@@ -364,8 +373,8 @@ export class TenantReconciler {
     };
     try {
       // Create, never apply: an existing CA must never be overwritten by a freshly generated one.
-      await this.deps.kube.create(secret, { fieldManager: FIELD_MANAGERS.operator });
-      this.countWrite('create', 'Secret');
+      const created = await this.deps.kube.create(secret, { fieldManager: FIELD_MANAGERS.operator });
+      this.wrote('create', 'Secret', created);
       return ca;
     } catch (err) {
       if ((err as { reason?: string }).reason !== 'AlreadyExists') throw err;
@@ -580,7 +589,7 @@ export class TenantReconciler {
           object.metadata.namespace,
           object.metadata.uid ? { preconditions: { uid: object.metadata.uid } } : {},
         );
-        if (deleted) this.countWrite('delete', object.kind);
+        if (deleted) this.wrote('delete', object.kind);
       }),
     );
   }
@@ -727,11 +736,11 @@ export class TenantReconciler {
 
   private async writeTenantStatus(tenant: Tenant, status: TenantStatus): Promise<void> {
     if (sameJson(tenant.status, status)) return;
-    await this.deps.kube.applyStatus(
+    const written = await this.deps.kube.applyStatus(
       { apiVersion: GROUP_VERSION, kind: 'Tenant', metadata: { name: tenant.metadata.name }, status },
       { fieldManager: FIELD_MANAGERS.operator, force: true },
     );
-    this.countWrite('status', 'Tenant');
+    this.wrote('status', 'Tenant', written);
   }
 
   private async writeEndpointStatus(
@@ -739,7 +748,7 @@ export class TenantReconciler {
     status: InferenceEndpointStatus,
   ): Promise<void> {
     if (sameJson(endpoint.status, status)) return;
-    await this.deps.kube.applyStatus(
+    const written = await this.deps.kube.applyStatus(
       {
         apiVersion: GROUP_VERSION,
         kind: 'InferenceEndpoint',
@@ -748,7 +757,7 @@ export class TenantReconciler {
       },
       { fieldManager: FIELD_MANAGERS.operator, force: true },
     );
-    this.countWrite('status', 'InferenceEndpoint');
+    this.wrote('status', 'InferenceEndpoint', written);
   }
 }
 
