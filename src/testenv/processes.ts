@@ -67,6 +67,11 @@ export class ProcessSupervisor {
     return entry !== undefined && entry.child.exitCode === null && entry.child.signalCode === null;
   }
 
+  /** The named component's process id while it runs (benchmarks read its CPU time from /proc). */
+  pid(name: string): number | undefined {
+    return this.isRunning(name) ? this.find(name)?.child.pid : undefined;
+  }
+
   /** Stops one component (SIGTERM to its group, SIGKILL after the grace period) and forgets it. */
   async stop(name: string, graceMs = 5_000): Promise<void> {
     const entry = this.find(name);
