@@ -150,17 +150,38 @@ export function createOperator(options: OperatorOptions): Operator {
     transform: stripManagedFields,
   };
   /**
+   * Events that arrived for a key while it was being reconciled, judged when that reconcile ends: an echo of
+   * one of its own writes may arrive before the write's response has told us the resourceVersion to expect.
+   */
+  const heldDuringReconcile = new Map<string, KubeObject[]>();
+  const countEvent = (object: KubeObject, echo: boolean) =>
+    metrics.events.inc({ kind: object.kind, outcome: echo ? 'echo' : 'queued' });
+  /**
    * Queues `key` for a change of `object`, unless the change is only the echo of our own write. A relist
    * reports unchanged objects (same resourceVersion) as updates: those are queued, they are the safety net.
    */
   const enqueueChange = (key: string | undefined, object: KubeObject, old?: KubeObject) => {
     const changed = old === undefined || old.metadata.resourceVersion !== object.metadata.resourceVersion;
-    if (changed && ownWrites.isEcho(object)) {
-      metrics.events.inc({ kind: object.kind, outcome: 'echo' });
+    const held = changed && key !== undefined ? heldDuringReconcile.get(key) : undefined;
+    if (held) {
+      held.push(object);
       return;
     }
-    metrics.events.inc({ kind: object.kind, outcome: 'queued' });
-    enqueue(key);
+    const echo = changed && ownWrites.isEcho(object);
+    countEvent(object, echo);
+    if (!echo) enqueue(key);
+  };
+  /** Queues `key` again if anything but echoes of its own writes arrived while it was reconciled. */
+  const releaseHeld = (key: string) => {
+    const held = heldDuringReconcile.get(key) ?? [];
+    heldDuringReconcile.delete(key);
+    let changed = false;
+    for (const object of held) {
+      const echo = ownWrites.isEcho(object);
+      countEvent(object, echo);
+      changed ||= !echo;
+    }
+    if (changed) enqueue(key);
   };
   const enqueueDelete = (key: string | undefined, object: KubeObject) => {
     ownWrites.forget(object);
@@ -170,6 +191,7 @@ export function createOperator(options: OperatorOptions): Operator {
 
   const reconcileTimed = async (key: string) => {
     inFlight++;
+    heldDuringReconcile.set(key, []);
     const end = metrics.reconcileDuration.startTimer();
     try {
       const outcome = await reconciler.reconcile(key);
@@ -181,6 +203,7 @@ export function createOperator(options: OperatorOptions): Operator {
       throw err;
     } finally {
       end();
+      releaseHeld(key);
       inFlight--;
       notifyIdle();
     }

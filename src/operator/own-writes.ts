@@ -1,32 +1,44 @@
 import type { KubeObject } from '../kube/index.ts';
 import { identityOf } from './cache.ts';
 
+/** Writes per object whose echo may still be on its way (a reconcile writes an object a few times at most). */
+const REMEMBERED_PER_OBJECT = 4;
+
 /**
- * The resourceVersion each of the operator's own writes produced, per object. The watch event that merely
- * echoes such a write carries nothing the reconcile that made it did not already know, so it need not queue
- * the tenant again: without this, every applied child re-runs its tenant's reconcile once more. Every other
- * change (a hand edit, another controller's status, a delete) has a different resourceVersion and is queued
- * as before, so drift is still seen.
+ * The resourceVersions the operator's own writes produced, per object. The watch event that merely echoes
+ * such a write carries nothing the reconcile that made it did not already know, so it need not queue the
+ * tenant again: without this, every applied child re-runs its tenant's reconcile once more. Every other
+ * change (a hand edit, another controller's status, a delete) has a resourceVersion we did not write and is
+ * queued as before, so drift is still seen.
  */
 export class OwnWrites {
-  private readonly versions = new Map<string, string>();
+  /** identity → resourceVersions of our writes not echoed yet, oldest first. */
+  private readonly versions = new Map<string, string[]>();
 
   /** Remembers the object a write returned. */
   record(written: KubeObject): void {
     const resourceVersion = written.metadata.resourceVersion;
-    if (resourceVersion) this.versions.set(identityOf(written), resourceVersion);
+    if (!resourceVersion) return;
+    const identity = identityOf(written);
+    const pending = this.versions.get(identity) ?? [];
+    if (!pending.includes(resourceVersion)) pending.push(resourceVersion);
+    // A no-op apply returns the unchanged version and is never echoed; the oldest entries are such leftovers.
+    this.versions.set(identity, pending.slice(-REMEMBERED_PER_OBJECT));
   }
 
   /**
-   * True when `observed` is exactly what our last write to it returned. Each write is echoed once, so the
-   * entry is dropped; entries of writes whose echo raced ahead of the response stay until the next write or
-   * delete of that object replaces them (one per object at most).
+   * True when `observed` is exactly what one of our writes to it returned. A watch delivers an object's
+   * versions in order, so once one is seen, the writes before it have been echoed already (or never will be:
+   * a no-op apply) and are dropped along with it.
    */
   isEcho(observed: KubeObject): boolean {
     const identity = identityOf(observed);
-    const resourceVersion = this.versions.get(identity);
-    if (resourceVersion === undefined || resourceVersion !== observed.metadata.resourceVersion) return false;
-    this.versions.delete(identity);
+    const pending = this.versions.get(identity);
+    const index = pending?.indexOf(observed.metadata.resourceVersion ?? '') ?? -1;
+    if (index < 0) return false;
+    const rest = pending!.slice(index + 1);
+    if (rest.length > 0) this.versions.set(identity, rest);
+    else this.versions.delete(identity);
     return true;
   }
 
@@ -35,6 +47,7 @@ export class OwnWrites {
     this.versions.delete(identityOf(deleted));
   }
 
+  /** Objects with writes not echoed yet (bounded by the objects the operator manages). */
   get size(): number {
     return this.versions.size;
   }
