@@ -236,6 +236,15 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     for (const user of Object.values(staticUsers)) kubeconfigFor(user);
     const adminKubeconfigPath = kubeconfigFor(admin);
 
+    await installClusterPrerequisites({
+      kubeconfigPath: adminKubeconfigPath,
+      assets,
+      namespaces: [servingNamespace, gatewayNamespace],
+      authorinoUser: staticUsers.authorino!.name,
+    });
+
+    // Started once the CRDs are established: its garbage collector discovers resource types at start and only
+    // every 30 s after, and until it watches Tenants their dependents outlive a deleted Tenant by that long.
     if (options.controllerManager !== false) {
       supervisor.start('kube-controller-manager', assetPath(assets, 'kube-controller-manager'), [
         `--kubeconfig=${adminKubeconfigPath}`,
@@ -247,16 +256,6 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
         `--root-ca-file=${file('ca.crt', ca.certPem)}`,
         '--use-service-account-credentials=false',
       ]);
-    }
-
-    await installClusterPrerequisites({
-      kubeconfigPath: adminKubeconfigPath,
-      assets,
-      namespaces: [servingNamespace, gatewayNamespace],
-      authorinoUser: staticUsers.authorino!.name,
-    });
-
-    if (options.controllerManager !== false) {
       // It serves a self-signed certificate of its own making on loopback.
       await waitFor(
         async () =>
