@@ -47,6 +47,8 @@ export interface OperatorOptions {
   lease?: { durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /** Told about every failed reconcile and recovered informer error. */
   onError?(key: string, err: unknown): void;
+  /** Told about every finished reconcile, by queue key (a tenant's name); tests count them per tenant. */
+  onReconciled?(key: string): void;
   /**
    * Which optional APIs the cluster serves (Istio, Authorino, OpenShift). Default: API discovery, refreshed at
    * most every 30 s. Tests pass their own to act out an uninstall without breaking the shared cluster.
@@ -67,7 +69,10 @@ export interface Operator {
   metrics: OperatorMetrics;
   /** Re-queues every tenant (what an informer resync does), e.g. to measure a no-op pass. */
   resyncAll(): void;
-  /** Resolves when the queue is empty and no reconcile runs (best effort, for tests and benchmarks). */
+  /**
+   * Resolves when the queue is empty, no reconcile runs and the caches have caught up with the operator's own
+   * writes (for tests and benchmarks: a resync right after it sees fresh caches).
+   */
   idle(): Promise<void>;
 }
 
@@ -114,7 +119,16 @@ export function createOperator(options: OperatorOptions): Operator {
   let inFlight = 0;
   const idleWaiters: (() => void)[] = [];
 
-  const ownWrites = new OwnWrites();
+  const ownWrites = new OwnWrites((object) => {
+    const key = objectKey(object);
+    if (object.apiVersion === GROUP_VERSION && object.kind === 'Tenant') {
+      return tenants?.get(key)?.metadata.resourceVersion;
+    }
+    if (object.apiVersion === GROUP_VERSION && object.kind === 'InferenceEndpoint') {
+      return endpoints?.get(key)?.metadata.resourceVersion;
+    }
+    return owned.get(`${object.apiVersion}/${object.kind}`)?.get(key)?.metadata.resourceVersion;
+  });
 
   const cache: OperatorCache = {
     tenant: (name) => tenants?.get(name),
@@ -170,6 +184,7 @@ export function createOperator(options: OperatorOptions): Operator {
     const echo = changed && ownWrites.isEcho(object);
     countEvent(object, echo);
     if (!echo) enqueue(key);
+    notifyIdle();
   };
   /** Queues `key` again if anything but echoes of its own writes arrived while it was reconciled. */
   const releaseHeld = (key: string) => {
@@ -187,6 +202,7 @@ export function createOperator(options: OperatorOptions): Operator {
     ownWrites.forget(object);
     metrics.events.inc({ kind: object.kind, outcome: 'deleted' });
     enqueue(key);
+    notifyIdle();
   };
 
   const reconcileTimed = async (key: string) => {
@@ -203,13 +219,16 @@ export function createOperator(options: OperatorOptions): Operator {
       throw err;
     } finally {
       end();
+      options.onReconciled?.(key);
       releaseHeld(key);
       inFlight--;
       notifyIdle();
     }
   };
+  /** Idle: nothing queued or running, and the caches have seen every write of ours (see {@link OwnWrites}). */
+  const isIdle = () => inFlight === 0 && queue.len() === 0 && ownWrites.size === 0;
   const notifyIdle = () => {
-    if (inFlight === 0 && queue.len() === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+    if (isIdle()) for (const resolve of idleWaiters.splice(0)) resolve();
   };
 
   /** Leads: builds caches, waits for their sync, runs workers until leadership ends. */
@@ -302,6 +321,7 @@ export function createOperator(options: OperatorOptions): Operator {
     stopInformers();
     await queue.shutdown();
     await workers;
+    ownWrites.clear();
     leading = false;
     metrics.leader.set(0);
     notifyIdle();
@@ -350,7 +370,7 @@ export function createOperator(options: OperatorOptions): Operator {
       for (const name of tenants?.keys() ?? []) enqueue(name);
     },
     idle() {
-      if (inFlight === 0 && queue.len() === 0) return Promise.resolve();
+      if (isIdle()) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
   };

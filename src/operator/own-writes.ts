@@ -15,31 +15,37 @@ export class OwnWrites {
   /** identity → resourceVersions of our writes not echoed yet, oldest first. */
   private readonly versions = new Map<string, string[]>();
 
+  /**
+   * @param cachedVersion the resourceVersion the caches hold for an object: a write that returns it changed
+   *   nothing (a no-op apply) and will not be echoed.
+   */
+  constructor(private readonly cachedVersion: (object: KubeObject) => string | undefined = () => undefined) {}
+
   /** Remembers the object a write returned. */
   record(written: KubeObject): void {
     const resourceVersion = written.metadata.resourceVersion;
-    if (!resourceVersion) return;
+    if (!resourceVersion || resourceVersion === this.cachedVersion(written)) return;
     const identity = identityOf(written);
     const pending = this.versions.get(identity) ?? [];
     if (!pending.includes(resourceVersion)) pending.push(resourceVersion);
-    // A no-op apply returns the unchanged version and is never echoed; the oldest entries are such leftovers.
     this.versions.set(identity, pending.slice(-REMEMBERED_PER_OBJECT));
   }
 
   /**
    * True when `observed` is exactly what one of our writes to it returned. A watch delivers an object's
-   * versions in order, so once one is seen, the writes before it have been echoed already (or never will be:
-   * a no-op apply) and are dropped along with it.
+   * versions in order, so once one is seen, the writes before it have been echoed already and are dropped
+   * along with it. A version we did not write means the object moved on without us (or its echo was lost to
+   * a relist): nothing more is awaited for it; at worst one echo then queues a reconcile.
    */
   isEcho(observed: KubeObject): boolean {
     const identity = identityOf(observed);
     const pending = this.versions.get(identity);
-    const index = pending?.indexOf(observed.metadata.resourceVersion ?? '') ?? -1;
-    if (index < 0) return false;
-    const rest = pending!.slice(index + 1);
+    if (!pending) return false;
+    const index = pending.indexOf(observed.metadata.resourceVersion ?? '');
+    const rest = index < 0 ? [] : pending.slice(index + 1);
     if (rest.length > 0) this.versions.set(identity, rest);
     else this.versions.delete(identity);
-    return true;
+    return index >= 0;
   }
 
   /** Forgets a deleted object. */
@@ -47,7 +53,12 @@ export class OwnWrites {
     this.versions.delete(identityOf(deleted));
   }
 
-  /** Objects with writes not echoed yet (bounded by the objects the operator manages). */
+  /** Forgets everything, when the watches that would deliver the echoes stop. */
+  clear(): void {
+    this.versions.clear();
+  }
+
+  /** Objects with writes whose echo has not arrived yet: until it does, the caches lag our own writes. */
   get size(): number {
     return this.versions.size;
   }

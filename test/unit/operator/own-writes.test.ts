@@ -39,12 +39,24 @@ describe('OwnWrites', () => {
     expect(writes.size).toBe(0);
   });
 
-  it('drops writes that were never echoed once a later one is seen', () => {
+  it('awaits nothing more for an object that moved on without us', () => {
     const writes = new OwnWrites();
     writes.record(service('10'));
     writes.record(service('12'));
     expect(writes.isEcho(service('12'))).toBe(true);
     expect(writes.isEcho(service('10'))).toBe(false);
+    writes.record(service('14'));
+    expect(writes.isEcho(service('15'))).toBe(false);
+    expect(writes.size).toBe(0);
+  });
+
+  it('does not await an echo of a write that changed nothing', () => {
+    const cached = new Map([['acme-mnist', '10']]);
+    const writes = new OwnWrites((object) => cached.get(object.metadata.name));
+    writes.record(service('10'));
+    expect(writes.size).toBe(0);
+    writes.record(service('11'));
+    expect(writes.size).toBe(1);
   });
 
   it('keeps a bounded number of writes per object and forgets deleted objects', () => {
@@ -52,11 +64,16 @@ describe('OwnWrites', () => {
     for (let rv = 1; rv <= 10; rv++) writes.record(service(String(rv)));
     writes.record(service('13', 'globex-mnist'));
     expect(writes.size).toBe(2);
-    expect(writes.isEcho(service('1'))).toBe(false);
     expect(writes.isEcho(service('7'))).toBe(true);
     writes.forget(service('14', 'globex-mnist'));
     expect(writes.size).toBe(1);
     expect(writes.isEcho(service('10'))).toBe(true);
+  });
+
+  it('forgets the oldest of many writes to one object', () => {
+    const writes = new OwnWrites();
+    for (let rv = 1; rv <= 10; rv++) writes.record(service(String(rv)));
+    expect(writes.isEcho(service('1'))).toBe(false);
   });
 
   it('ignores a write result without a resourceVersion', () => {
