@@ -119,16 +119,7 @@ export function createOperator(options: OperatorOptions): Operator {
   let inFlight = 0;
   const idleWaiters: (() => void)[] = [];
 
-  const ownWrites = new OwnWrites((object) => {
-    const key = objectKey(object);
-    if (object.apiVersion === GROUP_VERSION && object.kind === 'Tenant') {
-      return tenants?.get(key)?.metadata.resourceVersion;
-    }
-    if (object.apiVersion === GROUP_VERSION && object.kind === 'InferenceEndpoint') {
-      return endpoints?.get(key)?.metadata.resourceVersion;
-    }
-    return owned.get(`${object.apiVersion}/${object.kind}`)?.get(key)?.metadata.resourceVersion;
-  });
+  const ownWrites = new OwnWrites();
 
   const cache: OperatorCache = {
     tenant: (name) => tenants?.get(name),

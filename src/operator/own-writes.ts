@@ -16,15 +16,13 @@ export class OwnWrites {
   private readonly versions = new Map<string, string[]>();
 
   /**
-   * @param cachedVersion the resourceVersion the caches hold for an object: a write that returns it changed
-   *   nothing (a no-op apply) and will not be echoed.
+   * Remembers the object a write returned. `previousVersion` is the resourceVersion the write started from:
+   * a write that returns it changed nothing (a no-op apply) and will not be echoed. (The cache cannot tell:
+   * the echo may already have updated it by the time the response is read.)
    */
-  constructor(private readonly cachedVersion: (object: KubeObject) => string | undefined = () => undefined) {}
-
-  /** Remembers the object a write returned. */
-  record(written: KubeObject): void {
+  record(written: KubeObject, previousVersion?: string): void {
     const resourceVersion = written.metadata.resourceVersion;
-    if (!resourceVersion || resourceVersion === this.cachedVersion(written)) return;
+    if (!resourceVersion || resourceVersion === previousVersion) return;
     const identity = identityOf(written);
     const pending = this.versions.get(identity) ?? [];
     if (!pending.includes(resourceVersion)) pending.push(resourceVersion);

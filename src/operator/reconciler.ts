@@ -122,9 +122,14 @@ export class TenantReconciler {
   }
 
   /** Counts a write and remembers its result (see {@link OwnWrites}). */
-  private wrote(operation: WriteOperation, kind: string, result?: KubeObject): void {
+  private wrote(
+    operation: WriteOperation,
+    kind: string,
+    result?: KubeObject,
+    previousVersion?: string,
+  ): void {
     this.deps.metrics.writes.inc({ operation, kind });
-    if (result) this.deps.ownWrites.record(result);
+    if (result) this.deps.ownWrites.record(result, previousVersion);
   }
 
   private async reconcilePlatform(): Promise<void> {
@@ -136,12 +141,13 @@ export class TenantReconciler {
 
   private async applyIfChanged(object: KubeObject): Promise<void> {
     const desired = withDesiredHash(object);
-    if (!needsApply(desired, this.deps.cache.owned(desired))) return;
+    const live = this.deps.cache.owned(desired);
+    if (!needsApply(desired, live)) return;
     const applied = await this.deps.kube.applyObject(desired, {
       fieldManager: FIELD_MANAGERS.operator,
       force: true,
     });
-    this.wrote('apply', desired.kind, applied);
+    this.wrote('apply', desired.kind, applied, live?.metadata.resourceVersion);
   }
 
   private async ensureFinalizer(tenant: Tenant): Promise<Tenant> {
@@ -159,7 +165,7 @@ export class TenantReconciler {
       },
       { fieldManager: FIELD_MANAGERS.operator },
     );
-    this.wrote('finalizer', 'Tenant', updated);
+    this.wrote('finalizer', 'Tenant', updated, tenant.metadata.resourceVersion);
     return updated;
   }
 
@@ -740,7 +746,7 @@ export class TenantReconciler {
       { apiVersion: GROUP_VERSION, kind: 'Tenant', metadata: { name: tenant.metadata.name }, status },
       { fieldManager: FIELD_MANAGERS.operator, force: true },
     );
-    this.wrote('status', 'Tenant', written);
+    this.wrote('status', 'Tenant', written, tenant.metadata.resourceVersion);
   }
 
   private async writeEndpointStatus(
@@ -757,7 +763,7 @@ export class TenantReconciler {
       },
       { fieldManager: FIELD_MANAGERS.operator, force: true },
     );
-    this.wrote('status', 'InferenceEndpoint', written);
+    this.wrote('status', 'InferenceEndpoint', written, endpoint.metadata.resourceVersion);
   }
 }
 

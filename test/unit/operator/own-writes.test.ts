@@ -50,11 +50,10 @@ describe('OwnWrites', () => {
   });
 
   it('does not await an echo of a write that changed nothing', () => {
-    const cached = new Map([['acme-mnist', '10']]);
-    const writes = new OwnWrites((object) => cached.get(object.metadata.name));
-    writes.record(service('10'));
+    const writes = new OwnWrites();
+    writes.record(service('10'), '10');
     expect(writes.size).toBe(0);
-    writes.record(service('11'));
+    writes.record(service('11'), '10');
     expect(writes.size).toBe(1);
   });
 
