@@ -407,23 +407,41 @@ async function main(): Promise<void> {
   const wanted = new Set(values.phases.split(','));
   const columns: { title: string; result: OperatorResult; crWrites: number }[] = [];
 
+  /**
+   * Times `act` until every tenant has converged, then reads the operator's counters (and, with `resync`,
+   * a no-op resync's writes). `act` returns the operator it started, or the one already `running`.
+   */
+  const measure = async (
+    phase: Phase,
+    label: string,
+    options: { running?: ReturnType<typeof spawnOperator>; resync: boolean },
+    act: () => Promise<ReturnType<typeof spawnOperator>>,
+  ): Promise<OperatorResult> => {
+    const watch = convergence(phase.kube, 'bench', tenants, endpoints);
+    const apiserverProfile = profileApiserver(phase.env.info, label);
+    const cpuBefore = phase.cpuNow(options.running?.proc.pid);
+    const start = performance.now();
+    const operator = await act();
+    await watch.converged;
+    const ms = performance.now() - start;
+    const cpu = cpuSince(cpuBefore, phase.cpuNow(operator.proc.pid));
+    const counts = await finishOperator(operator, options.resync);
+    await apiserverProfile;
+    return { ms, cpu, ...counts };
+  };
+  const createCustomResources = (phase: Phase) =>
+    phase.applyAll(customResources('bench', tenants, endpoints, phase.platform.servingNamespace));
+
   // Operator, end to end: the user creates the custom resources while the operator runs, and their writes
   // count against it.
   if (wanted.has('live')) {
     const result = await inFreshCluster(concurrency, async (phase) => {
-      const operator = spawnOperator(phase, concurrency);
-      await operator.next('ready');
-      const watch = convergence(phase.kube, 'bench', tenants, endpoints);
-      const apiserverProfile = profileApiserver(phase.env.info, 'live');
-      const cpuBefore = phase.cpuNow(operator.proc.pid);
-      const start = performance.now();
-      await phase.applyAll(customResources('bench', tenants, endpoints, phase.platform.servingNamespace));
-      await watch.converged;
-      const ms = performance.now() - start;
-      const cpu = cpuSince(cpuBefore, phase.cpuNow(operator.proc.pid));
-      const counts = await finishOperator(operator, true);
-      await apiserverProfile;
-      return { ms, cpu, ...counts };
+      const running = spawnOperator(phase, concurrency);
+      await running.next('ready');
+      return measure(phase, 'live', { running, resync: true }, async () => {
+        await createCustomResources(phase);
+        return running;
+      });
     });
     columns.push({ title: 'operator, CRs created live', result, crWrites: tenants * (endpoints + 1) });
   }
@@ -432,19 +450,9 @@ async function main(): Promise<void> {
   // operator's start, cache sync included, until every tenant has converged.
   if (wanted.has('restart')) {
     const result = await inFreshCluster(concurrency, async (phase) => {
-      await phase.applyAll(customResources('bench', tenants, endpoints, phase.platform.servingNamespace));
+      await createCustomResources(phase);
       await settle(phase);
-      const watch = convergence(phase.kube, 'bench', tenants, endpoints);
-      const apiserverProfile = profileApiserver(phase.env.info, 'restart');
-      const cpuBefore = phase.cpuNow();
-      const start = performance.now();
-      const operator = spawnOperator(phase, concurrency);
-      await watch.converged;
-      const ms = performance.now() - start;
-      const cpu = cpuSince(cpuBefore, phase.cpuNow(operator.proc.pid));
-      const counts = await finishOperator(operator, false);
-      await apiserverProfile;
-      return { ms, cpu, ...counts };
+      return measure(phase, 'restart', { resync: false }, async () => spawnOperator(phase, concurrency));
     });
     columns.push({ title: 'operator, CRs present', result, crWrites: 0 });
   }
