@@ -1,4 +1,5 @@
 import { ForbiddenError, NotFoundError } from '../domain/errors.ts';
+import { effectiveGroups } from '../domain/identity.ts';
 import type { Identity } from './identity.ts';
 
 /** The API group whose `tenants` resource carries every management-plane permission. */
@@ -111,12 +112,15 @@ export function createAuthorizer(port: SubjectAccessReviewPort, options: Authori
   };
 }
 
-/** Builds the SubjectAccessReview for an identity and action. */
+/**
+ * Builds the SubjectAccessReview for an identity and action, with the groups the kube-apiserver would give the
+ * same identity (`system:authenticated`, a ServiceAccount's groups), so bindings to them decide here as in kubectl.
+ */
 export function toReviewRequest(identity: Identity, action: TenantAction): SubjectAccessReviewRequest {
   return {
     user: identity.username,
     uid: identity.uid,
-    groups: identity.groups,
+    groups: effectiveGroups(identity),
     extra: identity.extra,
     resourceAttributes: {
       group: TENANT_API_GROUP,

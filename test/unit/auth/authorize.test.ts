@@ -27,7 +27,7 @@ describe('the SubjectAccessReview authorizer', () => {
     vi.useRealTimers();
   });
 
-  it('asks about the tenantmesh.io tenants resource with the caller’s user, groups and extra', async () => {
+  it('asks about the tenantmesh.io tenants resource with the caller’s user, effective groups and extra', async () => {
     const { port, requests } = countingPort();
     await createAuthorizer(port).can(bob, {
       verb: 'create',
@@ -39,7 +39,7 @@ describe('the SubjectAccessReview authorizer', () => {
       {
         user: 'oidc:bob',
         uid: undefined,
-        groups: ['oidc:acme-users'],
+        groups: ['oidc:acme-users', 'system:authenticated'],
         extra: {},
         resourceAttributes: {
           group: 'tenantmesh.io',
@@ -49,6 +49,23 @@ describe('the SubjectAccessReview authorizer', () => {
           verb: 'create',
         },
       },
+    ]);
+  });
+
+  it('gives a ServiceAccount the groups Kubernetes gives it, even when its token review listed none', async () => {
+    const { port, requests } = countingPort();
+    const pipeline: Identity = {
+      kind: 'serviceaccount',
+      username: 'system:serviceaccount:acme-ci:pipeline',
+      uid: 'u-1',
+      groups: [],
+      extra: {},
+    };
+    await createAuthorizer(port).can(pipeline, getAcme);
+    expect(requests[0]?.groups).toEqual([
+      'system:authenticated',
+      'system:serviceaccounts',
+      'system:serviceaccounts:acme-ci',
     ]);
   });
 

@@ -48,7 +48,7 @@ describe('bearer authentication against a local OIDC issuer', () => {
       .get('/v1/tenants/acme')
       .set('Authorization', `Bearer ${await issuer.sign()}`);
     expect(response.status).toBe(404); // authenticated; alice has no RBAC grant on acme
-    expect(reviews[0]).toMatchObject({ user: 'oidc:alice', groups: ['oidc:team'] });
+    expect(reviews[0]).toMatchObject({ user: 'oidc:alice', groups: ['oidc:team', 'system:authenticated'] });
   });
 
   const now = () => Math.floor(Date.now() / 1000);
