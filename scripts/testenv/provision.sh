@@ -5,8 +5,12 @@
 #
 #   scripts/testenv/provision.sh [component...]   # default: all
 #
+# The local one-node cluster also needs (not in the default list): kube-node (kubelet, kube-scheduler, kube-proxy,
+# kubectl), istio-node (pilot-discovery, pilot-agent, Istio's charts), coredns, helm, node-packages (Debian).
+#
 # Prebuilt binaries: point TENANTMESH_ASSETS at a directory holding any of etcd, kube-apiserver,
-# kube-controller-manager, minio, authorino, istioctl, envoy (KUBEBUILDER_ASSETS is honoured for etcd and
+# kube-controller-manager, minio, authorino, istioctl, envoy, kubelet, kube-scheduler, kube-proxy, kubectl,
+# coredns, helm (KUBEBUILDER_ASSETS is honoured for etcd and
 # kube-apiserver); those are used as they are and not built.
 set -euo pipefail
 
@@ -77,14 +81,18 @@ build_etcd() {
   rm -rf "$work"
 }
 
-# --- kube-apiserver and kube-controller-manager: k8s.io/kubernetes replaces its staging modules with local
-# paths, so a wrapper module re-points every one of them at the matching published v0.x version.
-build_kube() {
-  local dir=$1 work minor staging ldflags; work=$(mktemp -d)
+# --- Kubernetes commands: k8s.io/kubernetes replaces its staging modules with local paths, so a wrapper module
+# re-points every one of them at the matching published v0.x version. The control plane (kube-apiserver,
+# kube-controller-manager) and the node's commands are separate cache entries built the same way; the node's
+# reuse the Go build cache the control plane's build filled, so they add about a minute.
+build_kube_commands() {
+  local dir=$1 work minor staging ldflags; shift
+  local commands=("$@") packages=()
+  work=$(mktemp -d)
   need_go kubernetes
-  log "building kube-apiserver and kube-controller-manager $KUBERNETES_VERSION (10-20 min cold)"
   minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
   staging="v0.${KUBERNETES_VERSION#v1.}"
+  for cmd in "${commands[@]}"; do packages+=("k8s.io/kubernetes/cmd/$cmd@$KUBERNETES_VERSION"); done
   (
     set -e
     cd "$work"
@@ -95,16 +103,26 @@ build_kube() {
     done
     grep -oE 'k8s.io/[a-z0-9-]+ => \./staging/src/k8s.io/[a-z0-9-]+' "$gomod" | awk '{print $1}' | sort -u |
       while read -r module; do go mod edit -replace="$module=$module@$staging"; done
-    go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBERNETES_VERSION"
+    go get "${packages[@]}"
     ldflags="-s -w"
     for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       ldflags="$ldflags -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     done
-    for cmd in kube-apiserver kube-controller-manager; do
+    for cmd in "${commands[@]}"; do
       go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ldflags" -o "$dir/$cmd" "k8s.io/kubernetes/cmd/$cmd"
     done
-  ) >"$dir/build.log" 2>&1 || fail kubernetes "go build k8s.io/kubernetes/cmd/{kube-apiserver,kube-controller-manager}@$KUBERNETES_VERSION (wrapper module)" "$dir/build.log"
+  ) >"$dir/build.log" 2>&1 || fail kubernetes "go build k8s.io/kubernetes/cmd/{${commands[*]}}@$KUBERNETES_VERSION (wrapper module)" "$dir/build.log"
   rm -rf "$work"
+}
+
+build_kube() {
+  log "building kube-apiserver and kube-controller-manager $KUBERNETES_VERSION (10-20 min cold)"
+  build_kube_commands "$1" kube-apiserver kube-controller-manager
+}
+
+build_kube_node() {
+  log "building kubelet, kube-scheduler, kube-proxy and kubectl $KUBERNETES_VERSION (about a minute after kube-apiserver, 10-20 min cold)"
+  build_kube_commands "$1" kubelet kube-scheduler kube-proxy kubectl
 }
 
 # go_build_module <name> <dir> <module@version> <package-in-module> <binary> [module=module@version ...]:
@@ -134,10 +152,95 @@ build_minio() { go_build_module minio "$1" "github.com/minio/minio@$MINIO_VERSIO
 # Istio's go.mod pins pre-release builds of its own API modules that the module proxy does not serve; the matching
 # releases are API-compatible, so they stand in (versions.env says which).
 build_istioctl() {
-  GO_VERSION_LDFLAGS="-X istio.io/istio/pkg/version.buildVersion=$ISTIO_VERSION" go_build_module istioctl "$1" "istio.io/istio@$ISTIO_VERSION" ./istioctl/cmd/istioctl istioctl \
-    "istio.io/api=istio.io/api@$ISTIO_API_VERSION" "istio.io/client-go=istio.io/client-go@$ISTIO_CLIENT_GO_VERSION" \
+  local replacements
+  read -r -a replacements <<<"$(istio_replacements)"
+  GO_VERSION_LDFLAGS="-X istio.io/istio/pkg/version.buildVersion=$ISTIO_VERSION" go_build_module istioctl "$1" "istio.io/istio@$ISTIO_VERSION" ./istioctl/cmd/istioctl istioctl "${replacements[@]}"
+}
+
+istio_replacements() {
+  echo "istio.io/api=istio.io/api@$ISTIO_API_VERSION" "istio.io/client-go=istio.io/client-go@$ISTIO_CLIENT_GO_VERSION" \
     "github.com/envoyproxy/go-control-plane/envoy=github.com/envoyproxy/go-control-plane/envoy@$ENVOY_GO_CONTROL_PLANE_VERSION" \
     "github.com/envoyproxy/go-control-plane/contrib=github.com/envoyproxy/go-control-plane/contrib@$ENVOY_GO_CONTROL_PLANE_CONTRIB_VERSION"
+}
+
+# --- istiod (pilot-discovery) and the proxy's agent (pilot-agent) for the local node's images, plus what the same
+# module's source ships for installing them: Istio's Helm charts and the Envoy bootstrap template pilot-agent renders.
+build_istio_node() {
+  local dir=$1 moddir replacements
+  read -r -a replacements <<<"$(istio_replacements)"
+  GO_VERSION_LDFLAGS="-X istio.io/istio/pkg/version.buildVersion=$ISTIO_VERSION" \
+    go_build_module istio-node "$dir" "istio.io/istio@$ISTIO_VERSION" ./pilot/cmd/pilot-discovery pilot-discovery "${replacements[@]}"
+  GO_VERSION_LDFLAGS="-X istio.io/istio/pkg/version.buildVersion=$ISTIO_VERSION" \
+    go_build_module istio-node "$dir" "istio.io/istio@$ISTIO_VERSION" ./pilot/cmd/pilot-agent pilot-agent "${replacements[@]}"
+  moddir=$(cd / && go mod download -json "istio.io/istio@$ISTIO_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  mkdir -p "$dir/istio-charts"
+  cp -r "$moddir/manifests/charts/base" "$dir/istio-charts/base"
+  cp -r "$moddir/manifests/charts/istio-control/istio-discovery" "$dir/istio-charts/istiod"
+  cp -r "$moddir/manifests/charts/gateway" "$dir/istio-charts/gateway"
+  cp "$moddir/tools/packaging/common/envoy_bootstrap.json" "$dir/envoy_bootstrap.json"
+  chmod -R u+w,go+r "$dir/istio-charts" "$dir/envoy_bootstrap.json"
+}
+
+build_helm() {
+  GO_VERSION_LDFLAGS="-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    go_build_module helm "$1" "helm.sh/helm/v4@$HELM_VERSION" ./cmd/helm helm
+}
+
+build_coredns() { go_build_module coredns "$1" "github.com/coredns/coredns@$COREDNS_VERSION" . coredns; }
+
+# --- The Pod sandbox process of the local node, from the repository's own source (no image registry is reachable).
+pause_source="$here/../../src/localcluster/pause/pause.go"
+build_pause() {
+  need_go pause
+  (cd "$(dirname "$pause_source")" && GO111MODULE=off go build -trimpath -ldflags '-s -w' -o "$1/pause" pause.go) \
+    >"$1/build.log" 2>&1 || fail pause "go build src/localcluster/pause" "$1/build.log"
+}
+
+# --- Debian root filesystem (a tar) for the local node's images that need a libc: the proxy (Envoy), tenantmesh
+# (Node.js) and Python-based ones; iptables for the sidecar's traffic redirection. Package sources are the host's own
+# apt sources.
+debian_rootfs_packages=python3-minimal,ca-certificates,libstdc++6,python3-venv,iptables
+build_debian_rootfs() {
+  local sources
+  sources=$(find /etc/apt/sources.list.d -maxdepth 1 -name '*.sources' -print -quit 2>/dev/null)
+  [ -n "$sources" ] || sources=/etc/apt/sources.list
+  command -v mmdebstrap >/dev/null || fail debian-rootfs "mmdebstrap" <(echo "mmdebstrap is missing: provision node-packages first")
+  log "building a Debian $DEBIAN_SUITE root filesystem with $debian_rootfs_packages (about a minute)"
+  SOURCE_DATE_EPOCH=0 mmdebstrap --variant=essential --include="$debian_rootfs_packages" \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' "$DEBIAN_SUITE" "$1/rootfs.tar" "$sources" \
+    >"$1/build.log" 2>&1 || fail debian-rootfs "mmdebstrap $DEBIAN_SUITE" "$1/build.log"
+}
+
+# --- The node's host software from Debian: container runtime, CNI plugins, packet filter tools, and mmdebstrap for
+# Debian-based image root filesystems. System packages, so the check is "installed?" rather than a cache entry.
+node_packages=(containerd runc containernetworking-plugins iptables conntrack mmdebstrap)
+node_commands() {
+  local containerd ctr runc iptables conntrack mmdebstrap
+  containerd=$(command -v containerd) && ctr=$(command -v ctr) && runc=$(command -v runc) &&
+    iptables=$(command -v iptables) && conntrack=$(command -v conntrack) && mmdebstrap=$(command -v mmdebstrap) &&
+    [ -x /usr/lib/cni/bridge ] || return 1
+  printf '%s\n' "containerd=$containerd" "ctr=$ctr" "runc=$runc" "cni-plugins=/usr/lib/cni" \
+    "iptables=$iptables" "conntrack=$conntrack" "mmdebstrap=$mmdebstrap"
+}
+
+provide_node_packages() {
+  node_commands 2>/dev/null && return
+  local lockdir="$cache_root/debian-packages"
+  mkdir -p "$lockdir"
+  exec {lockfd}>"$lockdir/.lock"
+  flock "$lockfd"
+  if ! node_commands >/dev/null 2>&1; then
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
+      fail node-packages "apt-get install ${node_packages[*]}" <(echo "the local node needs these Debian packages and installing them needs root and apt-get; install them yourself or use the process-only platform (npm start -- --no-node)")
+    log "installing ${node_packages[*]} from Debian (about a minute)"
+    {
+      [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${node_packages[@]}"
+    } >"$lockdir/install.log" 2>&1 || fail node-packages "apt-get install ${node_packages[*]}" "$lockdir/install.log"
+  fi
+  flock -u "$lockfd"
+  node_commands || fail node-packages "command -v containerd ctr runc iptables conntrack mmdebstrap" "$lockdir/install.log"
 }
 
 build_authorino() {
@@ -192,6 +295,15 @@ provide_one() {
     istioctl) provide istioctl build_istioctl "$ISTIO_VERSION-api$ISTIO_API_VERSION-xds$ENVOY_GO_CONTROL_PLANE_VERSION-r2" istioctl ;;
     istio-crds) provide istio-crds fetch_istio_crds "$ISTIO_API_VERSION" istio-crds.yaml ;;
     envoy) provide envoy install_envoy "$ENVOY_VERSION" envoy ;;
+    # The local node (npm start's default platform and the e2e tests); not part of the default list.
+    kube-node) provide kube-node build_kube_node "$KUBERNETES_VERSION" kubelet kube-scheduler kube-proxy kubectl ;;
+    istio-node) provide istio-node build_istio_node "$ISTIO_VERSION-api$ISTIO_API_VERSION-xds$ENVOY_GO_CONTROL_PLANE_VERSION" \
+      pilot-discovery pilot-agent istio-charts envoy_bootstrap.json ;;
+    coredns) provide coredns build_coredns "$COREDNS_VERSION" coredns ;;
+    helm) provide helm build_helm "$HELM_VERSION" helm ;;
+    node-packages) provide_node_packages ;;
+    pause) provide pause build_pause "$(sha256sum "$pause_source" | cut -c1-16)" pause ;;
+    debian-rootfs) provide debian-rootfs build_debian_rootfs "$DEBIAN_SUITE-$(echo "$debian_rootfs_packages" | sha256sum | cut -c1-12)" rootfs.tar ;;
     *) echo "unknown component: $1" >&2; exit 2 ;;
   esac
 }
@@ -209,6 +321,11 @@ report_versions() {
       minio) line="module $MINIO_VERSION ($("$path" --version </dev/null 2>&1 | head -n 1))" ;;
       authorino) line=$("$path" version </dev/null 2>&1 | head -n 1) ;;
       istioctl) line=$("$path" version --remote=false </dev/null 2>&1 | head -n 1) ;;
+      kubelet | kube-scheduler | kube-proxy | pilot-discovery | pilot-agent) line=$("$path" --version </dev/null 2>&1 | grep -m 1 . || "$path" version </dev/null 2>&1 | grep -m 1 .) ;;
+      kubectl) line=$("$path" version --client </dev/null 2>&1 | head -n 1) ;;
+      helm) line=$("$path" version --short </dev/null 2>&1 | head -n 1) ;;
+      coredns) line=$("$path" -version </dev/null 2>&1 | head -n 1) ;;
+      containerd | runc) line=$("$path" --version </dev/null 2>&1 | head -n 1) ;;
       *) continue ;;
     esac
     log "$(printf '%-24s %s' "$name" "$line")"

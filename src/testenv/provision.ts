@@ -14,7 +14,22 @@ export const allComponents = [
   'istioctl',
   'envoy',
 ] as const;
-export type Component = (typeof allComponents)[number];
+
+/** What the local one-node cluster needs on top: node binaries, host packages, image inputs, Istio, Helm. */
+export const nodeComponents = [
+  'etcd',
+  'kubernetes',
+  'kube-node',
+  'node-packages',
+  'pause',
+  'coredns',
+  'debian-rootfs',
+  'envoy',
+  'istio-node',
+  'istio-crds',
+  'helm',
+] as const;
+export type Component = (typeof allComponents)[number] | (typeof nodeComponents)[number];
 
 /**
  * Runs scripts/testenv/provision.sh, which builds or installs each component into the version-keyed cache (a warm

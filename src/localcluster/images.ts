@@ -1,0 +1,80 @@
+import path from 'node:path';
+import { assetPath, type Assets } from '../testenv/provision.ts';
+import { buildImage, type BuiltImage, type ImageSpec } from './image-archive.ts';
+
+/** Repository prefix of the images the node builds itself; a user pushing them elsewhere overrides it in values. */
+export const localRegistry = 'tenantmesh.local';
+
+/** The node's images by role; each value is an image reference tagged by the digest of its inputs. */
+export interface NodeImages {
+  pause: BuiltImage;
+  coredns: BuiltImage;
+  /** Debian with python3: test Pods and the base of the libc-needing images. */
+  debian: BuiltImage;
+  /** istiod: pilot-discovery, the image Istio's istiod chart names `pilot`. */
+  pilot: BuiltImage;
+  /** Istio's proxy: pilot-agent with the upstream Envoy and Istio's bootstrap template (`proxyv2`). */
+  proxyv2: BuiltImage;
+}
+
+const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** What each image is made of: provisioned binaries and the Debian root filesystem, nothing pulled. */
+export function nodeImageSpecs(assets: Assets): Record<keyof NodeImages, ImageSpec> {
+  const rootfs = { kind: 'tar' as const, path: assetPath(assets, 'rootfs.tar') };
+  const binary = (asset: string, target: string) => ({ source: assetPath(assets, asset), target });
+  return {
+    pause: {
+      repository: `${localRegistry}/pause`,
+      layers: [{ kind: 'files', files: [binary('pause', '/pause')] }],
+      config: { entrypoint: ['/pause'], user: '65535:65535' },
+    },
+    coredns: {
+      repository: `${localRegistry}/coredns`,
+      layers: [{ kind: 'files', files: [binary('coredns', '/coredns')] }],
+      config: { entrypoint: ['/coredns'] },
+    },
+    debian: {
+      repository: `${localRegistry}/debian`,
+      layers: [rootfs],
+      config: { cmd: ['/bin/bash'], env: [defaultPath] },
+    },
+    pilot: {
+      repository: `${localRegistry}/pilot`,
+      layers: [
+        rootfs,
+        { kind: 'files', files: [binary('pilot-discovery', '/usr/local/bin/pilot-discovery')] },
+      ],
+      config: { entrypoint: ['/usr/local/bin/pilot-discovery'], user: '1337:1337', env: [defaultPath] },
+    },
+    proxyv2: {
+      repository: `${localRegistry}/proxyv2`,
+      layers: [
+        rootfs,
+        {
+          kind: 'files',
+          files: [
+            binary('pilot-agent', '/usr/local/bin/pilot-agent'),
+            binary('envoy', '/usr/local/bin/envoy'),
+            binary('envoy_bootstrap.json', '/var/lib/istio/envoy/envoy_bootstrap_tmpl.json'),
+          ],
+        },
+      ],
+      config: {
+        entrypoint: ['/usr/local/bin/pilot-agent'],
+        user: '1337:1337',
+        env: [defaultPath, 'ISTIO_META_ISTIO_PROXY_SHA=upstream-envoy'],
+      },
+    },
+  };
+}
+
+/** Builds (or finds in the cache) every node image. */
+export async function buildNodeImages(assets: Assets, cacheDir: string): Promise<NodeImages> {
+  const specs = nodeImageSpecs(assets);
+  const images = {} as NodeImages;
+  for (const [role, spec] of Object.entries(specs) as [keyof NodeImages, ImageSpec][]) {
+    images[role] = await buildImage(spec, path.join(cacheDir, 'images'));
+  }
+  return images;
+}
