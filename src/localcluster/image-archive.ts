@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -80,7 +80,9 @@ const reproducibleTar = [
  * tag is a digest of everything that goes in (file contents included), so a changed input is a new image.
  */
 export async function buildImage(spec: ImageSpec, cacheDir: string): Promise<BuiltImage> {
+  await loadDigestMemo(cacheDir);
   const inputs = await digestInputs(spec);
+  await saveDigestMemo(cacheDir);
   const name = spec.repository.split('/').pop()!;
   const reference = `${spec.repository}:${inputs.slice(0, 16)}`;
   const archive = path.join(cacheDir, `${name}-${inputs.slice(0, 16)}.tar`);
@@ -162,10 +164,36 @@ async function digestTree(source: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** File digests by path, size and modification time: a warm start must not re-read hundreds of megabytes. */
+const knownDigests = new Map<string, string>();
+const memoFile = (cacheDir: string) => path.join(cacheDir, '.input-digests.json');
+
+async function loadDigestMemo(cacheDir: string): Promise<void> {
+  try {
+    const saved = JSON.parse(await readFile(memoFile(cacheDir), 'utf8')) as Record<string, string>;
+    for (const [key, digest] of Object.entries(saved)) if (!knownDigests.has(key)) knownDigests.set(key, digest);
+  } catch {
+    // No memo yet.
+  }
+}
+
+async function saveDigestMemo(cacheDir: string): Promise<void> {
+  await mkdir(cacheDir, { recursive: true });
+  const partial = `${memoFile(cacheDir)}.${process.pid}`;
+  await writeFile(partial, JSON.stringify(Object.fromEntries(knownDigests)));
+  await rename(partial, memoFile(cacheDir));
+}
+
 async function sha256File(file: string): Promise<string> {
+  const info = await stat(file);
+  const key = `${path.resolve(file)}\0${info.size}\0${info.mtimeMs}`;
+  const known = knownDigests.get(key);
+  if (known) return known;
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const digest = hash.digest('hex');
+  knownDigests.set(key, digest);
+  return digest;
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -5,24 +5,34 @@ import { buildImage, type BuiltImage, type ImageSpec } from './image-archive.ts'
 /** Repository prefix of the images the node builds itself; a user pushing them elsewhere overrides it in values. */
 export const localRegistry = 'tenantmesh.local';
 
-/** The node's images by role; each value is an image reference tagged by the digest of its inputs. */
+/** The node's own images by role; each value is an image reference tagged by the digest of its inputs. */
 export interface NodeImages {
   pause: BuiltImage;
   coredns: BuiltImage;
   /** Debian with python3: test Pods and the base of the libc-needing images. */
   debian: BuiltImage;
-  /** istiod: pilot-discovery, the image Istio's istiod chart names `pilot`. */
+}
+
+/** The mesh's images, named as Istio's charts name them. */
+export interface MeshImages {
+  /** istiod: pilot-discovery. */
   pilot: BuiltImage;
-  /** Istio's proxy: pilot-agent with the upstream Envoy and Istio's bootstrap template (`proxyv2`). */
+  /** Istio's proxy: pilot-agent with the upstream Envoy and Istio's bootstrap template. */
   proxyv2: BuiltImage;
 }
 
 const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** What each image is made of: provisioned binaries and the Debian root filesystem, nothing pulled. */
+const rootfsOf = (assets: Assets) => ({ kind: 'tar' as const, path: assetPath(assets, 'rootfs.tar') });
+const binaryOf = (assets: Assets) => (asset: string, target: string) => ({
+  source: assetPath(assets, asset),
+  target,
+});
+
+/** What each node image is made of: provisioned binaries and the Debian root filesystem, nothing pulled. */
 export function nodeImageSpecs(assets: Assets): Record<keyof NodeImages, ImageSpec> {
-  const rootfs = { kind: 'tar' as const, path: assetPath(assets, 'rootfs.tar') };
-  const binary = (asset: string, target: string) => ({ source: assetPath(assets, asset), target });
+  const rootfs = rootfsOf(assets);
+  const binary = binaryOf(assets);
   return {
     pause: {
       repository: `${localRegistry}/pause`,
@@ -39,6 +49,14 @@ export function nodeImageSpecs(assets: Assets): Record<keyof NodeImages, ImageSp
       layers: [rootfs],
       config: { cmd: ['/bin/bash'], env: [defaultPath] },
     },
+  };
+}
+
+/** What each mesh image is made of. */
+export function meshImageSpecs(assets: Assets): Record<keyof MeshImages, ImageSpec> {
+  const rootfs = rootfsOf(assets);
+  const binary = binaryOf(assets);
+  return {
     pilot: {
       repository: `${localRegistry}/pilot`,
       layers: [
@@ -69,11 +87,13 @@ export function nodeImageSpecs(assets: Assets): Record<keyof NodeImages, ImageSp
   };
 }
 
-/** Builds (or finds in the cache) every node image. */
-export async function buildNodeImages(assets: Assets, cacheDir: string): Promise<NodeImages> {
-  const specs = nodeImageSpecs(assets);
-  const images = {} as NodeImages;
-  for (const [role, spec] of Object.entries(specs) as [keyof NodeImages, ImageSpec][]) {
+/** Builds (or finds in the cache) every image of a set of specs. */
+export async function buildImages<K extends string>(
+  specs: Record<K, ImageSpec>,
+  cacheDir: string,
+): Promise<Record<K, BuiltImage>> {
+  const images = {} as Record<K, BuiltImage>;
+  for (const [role, spec] of Object.entries(specs) as [K, ImageSpec][]) {
     images[role] = await buildImage(spec, path.join(cacheDir, 'images'));
   }
   return images;

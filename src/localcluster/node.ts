@@ -71,6 +71,8 @@ export interface NodeOptions {
   /** Progress lines for the user (`npm start`) or the test log. */
   log?: (line: string) => void;
   handleSignals?: boolean;
+  /** Host port of the apiserver on 127.0.0.1 (0 = a free one); a restarted node keeps its predecessor's. */
+  apiserverHostPort?: number;
 }
 
 /**
@@ -212,7 +214,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         '--allow-privileged=true',
         '--enable-priority-and-fairness=false',
       ]);
-      const port = await forward('apiserver', layout.nodeIp, layout.apiserverPort);
+      const port = await forward('apiserver', layout.nodeIp, layout.apiserverPort, options.apiserverHostPort);
       await waitFor(
         async () =>
           (

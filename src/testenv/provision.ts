@@ -15,7 +15,7 @@ export const allComponents = [
   'envoy',
 ] as const;
 
-/** What the local one-node cluster needs on top: node binaries, host packages, image inputs, Istio, Helm. */
+/** What the local one-node cluster needs: node binaries, host packages, the inputs of its own images. */
 export const nodeComponents = [
   'etcd',
   'kubernetes',
@@ -24,12 +24,14 @@ export const nodeComponents = [
   'pause',
   'coredns',
   'debian-rootfs',
-  'envoy',
-  'istio-node',
-  'istio-crds',
-  'helm',
 ] as const;
-export type Component = (typeof allComponents)[number] | (typeof nodeComponents)[number];
+
+/** What the mesh on the local node needs on top: istiod and its proxy, Istio's charts and CRDs, Helm. */
+export const meshComponents = ['envoy', 'istio-node', 'istio-crds', 'helm'] as const;
+export type Component =
+  | (typeof allComponents)[number]
+  | (typeof nodeComponents)[number]
+  | (typeof meshComponents)[number];
 
 /**
  * Runs scripts/testenv/provision.sh, which builds or installs each component into the version-keyed cache (a warm

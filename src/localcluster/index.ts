@@ -1,0 +1,58 @@
+import os from 'node:os';
+import path from 'node:path';
+import { provisionAssets, nodeComponents } from '../testenv/provision.ts';
+import { buildImages, nodeImageSpecs } from './images.ts';
+import { nodeLayout } from './layout.ts';
+import { nodeUnavailableReason, startNode, type RunningNode } from './node.ts';
+
+export { nodeUnavailableReason } from './node.ts';
+export type { NodeInfo, RunningNode } from './node.ts';
+export { cleanHost, isCleanupEmpty, type CleanupReport } from './host.ts';
+export { nodeLayout, nodePaths, type NodeLayout } from './layout.ts';
+
+/** The platform's state directory: the node's root and lock live here (outside any repository). */
+export function defaultStateRoot(): string {
+  return process.env['TENANTMESH_STATE'] ?? '/var/lib/tenantmesh';
+}
+
+function cacheRoot(): string {
+  return (
+    process.env['TENANTMESH_CACHE'] ??
+    path.join(process.env['XDG_CACHE_HOME'] ?? path.join(os.homedir(), '.cache'), 'tenantmesh')
+  );
+}
+
+export interface LocalClusterOptions {
+  /** Where component logs go; kept after stop. */
+  logDir: string;
+  stateRoot?: string;
+  log?: (line: string) => void;
+  handleSignals?: boolean;
+  apiserverHostPort?: number;
+}
+
+/**
+ * The local one-node cluster `npm start` and the e2e tests run: provisions the components, builds the images
+ * (reused while their inputs are unchanged), and brings up the node. Fails at once with a one-line reason where a
+ * node cannot run (not Linux, not root).
+ */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<RunningNode> {
+  const reason = nodeUnavailableReason();
+  if (reason) throw new Error(reason);
+  const log = options.log ?? (() => {});
+  const provisioned = Date.now();
+  const assets = await provisionAssets(nodeComponents);
+  log(`[node] components provisioned in ${((Date.now() - provisioned) / 1000).toFixed(1)} s`);
+  const built = Date.now();
+  const images = await buildImages(nodeImageSpecs(assets), cacheRoot());
+  log(`[node] images ready in ${((Date.now() - built) / 1000).toFixed(1)} s`);
+  return startNode({
+    layout: nodeLayout(options.stateRoot ?? defaultStateRoot()),
+    assets,
+    images,
+    logDir: options.logDir,
+    log,
+    ...(options.handleSignals === undefined ? {} : { handleSignals: options.handleSignals }),
+    ...(options.apiserverHostPort === undefined ? {} : { apiserverHostPort: options.apiserverHostPort }),
+  });
+}
