@@ -1,7 +1,18 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -171,7 +182,8 @@ const memoFile = (cacheDir: string) => path.join(cacheDir, '.input-digests.json'
 async function loadDigestMemo(cacheDir: string): Promise<void> {
   try {
     const saved = JSON.parse(await readFile(memoFile(cacheDir), 'utf8')) as Record<string, string>;
-    for (const [key, digest] of Object.entries(saved)) if (!knownDigests.has(key)) knownDigests.set(key, digest);
+    for (const [key, digest] of Object.entries(saved))
+      if (!knownDigests.has(key)) knownDigests.set(key, digest);
   } catch {
     // No memo yet.
   }

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
-import { provisionAssets, nodeComponents } from '../testenv/provision.ts';
-import { buildImages, nodeImageSpecs } from './images.ts';
+import { meshComponents, nodeComponents, provisionAssets } from '../testenv/provision.ts';
+import { buildImages, meshImageSpecs, nodeImageSpecs } from './images.ts';
+import { installMesh } from './mesh.ts';
 import { nodeLayout } from './layout.ts';
 import { nodeUnavailableReason, startNode, type RunningNode } from './node.ts';
 
@@ -29,6 +30,8 @@ export interface LocalClusterOptions {
   log?: (line: string) => void;
   handleSignals?: boolean;
   apiserverHostPort?: number;
+  /** Install Istio (istiod, the ingress gateway, sidecar injection) from Istio's charts; default true. */
+  mesh?: boolean;
 }
 
 /**
@@ -41,18 +44,41 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
   if (reason) throw new Error(reason);
   const log = options.log ?? (() => {});
   const provisioned = Date.now();
-  const assets = await provisionAssets(nodeComponents);
+  const withMesh = options.mesh ?? true;
+  const assets = await provisionAssets(withMesh ? [...nodeComponents, ...meshComponents] : nodeComponents);
   log(`[node] components provisioned in ${((Date.now() - provisioned) / 1000).toFixed(1)} s`);
   const built = Date.now();
   const images = await buildImages(nodeImageSpecs(assets), cacheRoot());
+  const meshImages = withMesh ? await buildImages(meshImageSpecs(assets), cacheRoot()) : undefined;
   log(`[node] images ready in ${((Date.now() - built) / 1000).toFixed(1)} s`);
-  return startNode({
+  const node = await startNode({
     layout: nodeLayout(options.stateRoot ?? defaultStateRoot()),
     assets,
     images,
+    extraImages: meshImages ? Object.values(meshImages) : [],
     logDir: options.logDir,
     log,
     ...(options.handleSignals === undefined ? {} : { handleSignals: options.handleSignals }),
     ...(options.apiserverHostPort === undefined ? {} : { apiserverHostPort: options.apiserverHostPort }),
   });
+  if (!meshImages) return node;
+  try {
+    const started = Date.now();
+    await installMesh({
+      kube: node.kube,
+      assets,
+      images: meshImages,
+      kubeconfig: node.info.adminKubeconfigPath,
+      workDir: options.logDir,
+      log,
+    });
+    log(`[node] mesh installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (error) {
+    const tails = node.supervisor.tails(20);
+    await node.stop();
+    throw new Error(`installing Istio on the local node failed: ${(error as Error).message}\n${tails}`, {
+      cause: error,
+    });
+  }
+  return node;
 }

@@ -12,6 +12,7 @@ import { waitFor } from '../testenv/wait.ts';
 import { renderClusterDns } from './cluster-dns.ts';
 import { formatTarget, listenOnLoopback, socketPathFor, type ForwardTarget } from './forwarder.ts';
 import { cleanHost, hostCommand, isCleanupEmpty, recordHostState, type CleanupReport } from './host.ts';
+import type { BuiltImage } from './image-archive.ts';
 import type { NodeImages } from './images.ts';
 import { nodePaths, type NodeLayout, type NodePaths } from './layout.ts';
 import {
@@ -66,6 +67,8 @@ export interface NodeOptions {
   layout: NodeLayout;
   assets: Assets;
   images: NodeImages;
+  /** More images to import into containerd (the mesh's). */
+  extraImages?: BuiltImage[];
   /** Where the components' logs go (kept after stop). */
   logDir: string;
   /** Progress lines for the user (`npm start`) or the test log. */
@@ -284,8 +287,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         timeoutMs: 30_000,
         intervalMs: 200,
       });
-      for (const image of Object.values(images)) {
-        await ctr('-n', 'k8s.io', 'images', 'import', '--no-unpack=false', image.archive);
+      for (const image of [...Object.values(images), ...(options.extraImages ?? [])]) {
+        await ctr('-n', 'k8s.io', 'images', 'import', image.archive);
       }
     });
 

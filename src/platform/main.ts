@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -6,6 +7,7 @@ import { startApi, type OidcIssuerOptions, type RunningApi } from '../api/main.t
 import { platformConfig, type PlatformConfig } from '../domain/index.ts';
 import { startOperator, type RunningOperator } from '../operator/main.ts';
 import type { ModelStoreConfig } from '../storage/store.ts';
+import { nodeUnavailableReason, startLocalCluster } from '../localcluster/index.ts';
 import { startEnvironment } from '../testenv/environment.ts';
 import { waitFor } from '../testenv/wait.ts';
 import { mintToken } from '../testenv/oidc-issuer.ts';
@@ -24,6 +26,8 @@ const usage = `Usage: npm start [-- options]
                         "serviceAccountAudiences": [...]}
   --api-port <port>     port of the management API on 127.0.0.1 (default 8080; 0 picks a free one)
   --run-dir <dir>       where the local platform keeps logs and data (default: a new temporary directory)
+  --node                run a real one-node Kubernetes with Istio instead (Linux, root; docs/local-cluster.md):
+                        kubelet, containerd, CoreDNS, istiod, the ingress gateway; facts in <run dir>/platform.json
   --help                this text`;
 
 /** What the operator and the API need besides a kubeconfig. */
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
       'run-dir': { type: 'string' },
       config: { type: 'string' },
       'api-port': { type: 'string', default: '8080' },
+      node: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -96,6 +101,11 @@ async function main(): Promise<void> {
   const kubeconfig = values.kubeconfig ?? (values['use-kubeconfig'] ? process.env.KUBECONFIG : undefined);
   if (values['use-kubeconfig'] && !kubeconfig) throw new Error('--use-kubeconfig needs KUBECONFIG to be set');
   if (kubeconfig) return runAgainstCluster(kubeconfig, values.config, apiPort);
+  if (values.node) {
+    const reason = nodeUnavailableReason();
+    if (!reason) return runLocalNode(values['run-dir']);
+    console.log(`No local node here: ${reason}; starting the process-only platform instead.`);
+  }
   return runLocalPlatform(values['run-dir'], apiPort);
 }
 
@@ -165,6 +175,40 @@ Press Ctrl-C to stop everything.`);
   await untilInterrupted(async () => {
     await services.stop();
     await environment.stop();
+  });
+}
+
+/** The local one-node cluster with Istio: prints how to reach it and writes the same facts to platform.json. */
+async function runLocalNode(runDir: string | undefined): Promise<void> {
+  const dir = path.resolve(runDir ?? mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-node-')));
+  mkdirSync(dir, { recursive: true });
+  console.log('Starting the local one-node cluster (first run builds the components and images)…');
+  const started = Date.now();
+  const node = await startLocalCluster({ logDir: dir, log: (line) => console.log(line), handleSignals: false });
+  const facts = {
+    kind: 'local-node',
+    apiserverUrl: node.info.apiserverUrl,
+    kubeconfig: node.info.adminKubeconfigPath,
+    kubectl: node.info.kubectl,
+    networkNamespace: node.info.layout.netns,
+    images: Object.fromEntries(Object.entries(node.info.images).map(([role, image]) => [role, image.reference])),
+    logs: dir,
+  };
+  writeFileSync(path.join(dir, 'platform.json'), `${JSON.stringify(facts, null, 2)}\n`);
+  console.log(`
+The local node is up (${((Date.now() - started) / 1000).toFixed(1)} s). Cluster addresses live only in the network
+namespace ${facts.networkNamespace}; the apiserver is forwarded to 127.0.0.1.
+
+  Kubernetes API   ${facts.apiserverUrl}
+  kubeconfig       export KUBECONFIG=${facts.kubeconfig}      (admin, system:masters)
+  kubectl          ${facts.kubectl}
+  Facts (JSON)     ${path.join(dir, 'platform.json')}
+  Logs             ${dir}/*.log
+
+Press Ctrl-C to stop everything and restore the host.`);
+  await untilInterrupted(async () => {
+    const report = await node.stop();
+    console.log(`Removed: ${JSON.stringify(report)}`);
   });
 }
 
