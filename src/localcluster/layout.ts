@@ -64,9 +64,7 @@ export function nodePaths(layout: NodeLayout) {
     kubeletConfig: at('kubelet-config.yaml'),
     kubeProxyConfig: at('kube-proxy-config.yaml'),
     podLogs: at('pods'),
-    logs: at('logs'),
     forwarderSockets: at('forward'),
-    pids: at('pids'),
     hostState: at('host-state.json'),
   };
 }

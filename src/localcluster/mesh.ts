@@ -18,7 +18,9 @@ export const gatewayRelease = 'istio-ingressgateway';
 
 /** The meshConfig tenantmesh needs, read from istio/mesh-config.yaml (the one place it is written down). */
 export function tenantmeshMeshConfig(): Record<string, unknown> {
-  const overlay = parse(readFileSync(meshConfigFile, 'utf8')) as { spec: { meshConfig: Record<string, unknown> } };
+  const overlay = parse(readFileSync(meshConfigFile, 'utf8')) as {
+    spec: { meshConfig: Record<string, unknown> };
+  };
   return overlay.spec.meshConfig;
 }
 
@@ -124,7 +126,10 @@ export async function installMesh(options: {
   options.log('[mesh] Istio base (CRDs, validation) installed');
   await install('istiod', 'istiod', renderIstiodValues(options.images));
   await waitForDeployment(options.kube, istioNamespace, 'istiod', 180_000);
-  await options.kube.applyObject(renderNoMetricsTelemetry(), { fieldManager: 'tenantmesh-node', force: true });
+  await options.kube.applyObject(renderNoMetricsTelemetry(), {
+    fieldManager: 'tenantmesh-node',
+    force: true,
+  });
   options.log('[mesh] istiod available');
   await install(gatewayRelease, 'gateway', renderGatewayValues());
   await waitForDeployment(options.kube, istioNamespace, gatewayRelease, 180_000);

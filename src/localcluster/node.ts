@@ -131,7 +131,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const socketPath = socketPathFor(paths.forwarderSockets, name);
     await waitFor(() => fileExists(socketPath), {
       description: `forwarder socket ${socketPath}`,
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
     });
     const listener = await listenOnLoopback(socketPath, hostPort);
     loopbackListeners.push(listener);
@@ -144,8 +144,18 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       if (!isCleanupEmpty(report))
         log(`[node] removed leftovers of an earlier run: ${JSON.stringify(report)}`);
     });
-    for (const dir of Object.values(paths)) if (!path.extname(dir)) mkdirSync(dir, { recursive: true });
-    mkdirSync(path.dirname(paths.containerdConfig), { recursive: true });
+    for (const dir of [
+      paths.pki,
+      paths.etcdData,
+      paths.containerdRoot,
+      paths.containerdState,
+      paths.cniConfDir,
+    ]) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
+    for (const dir of [paths.cniState, paths.kubeletRoot, paths.podLogs, paths.forwarderSockets]) {
+      mkdirSync(dir, { recursive: true });
+    }
     recordHostState(paths);
 
     await step('network namespace', async () => {
@@ -226,7 +236,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
               token: pki.users.admin.token,
             })
           ).status === 200,
-        { description: 'kube-apiserver ready', timeoutMs: 120_000, intervalMs: 250 },
+        { description: 'kube-apiserver ready', timeoutMs: 300_000, intervalMs: 250 },
       );
       return port;
     });
@@ -264,7 +274,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         async () => (await kube.get('v1', 'ServiceAccount', 'default', 'default')) !== undefined,
         {
           description: 'kube-controller-manager to create the default ServiceAccount',
-          timeoutMs: 60_000,
+          timeoutMs: 180_000,
           intervalMs: 250,
         },
       );
@@ -310,7 +320,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           );
           return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
         },
-        { description: `node ${layout.nodeName} Ready`, timeoutMs: 120_000, intervalMs: 500 },
+        { description: `node ${layout.nodeName} Ready`, timeoutMs: 300_000, intervalMs: 500 },
       );
     });
 
@@ -331,7 +341,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       for (const object of renderClusterDns(layout, images.coredns.reference)) {
         await kube.applyObject(object, { fieldManager: 'tenantmesh-node', force: true });
       }
-      await waitForDeployment(kube, 'kube-system', 'coredns', 120_000);
+      await waitForDeployment(kube, 'kube-system', 'coredns', 300_000);
     });
 
     return {

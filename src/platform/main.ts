@@ -184,14 +184,20 @@ async function runLocalNode(runDir: string | undefined): Promise<void> {
   mkdirSync(dir, { recursive: true });
   console.log('Starting the local one-node cluster (first run builds the components and images)…');
   const started = Date.now();
-  const node = await startLocalCluster({ logDir: dir, log: (line) => console.log(line), handleSignals: false });
+  const node = await startLocalCluster({
+    logDir: dir,
+    log: (line) => console.log(line),
+    handleSignals: false,
+  });
   const facts = {
     kind: 'local-node',
     apiserverUrl: node.info.apiserverUrl,
     kubeconfig: node.info.adminKubeconfigPath,
     kubectl: node.info.kubectl,
     networkNamespace: node.info.layout.netns,
-    images: Object.fromEntries(Object.entries(node.info.images).map(([role, image]) => [role, image.reference])),
+    images: Object.fromEntries(
+      Object.entries(node.info.images).map(([role, image]) => [role, image.reference]),
+    ),
     logs: dir,
   };
   writeFileSync(path.join(dir, 'platform.json'), `${JSON.stringify(facts, null, 2)}\n`);

@@ -29,9 +29,7 @@ export const nodeComponents = [
 /** What the mesh on the local node needs on top: istiod and its proxy, Istio's charts and CRDs, Helm. */
 export const meshComponents = ['envoy', 'istio-node', 'istio-crds', 'helm'] as const;
 export type Component =
-  | (typeof allComponents)[number]
-  | (typeof nodeComponents)[number]
-  | (typeof meshComponents)[number];
+  (typeof allComponents)[number] | (typeof nodeComponents)[number] | (typeof meshComponents)[number];
 
 /**
  * Runs scripts/testenv/provision.sh, which builds or installs each component into the version-keyed cache (a warm

@@ -46,11 +46,21 @@ beforeAll(async () => {
 describe('Istio on the local node', () => {
   it("injects a sidecar that holds a workload certificate issued by istiod's CA", async () => {
     const containers = (
-      await kubectl(node, ['get', 'pod', 'meshed', '-n', namespace, '-o', 'jsonpath={.spec.containers[*].name}'])
+      await kubectl(node, [
+        'get',
+        'pod',
+        'meshed',
+        '-n',
+        namespace,
+        '-o',
+        'jsonpath={.spec.containers[*].name}',
+      ])
     ).split(' ');
     expect(containers).toContain('istio-proxy');
 
-    const certs = JSON.parse(await python('meshed', namespace, 'istio-proxy', httpGet('http://127.0.0.1:15000/certs'))) as {
+    const certs = JSON.parse(
+      await python('meshed', namespace, 'istio-proxy', httpGet('http://127.0.0.1:15000/certs')),
+    ) as {
       certificates: {
         ca_cert: { serial_number: string }[];
         cert_chain: { subject_alt_names: { uri?: string }[] }[];
@@ -72,16 +82,30 @@ describe('Istio on the local node', () => {
       ])
     ).trim();
     const rootSerial = new X509Certificate(rootPem).serialNumber.toLowerCase().replace(/^0+/, '');
-    const caSerials = certs.certificates.flatMap((c) => c.ca_cert.map((ca) => ca.serial_number.replace(/^0+/, '')));
+    const caSerials = certs.certificates.flatMap((c) =>
+      c.ca_cert.map((ca) => ca.serial_number.replace(/^0+/, '')),
+    );
     expect(caSerials).toContain(rootSerial);
   });
 
   it('has istiod report the gateway and the sidecar synced, with no configuration rejected', async () => {
     const istiod = (
-      await kubectl(node, ['get', 'pods', '-n', 'istio-system', '-l', 'app=istiod', '-o', 'jsonpath={.items[0].metadata.name}'])
+      await kubectl(node, [
+        'get',
+        'pods',
+        '-n',
+        'istio-system',
+        '-l',
+        'app=istiod',
+        '-o',
+        'jsonpath={.items[0].metadata.name}',
+      ])
     ).trim();
     type Syncz = {
-      resources?: { node?: { id?: string }; genericXdsConfigs?: { typeUrl: string; configStatus?: string }[] }[];
+      resources?: {
+        node?: { id?: string };
+        genericXdsConfigs?: { typeUrl: string; configStatus?: string }[];
+      }[];
     };
     let proxies: NonNullable<Syncz['resources']> = [];
     await waitFor(
@@ -96,9 +120,17 @@ describe('Istio on the local node', () => {
             .filter((c) => /Cluster|Listener|RouteConfiguration/.test(c.typeUrl))
             .every((c) => c.configStatus === 'SYNCED'),
         );
-        return ids.some((id) => id.includes('istio-ingressgateway')) && ids.some((id) => id.includes(`meshed.${namespace}`)) && synced;
+        return (
+          ids.some((id) => id.includes('istio-ingressgateway')) &&
+          ids.some((id) => id.includes(`meshed.${namespace}`)) &&
+          synced
+        );
       },
-      { description: 'istiod to report the gateway and the sidecar synced', timeoutMs: 120_000, intervalMs: 2_000 },
+      {
+        description: 'istiod to report the gateway and the sidecar synced',
+        timeoutMs: 120_000,
+        intervalMs: 2_000,
+      },
     );
     const statuses = proxies.flatMap((p) => (p.genericXdsConfigs ?? []).map((c) => c.configStatus));
     expect(statuses).not.toContain('ERROR');
