@@ -72,5 +72,6 @@ describe('image archives', () => {
     writeFileSync(binary, '#!/bin/sh\necho two\n', { mode: 0o755 });
     const changed = await buildImage(spec, tempDir());
     expect(changed.reference).not.toBe(first.reference);
-  });
+    // Several tar runs: generous on a loaded machine.
+  }, 60_000);
 });
