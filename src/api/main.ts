@@ -1,9 +1,7 @@
 /**
  * Starts the management API against a real cluster and object store: `startApi(options)` for `npm start` and
- * tests, and a command line when this file is run directly (`node --import tsx src/api/main.ts --help`).
+ * tests, and `tenantmesh-server api --config <file>` (src/main.ts) in a cluster.
  */
-import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client as MinioClient } from 'minio';
 import type { Logger } from 'pino';
@@ -12,6 +10,7 @@ import { createAuthorizer } from '../auth/authorize.ts';
 import { createOidcVerifier } from '../auth/jwt.ts';
 import type { OidcIssuerConfig } from '../auth/jwt.ts';
 import { createServiceAccountAuthenticator } from '../auth/tokenreview.ts';
+import { loadConfigFile, objectStoreCredentials } from '../config/file.ts';
 import { platformConfig } from '../domain/index.ts';
 import type { PlatformConfig } from '../domain/index.ts';
 import { createKube } from '../kube/index.ts';
@@ -142,86 +141,48 @@ function oidcConfig(issuer: OidcIssuerOptions): OidcIssuerConfig {
   };
 }
 
-const usage = `Usage: node --import tsx src/api/main.ts [options]
+const usage = `Usage: tenantmesh-server api --config <file> [options]
 
-  --kubeconfig <file>          the API's own kubeconfig (default: KUBECONFIG or in-cluster)
-  --s3 <url>                   object store, e.g. http://127.0.0.1:9000 (credentials from
-                               TENANTMESH_S3_ACCESS_KEY / TENANTMESH_S3_SECRET_KEY)
-  --oidc-issuer <url>          trusted OIDC issuer (repeatable with --oidc-audience etc. applying to all)
-  --oidc-audience <aud>        accepted audience (default tenantmesh)
-  --oidc-username-claim <c>    username claim, as the apiserver maps it (default sub)
-  --oidc-groups-claim <c>      groups claim (default groups)
-  --oidc-ca-file <file>        CA bundle trusted for the issuer
-  --sa-audience <aud>          ServiceAccount token audience (default tenantmesh; "" turns TokenReview off)
-  --serving-namespace <ns>     (default tenantmesh-serving)
-  --ca-namespace <ns>          namespace of tenant CA Secrets (default: the serving namespace)
-  --host <host>                (default 127.0.0.1)
-  --port <port>                (default 8080)`;
+  --config <file>       the platform configuration file (the chart's ConfigMap; docs/configuration.md)
+  --kubeconfig <file>   the API's own kubeconfig (default: KUBECONFIG or in-cluster)
+  --host <host>         overrides api.host of the file
+  --port <port>         overrides api.port of the file
 
-/** Parses the command line (flags win over TENANTMESH_* environment variables). */
+The object store's credentials come from TENANTMESH_S3_ACCESS_KEY and TENANTMESH_S3_SECRET_KEY.`;
+
+/** Parses the command line: the configuration file, plus the few overrides a laptop run needs. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): StartApiOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
+      config: { type: 'string' },
       kubeconfig: { type: 'string' },
-      s3: { type: 'string' },
-      'oidc-issuer': { type: 'string', multiple: true },
-      'oidc-audience': { type: 'string' },
-      'oidc-username-claim': { type: 'string' },
-      'oidc-groups-claim': { type: 'string' },
-      'oidc-ca-file': { type: 'string' },
-      'sa-audience': { type: 'string' },
-      'serving-namespace': { type: 'string' },
-      'ca-namespace': { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) return 'help';
-  const s3Url = new URL(values.s3 ?? env['TENANTMESH_S3'] ?? 'http://127.0.0.1:9000');
-  const accessKey = env['TENANTMESH_S3_ACCESS_KEY'];
-  const secretKey = env['TENANTMESH_S3_SECRET_KEY'];
-  if (!accessKey || !secretKey) {
-    throw new Error('TENANTMESH_S3_ACCESS_KEY and TENANTMESH_S3_SECRET_KEY must be set');
-  }
-  const caFile = values['oidc-ca-file'] ?? env['TENANTMESH_OIDC_CA_FILE'];
-  const issuers =
-    values['oidc-issuer'] ?? (env['TENANTMESH_OIDC_ISSUER'] ? [env['TENANTMESH_OIDC_ISSUER']] : []);
-  const audience = values['oidc-audience'] ?? env['TENANTMESH_OIDC_AUDIENCE'] ?? 'tenantmesh';
-  const saAudience = values['sa-audience'] ?? env['TENANTMESH_SA_AUDIENCE'] ?? 'tenantmesh';
-  const useSSL = s3Url.protocol === 'https:';
+  if (!values.config) throw new Error(`--config <file> is required\n\n${usage}`);
+  const config = loadConfigFile(values.config);
+  const kubeconfigPath = values.kubeconfig ?? env['KUBECONFIG'];
+  const port = values.port === undefined ? config.api.port : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a port number');
   return {
-    ...((values.kubeconfig ?? env['KUBECONFIG'])
-      ? { kubeconfigPath: (values.kubeconfig ?? env['KUBECONFIG'])! }
-      : {}),
-    s3: {
-      endPoint: s3Url.hostname,
-      port: s3Url.port ? Number(s3Url.port) : useSSL ? 443 : 80,
-      useSSL,
-      accessKey,
-      secretKey,
-    },
-    oidcIssuers: issuers.map((issuer) => ({
-      issuer,
-      audiences: [audience],
-      usernameClaim: values['oidc-username-claim'] ?? env['TENANTMESH_OIDC_USERNAME_CLAIM'] ?? 'sub',
-      groupsClaim: values['oidc-groups-claim'] ?? 'groups',
-      ...(caFile ? { caPem: readFileSync(caFile, 'utf8') } : {}),
-    })),
-    serviceAccountAudiences: saAudience === '' ? [] : [saAudience],
-    platform: platformConfig({
-      servingNamespace:
-        values['serving-namespace'] ?? env['TENANTMESH_SERVING_NAMESPACE'] ?? 'tenantmesh-serving',
-    }),
-    ...(values['ca-namespace'] ? { caNamespace: values['ca-namespace'] } : {}),
-    host: values.host ?? env['TENANTMESH_API_HOST'] ?? '127.0.0.1',
-    port: Number(values.port ?? env['TENANTMESH_API_PORT'] ?? 8080),
+    ...(kubeconfigPath ? { kubeconfigPath } : {}),
+    s3: { ...config.objectStore, ...objectStoreCredentials(env) },
+    oidcIssuers: config.oidcIssuers,
+    serviceAccountAudiences: config.platform.serviceAccountTokenAudiences,
+    platform: config.platform,
+    ...(config.api.caNamespace ? { caNamespace: config.api.caNamespace } : {}),
+    host: values.host ?? config.api.host,
+    port,
   };
 }
 
-async function runCommandLine(): Promise<void> {
-  const options = parseCommandLine(process.argv.slice(2), process.env);
+/** `tenantmesh-server api …`: runs until SIGINT/SIGTERM. */
+export async function runApiCommand(argv: string[]): Promise<void> {
+  const options = parseCommandLine(argv, process.env);
   if (options === 'help') return void console.log(usage);
   const api = await startApi(options);
   await new Promise<void>((resolve) => {
@@ -229,11 +190,4 @@ async function runCommandLine(): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   await api.close();
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runCommandLine().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  });
 }

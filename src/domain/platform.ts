@@ -30,8 +30,10 @@ export interface PlatformConfig {
   gatewayNamespace: string;
   /** Labels selecting the ingress gateway pods. */
   gatewaySelector: Record<string, string>;
-  /** SPIFFE principal (without `spiffe://`) of the ingress gateway's ServiceAccount. */
-  gatewayPrincipal: string;
+  /** ServiceAccount of the ingress gateway pods; with the namespace it makes the gateway's principal. */
+  gatewayServiceAccount: string;
+  /** The mesh's trust domain (meshConfig.trustDomain), the first part of every SPIFFE principal. */
+  trustDomain: string;
   /** Parent domain of tenant hostnames: a tenant without its own hostname gets `<tenant>.<domain>`. */
   domain: string;
   /** Name of the Istio meshConfig extension provider that points at Authorino. */
@@ -46,7 +48,7 @@ export interface PlatformConfig {
   authorizationCacheTtlSeconds: number;
   /** The object store. */
   storage: StorageConfig;
-  /** Image of the init container that copies a model version out of the tenant's bucket (MinIO client). */
+  /** Image of the init container that pulls a model version (the tenantmesh image: `pull-model` command). */
   modelPullerImage: string;
   /** Subjects bound to the platform-admin ClusterRole. */
   platformAdmins: Subject[];
@@ -55,9 +57,12 @@ export interface PlatformConfig {
 /** The defaults, matching docs/architecture.md. */
 export const DEFAULT_PLATFORM_CONFIG: PlatformConfig = {
   servingNamespace: 'tenantmesh-serving',
-  gatewayNamespace: 'istio-system',
-  gatewaySelector: { istio: 'ingressgateway' },
-  gatewayPrincipal: 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account',
+  // What `helm install istio-ingress istio/gateway -n istio-ingress` (Istio's documented install) creates:
+  // the chart names the ServiceAccount after the release and labels the pods `istio: <release without istio->`.
+  gatewayNamespace: 'istio-ingress',
+  gatewaySelector: { istio: 'ingress' },
+  gatewayServiceAccount: 'istio-ingress',
+  trustDomain: 'cluster.local',
   domain: 'models.example.com',
   authorinoProvider: 'tenantmesh-authorino',
   authorinoInstanceLabel: { key: 'authorino.kuadrant.io/managed-by', value: 'authorino' },
@@ -65,11 +70,19 @@ export const DEFAULT_PLATFORM_CONFIG: PlatformConfig = {
   serviceAccountTokenAudiences: ['tenantmesh'],
   authorizationCacheTtlSeconds: 30,
   storage: { endpoint: 'http://minio.tenantmesh-system.svc:9000' },
-  modelPullerImage: 'quay.io/minio/mc:RELEASE.2024-11-21T17-21-54Z',
+  modelPullerImage: 'ghcr.io/tenantmesh/tenantmesh:0.1.0',
   platformAdmins: [{ kind: 'Group', name: 'tenantmesh:platform-admins' }],
 };
 
 /** The defaults with `overrides` applied (shallow: a given list or map replaces the default one). */
 export function platformConfig(overrides: Partial<PlatformConfig> = {}): PlatformConfig {
   return { ...DEFAULT_PLATFORM_CONFIG, ...overrides };
+}
+
+/**
+ * SPIFFE identity (without `spiffe://`) of the ingress gateway, derived from its namespace and ServiceAccount
+ * so the ALLOW policy of the serving pods follows wherever the gateway is installed.
+ */
+export function gatewayPrincipal(platform: PlatformConfig): string {
+  return `${platform.trustDomain}/ns/${platform.gatewayNamespace}/sa/${platform.gatewayServiceAccount}`;
 }

@@ -1,4 +1,6 @@
+import { parseArgs } from 'node:util';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { loadConfigFile, objectStoreCredentials } from '../config/file.ts';
 import { platformConfig, type PlatformConfig } from '../domain/index.ts';
 import { createKube } from '../kube/index.ts';
 import { createModelStore, type ModelStoreConfig } from '../storage/store.ts';
@@ -18,6 +20,8 @@ export interface StartOperatorOptions {
   workers?: number;
   /** Port of /healthz, /readyz, /metrics (0: any free port; undefined: no server). */
   probePort?: number;
+  /** Address the probe server binds (default 127.0.0.1; in a Pod all addresses, for the kubelet). */
+  probeHost?: string;
   leaderElection?: boolean;
   identity?: string;
   /** Also export Node process metrics (memory, event loop) on /metrics. */
@@ -58,6 +62,7 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
       : await startProbeServer(
           { isAlive: () => true, isReady: operator.isReady, registry },
           options.probePort,
+          options.probeHost,
         );
   operator.start();
   return {
@@ -70,41 +75,51 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
   };
 }
 
-/** Reads the configuration from the environment: KUBECONFIG, TENANTMESH_* and S3_* variables. */
-function optionsFromEnv(env: NodeJS.ProcessEnv): StartOperatorOptions {
-  const platform: Partial<PlatformConfig> = {};
-  if (env['TENANTMESH_SERVING_NAMESPACE']) platform.servingNamespace = env['TENANTMESH_SERVING_NAMESPACE'];
-  if (env['TENANTMESH_GATEWAY_NAMESPACE']) platform.gatewayNamespace = env['TENANTMESH_GATEWAY_NAMESPACE'];
-  if (env['TENANTMESH_DOMAIN']) platform.domain = env['TENANTMESH_DOMAIN'];
-  if (env['TENANTMESH_STORAGE_URL']) platform.storage = { endpoint: env['TENANTMESH_STORAGE_URL'] };
-  const s3Url = new URL(env['S3_URL'] ?? 'http://127.0.0.1:9000');
-  return {
-    ...(env['KUBECONFIG'] ? { kubeconfigPath: env['KUBECONFIG'] } : {}),
-    platform,
-    s3: {
-      endPoint: s3Url.hostname,
-      port: Number(s3Url.port || (s3Url.protocol === 'https:' ? 443 : 80)),
-      useSSL: s3Url.protocol === 'https:',
-      accessKey: env['S3_ACCESS_KEY'] ?? '',
-      secretKey: env['S3_SECRET_KEY'] ?? '',
+const usage = `Usage: tenantmesh-server operator --config <file> [--kubeconfig <file>]
+
+  --config <file>       the platform configuration file (the chart's ConfigMap; docs/configuration.md)
+  --kubeconfig <file>   the operator's kubeconfig (default: KUBECONFIG or in-cluster)
+
+The object store's credentials come from TENANTMESH_S3_ACCESS_KEY and TENANTMESH_S3_SECRET_KEY; POD_NAME
+names this replica in the leader-election lease.`;
+
+/** Parses the command line into {@link StartOperatorOptions}; everything else comes from the file. */
+export function operatorOptions(argv: string[], env: NodeJS.ProcessEnv): StartOperatorOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      help: { type: 'boolean', default: false },
     },
-    workers: Number(env['TENANTMESH_WORKERS'] ?? 4),
-    probePort: Number(env['TENANTMESH_PROBE_PORT'] ?? 8081),
-    leaderElection: env['TENANTMESH_LEADER_ELECTION'] !== 'false',
+  });
+  if (values.help) return 'help';
+  if (!values.config) throw new Error(`--config <file> is required\n\n${usage}`);
+  const config = loadConfigFile(values.config);
+  const kubeconfigPath = values.kubeconfig ?? env['KUBECONFIG'];
+  return {
+    ...(kubeconfigPath ? { kubeconfigPath } : {}),
+    platform: config.platform,
+    s3: { ...config.objectStore, ...objectStoreCredentials(env) },
+    workers: config.operator.workers,
+    probePort: config.operator.probePort,
+    probeHost: config.operator.probeHost,
+    leaderElection: config.operator.leaderElection,
+    ...(env['POD_NAME'] ? { identity: env['POD_NAME'] } : {}),
     processMetrics: true,
     log: (message) => process.stderr.write(`${message}\n`),
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const running = await startOperator(optionsFromEnv(process.env));
-  const shutdown = () => {
-    // SIGTERM: stop informers, drain in-flight reconciles, release the lease, then exit.
-    running.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+/** `tenantmesh-server operator …`: runs until SIGTERM/SIGINT, then drains and releases the lease. */
+export async function runOperatorCommand(argv: string[]): Promise<void> {
+  const options = operatorOptions(argv, process.env);
+  if (options === 'help') return void console.log(usage);
+  const running = await startOperator(options);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  // Stop informers, drain in-flight reconciles, release the lease.
+  await running.stop();
 }

@@ -133,6 +133,8 @@ async function runLocalPlatform(runDir: string | undefined, apiPort: number): Pr
     path.join(info.runDir, 'pki', 'operator.kubeconfig'),
     {
       platform: platformConfig({
+        servingNamespace: info.namespaces.serving,
+        gatewayNamespace: info.namespaces.gateway,
         domain: 'models.tenantmesh.local',
         oidcIssuers: [
           { issuerUrl: info.oidc.issuerUrl, audiences: [info.oidc.audience], usernameClaim: 'email' },

@@ -2,6 +2,7 @@ import {
   LABELS,
   commonLabels,
   extAuthzPolicyName,
+  gatewayPrincipal,
   gatewayOnlyPolicyName,
   tenantWildcardHost,
 } from '../domain/index.ts';
@@ -56,7 +57,7 @@ export function renderGatewayOnlyPolicy(ctx: TenantContext): KubeObject {
     spec: {
       selector: { matchLabels: { [LABELS.tenant]: ctx.name, [LABELS.component]: 'serving' } },
       action: 'ALLOW',
-      rules: [{ from: [{ source: { principals: [platform.gatewayPrincipal] } }] }],
+      rules: [{ from: [{ source: { principals: [gatewayPrincipal(platform)] } }] }],
     },
   };
 }

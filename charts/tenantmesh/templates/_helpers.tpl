@@ -14,3 +14,30 @@ securityContext:
   capabilities: { drop: [ALL] }
   seccompProfile: { type: RuntimeDefault }
 {{- end -}}
+
+{{- define "tenantmesh.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag }}
+{{- end -}}
+
+{{/* The object store's credentials, under the names both processes read. */}}
+{{- define "tenantmesh.storageEnv" -}}
+- { name: TENANTMESH_S3_ACCESS_KEY, valueFrom: { secretKeyRef: { name: {{ .Values.storage.credentialsSecret }}, key: accessKey } } }
+- { name: TENANTMESH_S3_SECRET_KEY, valueFrom: { secretKeyRef: { name: {{ .Values.storage.credentialsSecret }}, key: secretKey } } }
+{{- end -}}
+
+{{/* The configuration file, and the OIDC CA bundles it may refer to. */}}
+{{- define "tenantmesh.configVolumeMounts" -}}
+- { name: config, mountPath: /etc/tenantmesh/config, readOnly: true }
+{{- if .Values.oidc.caConfigMap }}
+- { name: oidc-ca, mountPath: /etc/tenantmesh/oidc-ca, readOnly: true }
+{{- end }}
+{{- end -}}
+
+{{- define "tenantmesh.configVolumes" -}}
+- name: config
+  configMap: { name: tenantmesh-config }
+{{- if .Values.oidc.caConfigMap }}
+- name: oidc-ca
+  configMap: { name: {{ .Values.oidc.caConfigMap }} }
+{{- end }}
+{{- end -}}

@@ -16,6 +16,10 @@ export function defaultRuntimes(): ServingRuntime[] {
 }
 
 export const platform = platformConfig({
+  // A gateway installed the way older Istio releases did (istioctl's istio-system/istio-ingressgateway).
+  gatewayNamespace: 'istio-system',
+  gatewaySelector: { istio: 'ingressgateway' },
+  gatewayServiceAccount: 'istio-ingressgateway-service-account',
   oidcIssuers: [
     { issuerUrl: 'https://login.example.com', audiences: ['tenantmesh'], usernamePrefix: 'oidc:' },
   ],

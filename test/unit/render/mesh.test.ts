@@ -1,4 +1,5 @@
 import type { KubeObject } from '../../../src/domain/index.ts';
+import { gatewayPrincipal, platformConfig } from '../../../src/domain/index.ts';
 import { describe, expect, it } from 'vitest';
 import { renderPlatform, renderTenant, tenantContext } from '../../../src/render/index.ts';
 import { renderAuthConfig } from '../../../src/render/authconfig.ts';
@@ -78,6 +79,30 @@ describe('Istio objects', () => {
     expect(spec.selector).toEqual({
       matchLabels: { 'tenantmesh.io/tenant': 'acme', 'app.kubernetes.io/component': 'serving' },
     });
+  });
+
+  it('the gateway principal follows the configured gateway namespace, ServiceAccount and trust domain', () => {
+    const moved = tenantContext(
+      sampleInput({
+        platform: platformConfig({
+          gatewayNamespace: 'edge',
+          gatewayServiceAccount: 'public-gw',
+          trustDomain: 'prod.example',
+        }),
+      }),
+    );
+    expect(specOf(renderGatewayOnlyPolicy(moved)).rules).toEqual([
+      { from: [{ source: { principals: ['prod.example/ns/edge/sa/public-gw'] } }] },
+    ]);
+  });
+
+  it('by default the gateway is the one `helm install istio-ingress istio/gateway -n istio-ingress` creates', () => {
+    const defaults = platformConfig();
+    expect([defaults.gatewayNamespace, defaults.gatewaySelector, gatewayPrincipal(defaults)]).toEqual([
+      'istio-ingress',
+      { istio: 'ingress' },
+      'cluster.local/ns/istio-ingress/sa/istio-ingress',
+    ]);
   });
 
   it('no mesh objects when Istio is absent', () => {

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { objectStoreCredentials, parseConfigFile } from '../../../src/config/file.ts';
+import { DEFAULT_PLATFORM_CONFIG, gatewayPrincipal } from '../../../src/domain/index.ts';
+
+const parse = (value: unknown, files: Record<string, string> = {}) =>
+  parseConfigFile(JSON.stringify(value), 'config.json', (file) => {
+    if (!(file in files)) throw new Error('no such file');
+    return files[file]!;
+  });
+
+describe('the configuration file', () => {
+  it('an empty file means the defaults', () => {
+    const config = parse({});
+    expect(config.platform).toEqual(DEFAULT_PLATFORM_CONFIG);
+    expect(config.api).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.operator).toEqual({
+      probePort: 8081,
+      probeHost: '0.0.0.0',
+      workers: 4,
+      leaderElection: true,
+    });
+    expect(config.objectStore).toEqual({
+      endPoint: 'minio.tenantmesh-system.svc',
+      port: 9000,
+      useSSL: false,
+      region: 'us-east-1',
+    });
+  });
+
+  it('every key reaches the setting it names', () => {
+    const config = parse(
+      {
+        servingNamespace: 'serving',
+        domain: 'ml.example.org',
+        authorinoProvider: 'authz',
+        gateway: {
+          namespace: 'edge',
+          serviceAccount: 'edge-gw',
+          selector: { app: 'edge' },
+          trustDomain: 'td.example',
+        },
+        oidc: {
+          issuers: [
+            {
+              issuerUrl: 'https://id.example.org',
+              audiences: ['tm'],
+              usernameClaim: 'email',
+              groupsPrefix: 'oidc:',
+              caFile: '/ca.pem',
+            },
+          ],
+        },
+        serviceAccountTokenAudiences: ['tm-sa'],
+        authorizationCacheTtlSeconds: 5,
+        platformAdmins: [{ kind: 'User', name: 'root@example.org' }],
+        storage: { endpoint: 'https://s3.example.org', region: 'eu-west-1' },
+        modelPullerImage: 'registry.example.org/tenantmesh:1',
+        api: { host: '127.0.0.1', port: 9443, caNamespace: 'cas' },
+        operator: { probePort: 9090, workers: 2, leaderElection: false },
+      },
+      { '/ca.pem': 'PEM' },
+    );
+    expect(config.platform).toMatchObject({
+      servingNamespace: 'serving',
+      domain: 'ml.example.org',
+      authorinoProvider: 'authz',
+      gatewayNamespace: 'edge',
+      gatewaySelector: { app: 'edge' },
+      oidcIssuers: [
+        {
+          issuerUrl: 'https://id.example.org',
+          audiences: ['tm'],
+          usernameClaim: 'email',
+          groupsPrefix: 'oidc:',
+        },
+      ],
+      serviceAccountTokenAudiences: ['tm-sa'],
+      authorizationCacheTtlSeconds: 5,
+      platformAdmins: [{ kind: 'User', name: 'root@example.org' }],
+      storage: { endpoint: 'https://s3.example.org' },
+      modelPullerImage: 'registry.example.org/tenantmesh:1',
+    });
+    expect(gatewayPrincipal(config.platform)).toBe('td.example/ns/edge/sa/edge-gw');
+    expect(config.oidcIssuers).toEqual([
+      {
+        issuer: 'https://id.example.org',
+        audiences: ['tm'],
+        usernameClaim: 'email',
+        groupsPrefix: 'oidc:',
+        caPem: 'PEM',
+      },
+    ]);
+    expect(config.objectStore).toEqual({
+      endPoint: 's3.example.org',
+      port: 443,
+      useSSL: true,
+      region: 'eu-west-1',
+    });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 9443, caNamespace: 'cas' });
+    expect(config.operator).toMatchObject({ probePort: 9090, workers: 2, leaderElection: false });
+  });
+
+  it('a misspelt key is refused, naming it, instead of silently ignored', () => {
+    expect(() => parse({ gateway: { namespce: 'x' } })).toThrow(
+      /config\.json: gateway: Unrecognized key: "namespce"/,
+    );
+  });
+
+  it('bad values are refused with their path', () => {
+    expect(() => parse({ oidc: { issuers: [{ issuerUrl: 'http://id', audiences: [] }] } })).toThrow(
+      /oidc\.issuers\.0\.issuerUrl: .*; oidc\.issuers\.0\.audiences/,
+    );
+    expect(() => parse({ api: { port: 70000 } })).toThrow(/api\.port/);
+    expect(() => parseConfigFile('{', 'c.json')).toThrow(/c\.json: not JSON/);
+  });
+
+  it('a missing CA file is named', () => {
+    expect(() =>
+      parse({ oidc: { issuers: [{ issuerUrl: 'https://id', audiences: ['a'], caFile: '/nope' }] } }),
+    ).toThrow('config.json: oidc.issuers[].caFile /nope: no such file');
+  });
+
+  it('credentials come only from the environment', () => {
+    expect(objectStoreCredentials({ TENANTMESH_S3_ACCESS_KEY: 'a', TENANTMESH_S3_SECRET_KEY: 'b' })).toEqual({
+      accessKey: 'a',
+      secretKey: 'b',
+    });
+    expect(() => objectStoreCredentials({})).toThrow(
+      'TENANTMESH_S3_ACCESS_KEY and TENANTMESH_S3_SECRET_KEY must be set',
+    );
+  });
+});
