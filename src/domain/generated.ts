@@ -88,6 +88,8 @@ export interface TenantSpec {
   ca?: TenantCaSettings;
   /** DNS name under which the tenant's endpoints are served. Defaults to <tenant>.<platform domain>. */
   hostname?: string;
+  /** What the tenant's clients must present at the gateway. certificate: a client certificate of the tenant's CA, always (TLS MUTUAL); a bearer token may add to it. certificateOrToken: a client certificate, or else a bearer token (OIDC or ServiceAccount) that RBAC grants (TLS OPTIONAL_MUTUAL; Authorino refuses a request that has neither). */
+  clientAuthentication?: 'certificate' | 'certificateOrToken';
 }
 
 /** A standard Kubernetes condition (metav1.Condition). */
@@ -219,6 +221,8 @@ export interface ModelPathConvention {
   mountPath: string;
   /** Relative directory of the model version under mountPath. */
   template: string;
+  /** How the model puller arranges and checks the version's files for this runtime. tensorflow-saved-model: a SavedModel (saved_model.pb at the top). openvino: OpenVINO IR (.xml and .bin), ONNX or a SavedModel. triton-model: a Triton model directory (config.pbtxt and/or numeric version directories). mlserver: an MLServer model; model-settings.json is written when the upload has none. files: the files as uploaded, unchecked. */
+  layout?: 'tensorflow-saved-model' | 'openvino' | 'triton-model' | 'mlserver' | 'files';
 }
 
 /** The runtime's template. */
@@ -239,6 +243,7 @@ export interface ServingRuntimeSpec {
 
 /** Defaults the apiserver applies, by kind and schema path; code reading unapplied objects uses these. */
 export const CRD_DEFAULTS = {
+  Tenant: { 'spec.clientAuthentication': 'certificate' },
   InferenceEndpoint: { 'spec.model.version': 'latest', 'spec.replicas': 1 },
-  ServingRuntime: { 'spec.modelPath.mountPath': '/models' },
+  ServingRuntime: { 'spec.modelPath.mountPath': '/models', 'spec.modelPath.layout': 'files' },
 } as const;

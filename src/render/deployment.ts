@@ -1,9 +1,7 @@
 import {
   CRD_DEFAULTS,
-  bucketName,
   commonLabels,
   endpointPodSelector,
-  modelVersionPrefix,
   storageCredentialSecretName,
 } from '../domain/index.ts';
 import type { CpuMemory, EndpointResources, KubeObject, ServingRuntime } from '../domain/index.ts';
@@ -13,10 +11,14 @@ import type { EndpointContext } from './types.ts';
 /** Container port names: Istio reads the protocol from the `grpc-`/`http-` prefix. */
 export const PORT_NAMES = { grpc: 'grpc-inference', http: 'http-inference' } as const;
 
-/** The mc alias the puller uses; the storage Secret holds `MC_HOST_<alias>` (URL with credentials). */
-export const MODEL_STORE_ALIAS = 'store';
-/** Key of the storage credential Secret the puller reads its whole configuration from. */
-export const MODEL_STORE_ENV = `MC_HOST_${MODEL_STORE_ALIAS}`;
+/** Environment of the model puller, all from the tenant's storage Secret (src/render/secrets.ts). */
+export const MODEL_STORE_ENV_KEYS = [
+  'AWS_ENDPOINT_URL',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'TENANTMESH_BUCKET',
+] as const;
 
 /** Non-root user the serving pods run as (runtime images differ; this one is fixed and unprivileged). */
 const POD_USER = 65532;
@@ -97,22 +99,40 @@ function readinessProbe(runtime: ServingRuntime, model: string): Record<string, 
   return { tcpSocket: { port: ports.grpc !== undefined ? PORT_NAMES.grpc : PORT_NAMES.http }, ...timing };
 }
 
+function modelLayout(runtime: ServingRuntime): string {
+  return runtime.spec.modelPath.layout ?? CRD_DEFAULTS.ServingRuntime['spec.modelPath.layout'];
+}
+
+/**
+ * The init step: `pull-model` of the tenantmesh image downloads the version with the tenant's read-only,
+ * expiring credentials, verifies it against its manifest, unpacks it and lays it out for the runtime. A
+ * failure ends it with a one-line termination message, which the operator shows on the endpoint.
+ */
 function modelPuller(ctx: EndpointContext, directory: string): Record<string, unknown> {
-  const source = `${MODEL_STORE_ALIAS}/${bucketName(ctx.tenant)}/${modelVersionPrefix(ctx.resource.spec.model.name, ctx.modelVersion)}`;
+  const secret = storageCredentialSecretName(ctx.tenant);
   return {
     name: 'model-puller',
     image: ctx.platform.modelPullerImage,
-    command: ['mc'],
-    // mc keeps its configuration under --config-dir; the root filesystem is read-only.
-    args: ['--config-dir', '/tmp/mc', '--quiet', '--no-color', 'mirror', '--overwrite', source, directory],
-    env: [
-      {
-        name: MODEL_STORE_ENV,
-        valueFrom: { secretKeyRef: { name: storageCredentialSecretName(ctx.tenant), key: MODEL_STORE_ENV } },
-      },
+    args: [
+      'pull-model',
+      `--model=${ctx.resource.spec.model.name}`,
+      `--version=${ctx.modelVersion}`,
+      `--layout=${modelLayout(ctx.runtime)}`,
+      `--target=${directory}`,
     ],
+    env: MODEL_STORE_ENV_KEYS.map((name) => ({
+      name,
+      valueFrom: {
+        secretKeyRef: {
+          name: secret,
+          key: name,
+          ...(name === 'AWS_SESSION_TOKEN' ? { optional: true } : {}),
+        },
+      },
+    })),
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
     securityContext: restrictedContainerSecurity(),
+    terminationMessagePolicy: 'FallbackToLogsOnError',
     volumeMounts: [
       { name: MODEL_VOLUME, mountPath: modelRoot(ctx.runtime) },
       { name: TMP_VOLUME, mountPath: '/tmp' },
@@ -146,8 +166,8 @@ function runtimeContainer(ctx: EndpointContext, directory: string): Record<strin
 }
 
 /**
- * The endpoint's Deployment: an init container copies the model version out of the tenant's bucket with
- * that tenant's read-only credentials, then the runtime serves it. The pod is meshed (its only ingress is
+ * The endpoint's Deployment: an init container pulls the model version out of the tenant's bucket with
+ * that tenant's read-only credentials and lays it out for the runtime, then the runtime serves it. The pod is meshed (its only ingress is
  * the gateway), runs unprivileged with a read-only root filesystem and no ServiceAccount token.
  */
 export function renderDeployment(ctx: EndpointContext): KubeObject {

@@ -7,7 +7,6 @@ import {
   storageCredentialSecretName,
 } from '../domain/index.ts';
 import type { KubeObject, PlatformConfig } from '../domain/index.ts';
-import { MODEL_STORE_ENV } from './deployment.ts';
 import { objectMeta } from './meta.ts';
 import type { StorageReadCredentials, TenantContext, TenantSecretMaterial } from './types.ts';
 
@@ -69,19 +68,9 @@ export function renderGatewayCredentialSecret(
   };
 }
 
-/** `MC_HOST_<alias>` value: the object store URL with the credentials (and session token) in its userinfo. */
-export function mcHostUrl(storageEndpoint: string, credentials: StorageReadCredentials): string {
-  const url = new URL(storageEndpoint);
-  const userinfo = [credentials.accessKey, credentials.secretKey, credentials.sessionToken]
-    .filter((part) => part !== '')
-    .map(encodeURIComponent)
-    .join(':');
-  return `${url.protocol}//${userinfo}@${url.host}`;
-}
-
 /**
- * Read-only, expiring credentials for the tenant's bucket only, as the model puller's environment (and the
- * usual AWS variables for other S3 clients). The operator refreshes it before `expires-at`.
+ * Read-only, expiring credentials for the tenant's bucket only, as the model puller's environment (the
+ * usual AWS variables, so other S3 clients can use them too). The operator refreshes it before `expires-at`.
  */
 export function renderStorageCredentialSecret(
   ctx: Pick<TenantContext, 'name'> & { platform: PlatformConfig },
@@ -89,7 +78,6 @@ export function renderStorageCredentialSecret(
 ): KubeObject {
   const labels = commonLabels('serving', ctx.name);
   const values: Record<string, string> = {
-    [MODEL_STORE_ENV]: mcHostUrl(ctx.platform.storage.endpoint, credentials),
     AWS_ACCESS_KEY_ID: credentials.accessKey,
     AWS_SECRET_ACCESS_KEY: credentials.secretKey,
     AWS_ENDPOINT_URL: ctx.platform.storage.endpoint,

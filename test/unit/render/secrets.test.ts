@@ -2,7 +2,6 @@ import type { KubeObject } from '../../../src/domain/index.ts';
 import { describe, expect, it } from 'vitest';
 import { tenantContext } from '../../../src/render/index.ts';
 import {
-  mcHostUrl,
   renderCaTrustSecret,
   renderGatewayCredentialSecret,
   renderStorageCredentialSecret,
@@ -47,10 +46,5 @@ describe('Secrets', () => {
   it('the storage Secret records when its credentials expire', () => {
     const secret = renderStorageCredentialSecret(ctx, input.secrets.storage);
     expect(secret.metadata.annotations).toEqual({ 'tenantmesh.io/expires-at': '2030-01-01T00:00:00.000Z' });
-  });
-
-  it('the model puller URL escapes credentials that contain URL characters', () => {
-    const url = mcHostUrl('https://s3.example.com', { ...input.secrets.storage, secretKey: 'a/b+c:d' });
-    expect(url).toBe('https://READONLYKEY:a%2Fb%2Bc%3Ad:session-token@s3.example.com');
   });
 });

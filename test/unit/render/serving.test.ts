@@ -31,20 +31,32 @@ describe('serving objects', () => {
     await expect(toYaml(objects)).toMatchFileSnapshot('__golden__/serving.yaml');
   });
 
-  it('the model puller copies the resolved version from the tenant bucket into the runtime model path', () => {
+  it('the model puller pulls the resolved version into the runtime model path with the runtime layout', () => {
     const puller = podOf(renderDeployment(resnet!)).spec.initContainers[0]!;
-    expect(puller.args).toContain('store/tenantmesh-acme/models/resnet50/2024-06-01/');
-    expect(puller.args?.at(-1)).toBe('/models/resnet50/1');
+    expect(puller.args).toEqual([
+      'pull-model',
+      '--model=resnet50',
+      '--version=2024-06-01',
+      '--layout=tensorflow-saved-model',
+      '--target=/models/resnet50/1',
+    ]);
   });
 
   it('the model puller takes its credentials only from the tenant storage Secret', () => {
     const puller = podOf(renderDeployment(resnet!)).spec.initContainers[0]!;
     expect(puller.envFrom).toBeUndefined();
-    expect(puller.env).toEqual([
-      {
-        name: 'MC_HOST_store',
-        valueFrom: { secretKeyRef: { name: 'tenantmesh-acme-storage-read', key: 'MC_HOST_store' } },
+    const secretKey = (name: string, optional?: boolean) => ({
+      name,
+      valueFrom: {
+        secretKeyRef: { name: 'tenantmesh-acme-storage-read', key: name, ...(optional ? { optional } : {}) },
       },
+    });
+    expect(puller.env).toEqual([
+      secretKey('AWS_ENDPOINT_URL'),
+      secretKey('AWS_ACCESS_KEY_ID'),
+      secretKey('AWS_SECRET_ACCESS_KEY'),
+      secretKey('AWS_SESSION_TOKEN', true),
+      secretKey('TENANTMESH_BUCKET'),
     ]);
   });
 
