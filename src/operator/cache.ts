@@ -122,6 +122,8 @@ export interface OperatorCache {
   ownedBy(tenant: string): KubeObject[];
   /** The cached managed object with this apiVersion, kind, namespace and name. */
   owned(ref: ObjectRef): KubeObject | undefined;
+  /** Why the model puller of one of the endpoint's pods failed, if one did (its termination message). */
+  modelPullFailure?(tenant: string, endpoint: string): string | undefined;
 }
 
 /**

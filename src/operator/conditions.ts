@@ -21,6 +21,8 @@ export const REASONS = {
   runtimeNotFound: 'RuntimeNotFound',
   /** The endpoint's model has no published version (for `latest`). */
   modelNotFound: 'ModelNotFound',
+  /** The model puller of a serving pod failed; the message is its termination message. */
+  modelPullFailed: 'ModelPullFailed',
   /** The endpoint's Tenant does not exist. */
   tenantNotFound: 'TenantNotFound',
   /** The tenant's bring-your-own CA Secret is missing or unusable. */

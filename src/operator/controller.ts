@@ -22,6 +22,7 @@ import { OwnWrites } from './own-writes.ts';
 import type { PkiPort, StoragePort } from './ports.ts';
 import { defaultPki } from './ports.ts';
 import { PLATFORM_KEY, TenantReconciler, discoverCapabilities } from './reconciler.ts';
+import { endpointOfPod, modelPullFailure, slimServingPod } from './pull-failures.ts';
 import { WorkQueue, runWorkers } from './workqueue.ts';
 
 /** Options of {@link createOperator}. */
@@ -114,6 +115,7 @@ export function createOperator(options: OperatorOptions): Operator {
   let endpoints: Informer<InferenceEndpoint & KubeObject> | undefined;
   let runtimes: Informer<ServingRuntime & KubeObject> | undefined;
   const owned = new Map<string, Informer<KubeObject>>();
+  let servingPods: Informer<KubeObject> | undefined;
   let ready = false;
   let leading = false;
   let inFlight = 0;
@@ -128,6 +130,11 @@ export function createOperator(options: OperatorOptions): Operator {
     runtimes: () => runtimes?.list() ?? [],
     ownedBy: (tenant) => [...owned.values()].flatMap((informer) => informer.byIndex(BY_TENANT, tenant)),
     owned: (ref) => owned.get(`${ref.apiVersion}/${ref.kind}`)?.get(objectKey(ref)),
+    modelPullFailure: (tenant, endpoint) =>
+      (servingPods?.byIndex(BY_TENANT, tenant) ?? [])
+        .filter((pod) => endpointOfPod(pod) === endpoint)
+        .map(modelPullFailure)
+        .find((failure) => failure !== undefined),
   };
 
   const reconciler = new TenantReconciler({
@@ -291,6 +298,28 @@ export function createOperator(options: OperatorOptions): Operator {
       owned.set(`${kind.apiVersion}/${kind.kind}`, informer);
       informers.push(informer);
     }
+    // Serving pods, for the model puller's termination message: only a change of that message queues the
+    // tenant, so the pods' frequent status updates cost no reconcile.
+    const pullFailureChanged = (old: KubeObject | undefined, pod: KubeObject) => {
+      if (modelPullFailure(pod) !== (old ? modelPullFailure(old) : undefined)) enqueue(tenantOfObject(pod));
+    };
+    servingPods = new Informer<KubeObject>(
+      kube.listWatch('v1', 'Pod', {
+        namespace: platform.servingNamespace,
+        labelSelector: `${LABELS.managedBy}=${PRODUCT},${LABELS.component}=serving`,
+      }),
+      {
+        onAdd: (pod) => pullFailureChanged(undefined, pod),
+        onUpdate: (old, pod) => pullFailureChanged(old, pod),
+        onDelete: () => undefined,
+      },
+      {
+        ...informerOptions,
+        transform: slimServingPod,
+        indexers: { [BY_TENANT]: byTenantLabel },
+      },
+    );
+    informers.push(servingPods);
     for (const informer of informers) informer.start();
     try {
       await Promise.all(informers.map((informer) => informer.waitForSync(signal)));

@@ -649,7 +649,10 @@ export class TenantReconciler {
           metadata: { name: endpoint.metadata.name, namespace: this.deps.platform.servingNamespace },
         });
         const { ready, readyReplicas, message } = deploymentReadiness(deployment, endpoint);
-        if (!ready) notReady++;
+        // A failed model pull makes the endpoint degraded (with the puller's message), not merely rolling out.
+        const pullFailure = ready ? undefined : this.deps.cache.modelPullFailure?.(name, short);
+        if (pullFailure !== undefined) degraded++;
+        else if (!ready) notReady++;
         status = {
           observedGeneration: generation,
           url: `https://${host}`,
@@ -664,11 +667,17 @@ export class TenantReconciler {
                   condition(CONDITION_TYPES.progressing, 'False', REASONS.reconciled, message),
                   condition(CONDITION_TYPES.degraded, 'False', REASONS.asExpected, 'no problem found'),
                 ]
-              : [
-                  condition(CONDITION_TYPES.ready, 'False', REASONS.rollingOut, message),
-                  condition(CONDITION_TYPES.progressing, 'True', REASONS.rollingOut, message),
-                  condition(CONDITION_TYPES.degraded, 'False', REASONS.asExpected, 'no problem found'),
-                ],
+              : pullFailure !== undefined
+                ? [
+                    condition(CONDITION_TYPES.ready, 'False', REASONS.modelPullFailed, pullFailure),
+                    condition(CONDITION_TYPES.progressing, 'True', REASONS.rollingOut, message),
+                    condition(CONDITION_TYPES.degraded, 'True', REASONS.modelPullFailed, pullFailure),
+                  ]
+                : [
+                    condition(CONDITION_TYPES.ready, 'False', REASONS.rollingOut, message),
+                    condition(CONDITION_TYPES.progressing, 'True', REASONS.rollingOut, message),
+                    condition(CONDITION_TYPES.degraded, 'False', REASONS.asExpected, 'no problem found'),
+                  ],
             generation,
             now,
           ),

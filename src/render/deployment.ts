@@ -11,6 +11,9 @@ import type { EndpointContext } from './types.ts';
 /** Container port names: Istio reads the protocol from the `grpc-`/`http-` prefix. */
 export const PORT_NAMES = { grpc: 'grpc-inference', http: 'http-inference' } as const;
 
+/** Name of the init container; the operator reads its termination message into the endpoint's status. */
+export const MODEL_PULLER_CONTAINER = 'model-puller';
+
 /** Environment of the model puller, all from the tenant's storage Secret (src/render/secrets.ts). */
 export const MODEL_STORE_ENV_KEYS = [
   'AWS_ENDPOINT_URL',
@@ -111,7 +114,7 @@ function modelLayout(runtime: ServingRuntime): string {
 function modelPuller(ctx: EndpointContext, directory: string): Record<string, unknown> {
   const secret = storageCredentialSecretName(ctx.tenant);
   return {
-    name: 'model-puller',
+    name: MODEL_PULLER_CONTAINER,
     image: ctx.platform.modelPullerImage,
     args: [
       'pull-model',
