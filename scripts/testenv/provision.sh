@@ -268,6 +268,20 @@ install_envoy() {
   "$1/envoy" --version >>"$1/build.log" 2>&1 || fail envoy "envoy --version" "$1/build.log"
 }
 
+# A Python venv with scikit-learn, for tests that train and upload a real model (MLServer serves it; keep
+# SCIKIT_LEARN_VERSION equal to the one in the MLServer image, or joblib files may not load).
+install_sklearn() {
+  log "creating a venv with scikit-learn==$SCIKIT_LEARN_VERSION from PyPI"
+  local py; py=$(command -v python3 || true)
+  [ -n "$py" ] || fail sklearn "python3 -m venv" <(echo "python3 is not on PATH")
+  "$py" -m venv "$1/venv" >"$1/build.log" 2>&1 || fail sklearn "python3 -m venv (Debian: apt-get install python3-venv)" "$1/build.log"
+  "$1/venv/bin/python" -m pip install --disable-pip-version-check --no-input "scikit-learn==$SCIKIT_LEARN_VERSION" \
+    >>"$1/build.log" 2>&1 || fail sklearn "pip install scikit-learn==$SCIKIT_LEARN_VERSION" "$1/build.log"
+  ln -sf "$1/venv/bin/python" "$1/sklearn-python"
+  "$1/sklearn-python" -c 'import sklearn, joblib; print("scikit-learn", sklearn.__version__)' >>"$1/build.log" 2>&1 \
+    || fail sklearn "import sklearn" "$1/build.log"
+}
+
 # provide <name> <builder> <version-key> <binaries...>: prints name=path lines for what it provides.
 provide() {
   local name=$1 builder=$2 version=$3; shift 3
@@ -304,6 +318,7 @@ provide_one() {
     node-packages) provide_node_packages ;;
     pause) provide pause build_pause "$(sha256sum "$pause_source" | cut -c1-16)" pause ;;
     debian-rootfs) provide debian-rootfs build_debian_rootfs "$DEBIAN_SUITE-$(echo "$debian_rootfs_packages" | sha256sum | cut -c1-12)" rootfs.tar ;;
+    sklearn) provide sklearn install_sklearn "$SCIKIT_LEARN_VERSION-py$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" sklearn-python ;;
     *) echo "unknown component: $1" >&2; exit 2 ;;
   esac
 }

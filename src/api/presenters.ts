@@ -15,6 +15,8 @@ export interface TenantDto {
   name: string;
   displayName?: string;
   hostname?: string;
+  /** What clients present at the gateway: always a certificate, or a certificate or else a bearer token. */
+  clientAuthentication: 'certificate' | 'certificateOrToken';
   quota: { maxEndpoints?: number; cpu?: string; memory?: string; storageBytes?: number };
   ca: { mode: 'generated' | 'provided'; fingerprint?: string };
   resourceVersion?: string;
@@ -57,6 +59,7 @@ export function presentTenant(tenant: Tenant): TenantDto {
     name: tenant.metadata.name,
     displayName: tenant.spec.displayName,
     hostname: tenant.spec.hostname,
+    clientAuthentication: tenant.spec.clientAuthentication ?? 'certificate',
     quota: {
       maxEndpoints: quota.maxEndpoints,
       cpu: quantityText(quota.cpu),

@@ -8,6 +8,7 @@ import {
   tenantWildcardHost,
 } from '../domain/index.ts';
 import type { KubeObject, OidcIssuer } from '../domain/index.ts';
+import { clientAuthentication } from './gateway.ts';
 import { objectMeta } from './meta.ts';
 import type { TenantContext } from './types.ts';
 
@@ -160,6 +161,13 @@ function subjectAccessReview(ctx: TenantContext): Record<string, unknown> {
 
 function authorization(ctx: TenantContext): Record<string, unknown> {
   const rules: Record<string, unknown> = {};
+  if (clientAuthentication(ctx.tenant) === 'certificate') {
+    // The gateway sets XFCC only for a certificate it verified (SANITIZE_SET strips a client's own), so its
+    // presence means one was presented: a token alone is not enough for a certificate-only tenant.
+    rules['client-certificate-required'] = {
+      patternMatching: { patterns: [{ predicate: `${celString(XFCC_HEADER)} in request.headers` }] },
+    };
+  }
   if (ctx.platform.oidcIssuers.length > 0) {
     rules['oidc-audience'] = {
       when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "oidc"` }],

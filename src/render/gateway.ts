@@ -4,16 +4,24 @@ import {
   gatewayName,
   tenantWildcardHost,
 } from '../domain/index.ts';
-import type { KubeObject } from '../domain/index.ts';
+import { CRD_DEFAULTS } from '../domain/index.ts';
+import type { KubeObject, Tenant } from '../domain/index.ts';
 import { objectMeta } from './meta.ts';
 import type { TenantContext } from './types.ts';
 
 /** The HTTPS port of the ingress gateway that tenant Gateways use. */
 export const GATEWAY_HTTPS_PORT = 443;
 
+/** What the tenant's clients must present (`spec.clientAuthentication`). */
+export function clientAuthentication(tenant: Tenant): NonNullable<Tenant['spec']['clientAuthentication']> {
+  return tenant.spec.clientAuthentication ?? CRD_DEFAULTS.Tenant['spec.clientAuthentication'];
+}
+
 /**
  * The tenant's Istio Gateway: HTTPS with mutual TLS against the tenant's CA (credential Secret in the
  * gateway namespace), for `*.<tenant hostname>`, bindable only by VirtualServices of the serving namespace.
+ * MUTUAL refuses a handshake without a client certificate; for `certificateOrToken` tenants OPTIONAL_MUTUAL
+ * still verifies a certificate that is sent, and Authorino then requires a token when none was.
  */
 export function renderGateway(ctx: TenantContext): KubeObject {
   const { platform } = ctx;
@@ -28,7 +36,7 @@ export function renderGateway(ctx: TenantContext): KubeObject {
           port: { number: GATEWAY_HTTPS_PORT, name: 'https', protocol: 'HTTPS' },
           hosts: [`${platform.servingNamespace}/${tenantWildcardHost(ctx.hostname)}`],
           tls: {
-            mode: 'MUTUAL',
+            mode: clientAuthentication(ctx.tenant) === 'certificateOrToken' ? 'OPTIONAL_MUTUAL' : 'MUTUAL',
             credentialName: gatewayCredentialSecretName(ctx.name),
             minProtocolVersion: 'TLSV1_2',
           },

@@ -28,8 +28,13 @@ export const nodeComponents = [
 
 /** What the mesh on the local node needs on top: istiod and its proxy, Istio's charts and CRDs, Helm. */
 export const meshComponents = ['envoy', 'istio-node', 'istio-crds', 'helm'] as const;
+/** Provisioned only for the tests that need them (slow to install, not part of the platform). */
+export const optionalComponents = ['sklearn'] as const;
 export type Component =
-  (typeof allComponents)[number] | (typeof nodeComponents)[number] | (typeof meshComponents)[number];
+  | (typeof allComponents)[number]
+  | (typeof nodeComponents)[number]
+  | (typeof meshComponents)[number]
+  | (typeof optionalComponents)[number];
 
 /**
  * Runs scripts/testenv/provision.sh, which builds or installs each component into the version-keyed cache (a warm

@@ -21,6 +21,7 @@ export const tenantDto = z.object({
   name: z.string(),
   displayName: z.string().optional(),
   hostname: z.string().optional(),
+  clientAuthentication: z.enum(['certificate', 'certificateOrToken']),
   quota: tenantQuota,
   ca: z.object({ mode: z.enum(['generated', 'provided']), fingerprint: z.string().optional() }),
   resourceVersion: z.string().optional(),
@@ -37,11 +38,15 @@ export const tenantDto = z.object({
 
 const tenantParams = z.object({ tenant: tenantName });
 
+/** What the tenant's clients present at the gateway (Tenant `spec.clientAuthentication`). */
+const clientAuthentication = z.enum(['certificate', 'certificateOrToken']);
+
 /** POST /tenants body. */
 export const createTenantBody = z.strictObject({
   name: tenantName,
   displayName: z.string().min(1).max(200).optional(),
   hostname: hostname.optional(),
+  clientAuthentication: clientAuthentication.optional(),
   quota: tenantQuota.optional(),
   admins: z.array(subject).max(100).default([]),
   users: z.array(subject).max(100).default([]),
@@ -65,6 +70,7 @@ export const patchTenantBody = z
   .strictObject({
     displayName: z.string().min(1).max(200).optional(),
     hostname: hostname.optional(),
+    clientAuthentication: clientAuthentication.optional(),
     quota: tenantQuota.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change' });
@@ -121,6 +127,7 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
         const spec: TenantSpec = {
           displayName: body.displayName,
           hostname: body.hostname,
+          clientAuthentication: body.clientAuthentication,
           quota: body.quota,
           admins: body.admins,
           users: body.users,
@@ -158,7 +165,7 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'patch',
       path: `${prefix}/tenants/:tenant`,
       resource: 'tenants',
-      summary: 'Change a tenant’s display name, hostname or quota',
+      summary: 'Change a tenant’s display name, hostname, client authentication or quota',
       authorization: 'patch tenants/<tenant>',
       params: tenantParams,
       body: patchTenantBody,
@@ -171,6 +178,9 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
           ...current.spec,
           ...(body.displayName !== undefined ? { displayName: body.displayName } : {}),
           ...(body.hostname !== undefined ? { hostname: body.hostname } : {}),
+          ...(body.clientAuthentication !== undefined
+            ? { clientAuthentication: body.clientAuthentication }
+            : {}),
           ...(body.quota !== undefined ? { quota: { ...current.spec.quota, ...body.quota } } : {}),
         };
         const resourceVersion = ifMatch(ctx.get('If-Match')) ?? current.metadata.resourceVersion;

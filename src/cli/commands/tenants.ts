@@ -11,6 +11,7 @@ interface Tenant {
   name: string;
   displayName?: string;
   hostname?: string;
+  clientAuthentication?: string;
   quota: { maxEndpoints?: number; cpu?: string; memory?: string; storageBytes?: number };
   ca: { mode: string; fingerprint?: string };
   createdAt?: string;
@@ -64,11 +65,20 @@ function quotaBody(options: QuotaOptions): Record<string, unknown> | undefined {
 
 const subjectText = (s: SubjectArg) => `${s.kind}:${s.namespace ? `${s.namespace}/` : ''}${s.name}`;
 
+/** `--client-authentication`: what the tenant's clients present at the gateway. */
+function clientAuthenticationOption(): Option {
+  return new Option(
+    '--client-authentication <mode>',
+    'certificate: a client certificate always; certificateOrToken: a certificate, or else a bearer token',
+  ).choices(['certificate', 'certificateOrToken']);
+}
+
 function tenantDetails(t: Tenant): string {
   return formatDetails([
     ['name', t.name],
     ['display name', t.displayName],
     ['hostname', t.hostname],
+    ['client authentication', t.clientAuthentication],
     ['ready', t.status.ready],
     ['deleting', t.deleting ? 'yes' : undefined],
     ['hosts', t.status.hosts],
@@ -128,6 +138,7 @@ export function tenantCommands(context: CommandContext): Command[] {
       .description('Create a tenant (platform admins)')
       .option('--display-name <text>')
       .option('--hostname <dns-name>', 'default: <tenant>.<platform domain>')
+      .addOption(clientAuthenticationOption())
       .option(
         '--admin <subject>',
         'tenant admin: user:<name>, group:<name> or serviceaccount:<ns>/<name> (repeatable)',
@@ -142,6 +153,7 @@ export function tenantCommands(context: CommandContext): Command[] {
       options: QuotaOptions & {
         displayName?: string;
         hostname?: string;
+        clientAuthentication?: string;
         admin?: SubjectArg[];
         user?: SubjectArg[];
         caCert?: string;
@@ -156,6 +168,7 @@ export function tenantCommands(context: CommandContext): Command[] {
         name,
         ...(options.displayName ? { displayName: options.displayName } : {}),
         ...(options.hostname ? { hostname: options.hostname } : {}),
+        ...(options.clientAuthentication ? { clientAuthentication: options.clientAuthentication } : {}),
         ...(quota ? { quota } : {}),
         admins: options.admin ?? [],
         users: options.user ?? [],
@@ -177,23 +190,29 @@ export function tenantCommands(context: CommandContext): Command[] {
   quotaOptions(
     tenants
       .command('patch <tenant>')
-      .description('Change display name, hostname or quota (fields not given are kept)')
+      .description(
+        'Change display name, hostname, client authentication or quota (fields not given are kept)',
+      )
       .option('--display-name <text>')
-      .option('--hostname <dns-name>'),
+      .option('--hostname <dns-name>')
+      .addOption(clientAuthenticationOption()),
   ).action(
     async (
       name: string,
-      options: QuotaOptions & { displayName?: string; hostname?: string },
+      options: QuotaOptions & { displayName?: string; hostname?: string; clientAuthentication?: string },
       command: Command,
     ) => {
       const quota = quotaBody(options);
       const body = {
         ...(options.displayName ? { displayName: options.displayName } : {}),
         ...(options.hostname ? { hostname: options.hostname } : {}),
+        ...(options.clientAuthentication ? { clientAuthentication: options.clientAuthentication } : {}),
         ...(quota ? { quota } : {}),
       };
       if (Object.keys(body).length === 0)
-        throw usageError('nothing to change: give --display-name, --hostname or a quota flag');
+        throw usageError(
+          'nothing to change: give --display-name, --hostname, --client-authentication or a quota flag',
+        );
       const { api } = await context.api(command);
       const tenant = await api.patch<Tenant>(`/v1/tenants/${seg(name)}`, body);
       context.print(command, tenant, () => tenantDetails(tenant));

@@ -43,7 +43,10 @@ describe('the rendered AuthConfig decides data-plane calls in a real Authorino',
       allowedClientSubjects: ['scoring-job'],
     }),
   ];
+  // Token-only callers reach Authorino only where the Gateway is OPTIONAL_MUTUAL; certificate-only tenants
+  // are the next describe block.
   const spec = {
+    clientAuthentication: 'certificateOrToken' as const,
     users: [{ kind: 'ServiceAccount' as const, name: 'orchid-pipeline', namespace: ns }],
     endpointGrants: [
       { endpoint: 'kserve', subjects: [{ kind: 'User' as const, name: 'partner@example.com' }] },
@@ -183,4 +186,81 @@ describe('the rendered AuthConfig decides data-plane calls in a real Authorino',
     const elapsedMs = Date.now() - revokedAt;
     expect(elapsedMs).toBeLessThanOrEqual(ttlMs + 5_000);
   });
+});
+
+/**
+ * The two client-authentication modes side by side. Under MUTUAL the gateway refuses a handshake without a
+ * certificate, so Authorino never sees such a request; it refuses one anyway (the gateway's XFCC is the proof
+ * a certificate was verified), so the mode does not rest on TLS settings alone.
+ */
+describe('client authentication: certificate (MUTUAL) versus certificateOrToken (OPTIONAL_MUTUAL)', () => {
+  const client = createExtAuthzClient(env.authorino.grpcAddress);
+  const tenants = { certificate: 'garnet', certificateOrToken: 'jasper' } as const;
+  const pkis: Partial<Record<keyof typeof tenants, TenantPki>> = {};
+  let applied: KubeObject[] = [];
+  const check = (mode: keyof typeof tenants, headers: Record<string, string>) =>
+    client.check({
+      host: `kserve.${pkis[mode]!.hostname}`,
+      path: '/inference.GRPCInferenceService/ModelInfer',
+      headers: gatewayHeaders(headers),
+    });
+
+  beforeAll(async () => {
+    for (const [mode, name] of Object.entries(tenants) as [keyof typeof tenants, string][]) {
+      const pki = await tenantPki(name);
+      pkis[mode] = pki;
+      applied.push(
+        ...renderTestTenant({
+          platform,
+          pki,
+          spec: {
+            clientAuthentication: mode,
+            users: [{ kind: 'ServiceAccount', name: `${name}-pipeline`, namespace: ns }],
+          },
+          endpoints: [endpointResource(platform, name, 'kserve', 'triton')],
+        }),
+      );
+    }
+    await applyAll(kube, applied);
+    for (const name of Object.values(tenants)) await waitAuthConfigReady(kube, authConfigName(name), ns);
+  });
+  afterAll(async () => {
+    client.close();
+    await deleteAll(kube, applied);
+    applied = [];
+  });
+
+  it.each(Object.keys(tenants) as (keyof typeof tenants)[])(
+    '%s: no certificate and no token is refused as unauthenticated',
+    async (mode) => {
+      const result = await check(mode, {});
+      expect(result.code).toBe(UNAUTHENTICATED);
+      expect(result.httpStatus).toBe(401);
+    },
+  );
+
+  it('a granted token without a certificate is allowed only for the certificateOrToken tenant', async () => {
+    const token = (mode: keyof typeof tenants) =>
+      serviceAccountToken(env, ns, `${tenants[mode]}-pipeline`, { audiences: ['tenantmesh'] });
+    expect(
+      (await check('certificateOrToken', { authorization: `Bearer ${await token('certificateOrToken')}` }))
+        .code,
+    ).toBe(OK);
+    const refused = await check('certificate', { authorization: `Bearer ${await token('certificate')}` });
+    expect(refused.code).toBe(PERMISSION_DENIED);
+    expect(refused.httpStatus).toBe(403);
+  });
+
+  it.each(Object.keys(tenants) as (keyof typeof tenants)[])(
+    '%s: a client certificate of the tenant is allowed, alone or with a granted token',
+    async (mode) => {
+      const cert = await pkis[mode]!.client('scoring-job');
+      const xfcc = { 'x-forwarded-client-cert': xfccFor(cert.certPem) };
+      const token = await serviceAccountToken(env, ns, `${tenants[mode]}-pipeline`, {
+        audiences: ['tenantmesh'],
+      });
+      expect((await check(mode, xfcc)).code).toBe(OK);
+      expect((await check(mode, { ...xfcc, authorization: `Bearer ${token}` })).code).toBe(OK);
+    },
+  );
 });

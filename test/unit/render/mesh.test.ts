@@ -81,6 +81,33 @@ describe('Istio objects', () => {
     });
   });
 
+  describe('a tenant whose clients may present a certificate or else a bearer token', () => {
+    const tokenTenant = {
+      ...sampleInput().tenant,
+      spec: { ...sampleInput().tenant.spec, clientAuthentication: 'certificateOrToken' as const },
+    };
+    const optional = tenantContext(sampleInput({ tenant: tokenTenant }));
+
+    it('gets an OPTIONAL_MUTUAL Gateway (golden): the handshake succeeds without a certificate', async () => {
+      await expect(toYaml(renderGateway(optional))).toMatchFileSnapshot(
+        '__golden__/gateway-certificate-or-token.yaml',
+      );
+    });
+
+    it('gets an AuthConfig without the certificate requirement (golden): identity comes from either', async () => {
+      const spec = specOf(renderAuthConfig(optional));
+      expect(spec.authorization).not.toHaveProperty('client-certificate-required');
+      await expect(toYaml(renderAuthConfig(optional))).toMatchFileSnapshot(
+        '__golden__/authconfig-certificate-or-token.yaml',
+      );
+    });
+
+    it('keeps MUTUAL for every other tenant', () => {
+      const tls = (specOf(renderGateway(ctx)).servers as { tls: { mode: string } }[])[0]!.tls;
+      expect(tls.mode).toBe('MUTUAL');
+    });
+  });
+
   it('the gateway principal follows the configured gateway namespace, ServiceAccount and trust domain', () => {
     const moved = tenantContext(
       sampleInput({
@@ -131,6 +158,14 @@ describe('the AuthConfig', () => {
 
   it('matches the golden AuthConfig', async () => {
     await expect(toYaml(authConfig)).toMatchFileSnapshot('__golden__/authconfig.yaml');
+  });
+
+  it('a certificate-only tenant (the default) requires the certificate the gateway verified, token or not', () => {
+    expect(specOf(authConfig).authorization).toMatchObject({
+      'client-certificate-required': {
+        patternMatching: { patterns: [{ predicate: '"x-forwarded-client-cert" in request.headers' }] },
+      },
+    });
   });
 
   it("passes the caller's groups, never a fixed list", () => {
