@@ -8,7 +8,7 @@ import { pullModel, type PullOptions } from '../../../src/puller/main.ts';
 import type { ModelLayout } from '../../../src/puller/layout.ts';
 import { createModelStore, type ReadCredentials } from '../../../src/storage/store.ts';
 import { s3Client } from '../../../src/testenv/identities.ts';
-import { tarGz, zip, type ArchiveEntry } from '../../support/archives.ts';
+import { tarGz, zip } from '../../support/archives.ts';
 
 /**
  * The model puller against the real MinIO: versions published through the store, read back with the tenant's
