@@ -1,0 +1,160 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseConfigFile } from '../../../src/config/file.ts';
+import { gatewayPrincipal } from '../../../src/domain/index.ts';
+import { createKube, type KubeObject } from '../../../src/kube/index.ts';
+import { assetPath, provisionAssets } from '../../../src/testenv/provision.ts';
+
+/** The chart as Helm renders it, checked by Helm, by the real apiserver, and against the code's parser. */
+const env = inject('env');
+const chart = fileURLToPath(new URL('../../../charts/tenantmesh', import.meta.url));
+const run = promisify(execFile);
+let helm: string;
+
+const template = async (...flags: string[]) => {
+  const { stdout } = await run(
+    helm,
+    ['template', 'tenantmesh', chart, '--namespace', 'tenantmesh-system', ...flags],
+    {
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  return parseAllDocuments(stdout)
+    .map((document) => document.toJS() as KubeObject | null)
+    .filter((object): object is KubeObject => object !== null);
+};
+const find = (objects: KubeObject[], kind: string, name: string) => {
+  const found = objects.find((object) => object.kind === kind && object.metadata.name === name);
+  if (!found) throw new Error(`the chart renders no ${kind} ${name}`);
+  return found;
+};
+type Container = { args: string[]; env: { name: string }[]; ports: { containerPort: number }[] } & Record<
+  string,
+  unknown
+>;
+const container = (deployment: KubeObject) =>
+  (deployment['spec'] as { template: { spec: { containers: Container[] } } }).template.spec.containers[0]!;
+
+beforeAll(async () => {
+  helm = assetPath(await provisionAssets(['helm']), 'helm');
+});
+
+describe('the Helm chart', () => {
+  it('passes helm lint', async () => {
+    const { stdout } = await run(helm, ['lint', chart]);
+    expect(stdout).toContain('0 chart(s) failed');
+  });
+
+  it('every value reaches the configuration both processes parse', async () => {
+    const objects = await template(
+      '--set',
+      'servingNamespace=serving-x',
+      '--set',
+      'domain=ml.example.org',
+      '--set',
+      'authorinoProvider=authz-x',
+      '--set',
+      'gateway.namespace=edge',
+      '--set',
+      'gateway.serviceAccount=edge-gw',
+      '--set',
+      'gateway.selector.app=edge',
+      '--set',
+      'gateway.trustDomain=td.example',
+      '--set',
+      'oidc.issuers[0].issuerUrl=https://id.example.org',
+      '--set',
+      'oidc.issuers[0].audiences[0]=tm',
+      '--set',
+      'oidc.issuers[0].usernameClaim=email',
+      '--set',
+      'serviceAccountTokenAudiences[0]=tm-sa',
+      '--set',
+      'authorizationCacheTtlSeconds=7',
+      '--set',
+      'storage.endpoint=https://s3.example.org:9443',
+      '--set',
+      'storage.region=eu-west-1',
+      '--set',
+      'image.repository=registry.example.org/tenantmesh',
+      '--set',
+      'image.tag=9.9.9',
+      '--set',
+      'api.port=9080',
+      '--set',
+      'operator.probePort=9181',
+      '--set',
+      'operator.workers=3',
+    );
+    const text = (find(objects, 'ConfigMap', 'tenantmesh-config')['data'] as Record<string, string>)[
+      'config.json'
+    ]!;
+    const config = parseConfigFile(text, 'config.json');
+    expect(config.platform).toMatchObject({
+      servingNamespace: 'serving-x',
+      domain: 'ml.example.org',
+      authorinoProvider: 'authz-x',
+      gatewayNamespace: 'edge',
+      oidcIssuers: [{ issuerUrl: 'https://id.example.org', audiences: ['tm'], usernameClaim: 'email' }],
+      serviceAccountTokenAudiences: ['tm-sa'],
+      authorizationCacheTtlSeconds: 7,
+      storage: { endpoint: 'https://s3.example.org:9443' },
+      modelPullerImage: 'registry.example.org/tenantmesh:9.9.9',
+    });
+    expect(config.platform.gatewaySelector).toMatchObject({ app: 'edge' });
+    expect(gatewayPrincipal(config.platform)).toBe('td.example/ns/edge/sa/edge-gw');
+    expect(config.objectStore).toEqual({
+      endPoint: 's3.example.org',
+      port: 9443,
+      useSSL: true,
+      region: 'eu-west-1',
+    });
+    expect(config.api).toMatchObject({ host: '0.0.0.0', port: 9080 });
+    expect(config.operator).toMatchObject({ probePort: 9181, probeHost: '0.0.0.0', workers: 3 });
+
+    // Ports, probes, args and env names agree with what the processes read.
+    const api = container(find(objects, 'Deployment', 'tenantmesh-api'));
+    const operator = container(find(objects, 'Deployment', 'tenantmesh-operator'));
+    expect(api.args).toEqual(['api', '--config=/etc/tenantmesh/config/config.json']);
+    expect(operator.args).toEqual(['operator', '--config=/etc/tenantmesh/config/config.json']);
+    expect(api.ports[0]!.containerPort).toBe(9080);
+    expect(operator.ports[0]!.containerPort).toBe(9181);
+    for (const c of [api, operator]) {
+      expect(c.env.map((e) => e.name)).toEqual(
+        expect.arrayContaining(['TENANTMESH_S3_ACCESS_KEY', 'TENANTMESH_S3_SECRET_KEY']),
+      );
+    }
+  });
+
+  it('installs the four default ServingRuntimes', async () => {
+    const runtimes = (await template()).filter((object) => object.kind === 'ServingRuntime');
+    expect(runtimes.map((runtime) => runtime.metadata.name).sort()).toEqual([
+      'mlserver',
+      'openvino-model-server',
+      'tensorflow-serving',
+      'triton',
+    ]);
+  });
+
+  it('is accepted by the real apiserver (server-side dry run of every rendered object)', async () => {
+    const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
+    const namespace = `chart-${randomBytes(3).toString('hex')}`;
+    await kube.applyObject(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+      { fieldManager: 'tenantmesh-test' },
+    );
+    try {
+      const objects = await template('--namespace', namespace);
+      for (const object of objects) {
+        await kube.applyObject(object, { fieldManager: 'tenantmesh-test', dryRun: true });
+      }
+      expect(objects.length).toBeGreaterThan(10);
+    } finally {
+      await kube.delete('v1', 'Namespace', namespace);
+    }
+  });
+});
