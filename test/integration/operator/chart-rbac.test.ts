@@ -70,9 +70,15 @@ beforeAll(async () => {
     onError: (key, err) => errors.push(`${key}: ${err instanceof Error ? err.message : String(err)}`),
   });
   operator.start();
+  // The Lease lives in the serving namespace that the other operator tests share: on a loaded machine taking it
+  // over from a stopped holder can take a lease duration or two.
   await waitFor(() => operator!.isReady(), {
     description: 'operator under the chart RBAC leading',
-    timeoutMs: 30_000,
+    timeoutMs: 90_000,
+  }).catch((error: unknown) => {
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}; operator errors: ${errors.join('; ')}`,
+    );
   });
 });
 
