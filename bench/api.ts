@@ -103,6 +103,7 @@ async function runChild(env: EnvironmentInfo): Promise<void> {
       update: tenant,
       delete: async () => undefined,
     },
+    visibility: { candidates: () => new Set() },
     runtimes: { list: async () => [] },
     caValidator: pkiCaBundleValidator(),
     readiness: {},

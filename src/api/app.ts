@@ -14,7 +14,7 @@ import type { ReadinessProbes } from './health.ts';
 import { accessMetrics, createApiMetrics } from './metrics.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { openApiRoute } from './openapi.ts';
-import type { CaBundleValidator, RuntimeCatalog, TenantStore } from './ports.ts';
+import type { CaBundleValidator, RuntimeCatalog, TenantStore, TenantVisibility } from './ports.ts';
 import { HttpProblem, problemEdge } from './problem.ts';
 import { requestId } from './request-id.ts';
 import { buildRouters } from './route.ts';
@@ -34,10 +34,14 @@ export interface ApiDeps {
   authenticator: Authenticator;
   authorizer: Authorizer;
   tenants: TenantStore;
+  /** Which tenants RBAC names a caller for (the tenant list verifies only those). */
+  visibility: TenantVisibility;
   runtimes: RuntimeCatalog;
   caValidator: CaBundleValidator;
   /** Readiness checks by name (`apiserver`, `storage`); /readyz answers 503 when any fails. */
   readiness: ReadinessProbes;
+  /** How long a readiness answer is reused (default 2 s). */
+  readinessTtlMs?: number;
   logger: Logger;
   /** Defaults to JSON lines on stdout. */
   audit?: AuditLog;
@@ -82,6 +86,7 @@ export function buildApp(deps: ApiDeps): BuiltApp {
   const store = deps.models?.store;
   const routeDeps = {
     tenants: deps.tenants,
+    visibility: deps.visibility,
     runtimes: deps.runtimes,
     caValidator: deps.caValidator,
     guard,
@@ -94,7 +99,10 @@ export function buildApp(deps: ApiDeps): BuiltApp {
       : {}),
   };
   const routes: ApiRoute[] = [
-    ...healthRoutes(deps.readiness, metrics),
+    ...healthRoutes(deps.readiness, metrics, {
+      onNotReady: (failures) => deps.logger.warn({ failures }, 'not ready'),
+      ...(deps.readinessTtlMs !== undefined ? { readinessTtlMs: deps.readinessTtlMs } : {}),
+    }),
     openApiRoute(() => routes, deps.version ?? '0.1.0'),
     ...tenantRoutes(routeDeps),
     ...accessRoutes(routeDeps),

@@ -35,8 +35,46 @@ export async function failingProbes(
   return results.filter((r) => r !== undefined);
 }
 
+/** How long a readiness answer is reused: probes cost backend calls and /readyz is unauthenticated. */
+export const READINESS_TTL_MS = 2000;
+
+/** Options of {@link healthRoutes}. */
+export interface HealthOptions {
+  /** Told the failing probes and their reasons, which never reach the response. */
+  onNotReady?(failures: string[]): void;
+  readinessTtlMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Runs the probes at most once per `ttlMs`, however many callers ask, sharing the run in flight. Resolves
+ * to the names of the failing probes.
+ */
+export function cachedReadiness(
+  probes: ReadinessProbes,
+  options: HealthOptions = {},
+): () => Promise<string[]> {
+  const ttlMs = options.readinessTtlMs ?? READINESS_TTL_MS;
+  const now = options.now ?? Date.now;
+  let last: { at: number; failing: Promise<string[]> } | undefined;
+  return () => {
+    if (last && now() - last.at < ttlMs) return last.failing;
+    const failing = failingProbes(probes).then((failures) => {
+      if (failures.length > 0) options.onNotReady?.(failures);
+      return failures.map((failure) => failure.slice(0, failure.indexOf(':')));
+    });
+    last = { at: now(), failing };
+    return failing;
+  };
+}
+
 /** /healthz (the process answers), /readyz (its dependencies answer) and /metrics, all unauthenticated. */
-export function healthRoutes(probes: ReadinessProbes, metrics: ApiMetrics): ApiRoute[] {
+export function healthRoutes(
+  probes: ReadinessProbes,
+  metrics: ApiMetrics,
+  options: HealthOptions = {},
+): ApiRoute[] {
+  const readiness = cachedReadiness(probes, options);
   return [
     defineRoute({
       operationId: 'healthz',
@@ -64,11 +102,11 @@ export function healthRoutes(probes: ReadinessProbes, metrics: ApiMetrics): ApiR
           description: 'Ready',
           schema: z.object({ status: z.literal('ok'), checks: z.array(z.string()) }),
         },
-        503: { description: 'A dependency is not answering (problem+json)' },
+        503: { description: 'A dependency is not answering (problem+json naming it, without its error)' },
       },
       async handle() {
-        const failed = await failingProbes(probes);
-        if (failed.length > 0) throw new UnavailableError(`not ready: ${failed.join('; ')}`);
+        const failed = await readiness();
+        if (failed.length > 0) throw new UnavailableError(`not ready: ${failed.join(', ')}`);
         return { status: 200, body: { status: 'ok', checks: Object.keys(probes).sort() } };
       },
     }),

@@ -67,9 +67,10 @@ export function fromKube(error: unknown, resource: string, name: string): unknow
     }
     default:
       if (error.retryable || error.code === 0) {
-        return new UnavailableError(
-          `the Kubernetes API is unavailable: ${error.message}`,
-          error.details?.retryAfterSeconds,
+        // The apiserver's text (addresses, internal errors) goes to the log through `cause`, never to callers.
+        return Object.assign(
+          new UnavailableError('the Kubernetes API is unavailable', error.details?.retryAfterSeconds),
+          { cause: error },
         );
       }
       return error;
@@ -192,9 +193,10 @@ export function kubeRuntimeCatalog(kube: Kube): RuntimeCatalog {
 }
 
 /** TokenReview through the API's own credentials. */
-export function kubeTokenReviewPort(kube: Kube): TokenReviewPort {
+export function kubeTokenReviewPort(kube: Kube, sent: () => void = () => undefined): TokenReviewPort {
   return {
     async reviewToken(token, audiences) {
+      sent();
       const status = await mapped('tokenreview', '', () => kube.createTokenReview(token, audiences));
       return {
         authenticated: status.authenticated === true,
@@ -215,9 +217,13 @@ export function kubeTokenReviewPort(kube: Kube): TokenReviewPort {
 }
 
 /** SubjectAccessReview through the API's own credentials, so Kubernetes RBAC decides. */
-export function kubeSubjectAccessReviewPort(kube: Kube): SubjectAccessReviewPort {
+export function kubeSubjectAccessReviewPort(
+  kube: Kube,
+  sent: () => void = () => undefined,
+): SubjectAccessReviewPort {
   return {
     async review(request) {
+      sent();
       const status = await mapped('subjectaccessreview', '', () =>
         kube.createSubjectAccessReview({
           user: request.user,

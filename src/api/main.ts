@@ -16,6 +16,9 @@ import type { PlatformConfig } from '../domain/index.ts';
 import { createKube } from '../kube/index.ts';
 import { createModelStore } from '../storage/store.ts';
 import { buildApp } from './app.ts';
+import { createApiCaches } from './caches.ts';
+import { createApiMetrics } from './metrics.ts';
+import type { ApiMetrics } from './metrics.ts';
 import type { AuditLog } from './audit.ts';
 import {
   kubeCertificateRegistry,
@@ -71,6 +74,8 @@ export interface StartApiOptions {
   audit?: AuditLog;
   /** How long an authorization decision is reused (default 10 s). */
   authorizationCacheTtlMs?: number;
+  /** How long start-up waits for the informer caches to load before serving anyway (default 10 s). */
+  cacheSyncTimeoutMs?: number;
 }
 
 /** A running API. */
@@ -78,6 +83,8 @@ export interface RunningApi {
   url: string;
   /** The route table it serves (what the OpenAPI document describes). */
   routes: ApiRoute[];
+  /** Its metrics (also served on /metrics). */
+  metrics: ApiMetrics;
   close(): Promise<void>;
 }
 
@@ -90,34 +97,52 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const s3 = new MinioClient({ ...options.s3, region: options.s3.region ?? 'us-east-1' });
   const ports = { servingNamespace: platform.servingNamespace, caNamespace: options.caNamespace };
 
+  const metrics = createApiMetrics();
+  const counted = (kind: string) => () => metrics.reviews.inc({ kind });
   const verifiers = options.oidcIssuers.map((issuer) => createOidcVerifier(oidcConfig(issuer)));
   const authenticator = createAuthenticator({
     oidc: verifiers,
     ...(options.serviceAccountAudiences.length > 0
       ? {
-          serviceAccounts: createServiceAccountAuthenticator(kubeTokenReviewPort(kube), {
-            audiences: options.serviceAccountAudiences,
-          }),
+          serviceAccounts: createServiceAccountAuthenticator(
+            kubeTokenReviewPort(kube, counted('tokenreview')),
+            { audiences: options.serviceAccountAudiences },
+          ),
         }
       : {}),
   });
-  const endpoints = kubeEndpointStore(kube, ports);
+  const caches = createApiCaches(
+    kube,
+    { tenants: kubeTenantStore(kube, ports), endpoints: kubeEndpointStore(kube, ports) },
+    {
+      servingNamespace: platform.servingNamespace,
+      onError: (error) => logger.warn({ err: error }, 'API cache: list or watch failed; retrying'),
+    },
+  );
+  // Serving before the caches load is fine (reads go through); waiting a moment spares the apiserver that.
+  await waitAtMost(caches.synced(), options.cacheSyncTimeoutMs ?? 10_000);
+  const endpoints = caches.endpoints;
   const { app, routes } = buildApp({
     authenticator,
-    authorizer: createAuthorizer(kubeSubjectAccessReviewPort(kube), {
+    authorizer: createAuthorizer(kubeSubjectAccessReviewPort(kube, counted('subjectaccessreview')), {
       ...(options.authorizationCacheTtlMs !== undefined ? { ttlMs: options.authorizationCacheTtlMs } : {}),
     }),
-    tenants: kubeTenantStore(kube, ports),
+    tenants: caches.tenants,
+    visibility: caches.visibility,
     runtimes: kubeRuntimeCatalog(kube),
     caValidator: pkiCaBundleValidator(),
     readiness: {
       apiserver: async () => {
         await kube.createSelfSubjectReview();
       },
+      caches: async () => {
+        if (!caches.hasSynced()) throw new Error('the informer caches have not listed yet');
+      },
       storage: async () => {
         await s3.listBuckets();
       },
     },
+    metrics,
     logger,
     ...(options.audit ? { audit: options.audit } : {}),
     models: { store, isVersionInUse: versionInUseCheck(endpoints, store) },
@@ -126,7 +151,25 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   });
   const server = await listen(app, { port: options.port, host: options.host });
   logger.info({ url: server.url }, 'management API listening');
-  return { url: server.url, routes, close: server.close };
+  return {
+    url: server.url,
+    routes,
+    metrics,
+    async close() {
+      caches.stop();
+      await server.close();
+    },
+  };
+}
+
+/** Resolves when `promise` does or after `ms`, whichever comes first; a rejection is left to readiness. */
+async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
 }
 
 function oidcConfig(issuer: OidcIssuerOptions): OidcIssuerConfig {

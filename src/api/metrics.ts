@@ -7,6 +7,8 @@ export interface ApiMetrics {
   registry: Registry;
   requests: Counter<'method' | 'route' | 'status'>;
   duration: Histogram<'method' | 'route'>;
+  /** Reviews sent to the apiserver, by kind (`subjectaccessreview`, `tokenreview`): what caching saves. */
+  reviews: Counter<'kind'>;
 }
 
 /** Route label for requests no route matched, so unknown paths cannot explode label cardinality. */
@@ -29,6 +31,12 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): Ap
       help: 'Time to answer HTTP requests, by method and route template.',
       labelNames: ['method', 'route'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    reviews: new Counter({
+      name: 'tenantmesh_api_reviews_total',
+      help: 'SubjectAccessReviews and TokenReviews sent to the apiserver, by kind.',
+      labelNames: ['kind'],
       registers: [registry],
     }),
   };

@@ -2,6 +2,7 @@
  * Ports the management API depends on. Implementations over src/kube and src/storage are wired by the
  * process that starts the API; unit tests use in-process fakes.
  */
+import type { Identity } from '../auth/identity.ts';
 import type {
   ClientCertificateRecord,
   InferenceEndpoint,
@@ -45,6 +46,18 @@ export interface CaBundleValidator {
 /** Lists the ServingRuntimes tenants may choose from. */
 export interface RuntimeCatalog {
   list(): Promise<ServingRuntime[]>;
+}
+
+/**
+ * Which tenants RBAC names the caller for, so listing tenants costs a few SubjectAccessReviews instead of
+ * one per tenant. The answer is a superset hint only: the API still verifies each candidate with a review.
+ */
+export interface TenantVisibility {
+  /**
+   * Tenants that ClusterRoles bound to the caller (user, groups, ServiceAccount) let it `get` by name;
+   * undefined while the RBAC caches have not loaded yet.
+   */
+  candidates(identity: Identity): Set<string> | undefined;
 }
 
 /** A readiness check of one dependency; resolves when healthy, rejects (with a reason) otherwise. */

@@ -66,6 +66,9 @@ export interface AuthorizerOptions {
   now?: () => number;
 }
 
+/** Default bound of the decision cache (about 5 MB when full). */
+export const DEFAULT_DECISION_CACHE_ENTRIES = 10_000;
+
 interface CacheEntry {
   expiresAt: number;
   decision: Promise<Decision>;
@@ -78,7 +81,8 @@ interface CacheEntry {
  */
 export function createAuthorizer(port: SubjectAccessReviewPort, options: AuthorizerOptions = {}): Authorizer {
   const ttlMs = options.ttlMs ?? 10_000;
-  const maxEntries = options.maxEntries ?? 1000;
+  // Large enough that a burst over a thousand tenants does not evict itself; an entry is a few hundred bytes.
+  const maxEntries = options.maxEntries ?? DEFAULT_DECISION_CACHE_ENTRIES;
   const now = options.now ?? (() => Date.now());
   const cache = new Map<string, CacheEntry>();
 

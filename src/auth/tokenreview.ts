@@ -42,9 +42,7 @@ export function createServiceAccountAuthenticator(
         result = await port.reviewToken(token, options.audiences);
       } catch (error) {
         if (isDomainError(error, 'Unavailable')) throw error;
-        throw new UnavailableError(
-          `token review failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        throw Object.assign(new UnavailableError('token review failed'), { cause: error });
       }
       if (!result.authenticated || !result.user?.username) {
         throw new UnauthenticatedError('token not accepted by the cluster');

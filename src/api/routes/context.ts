@@ -1,5 +1,5 @@
 import type { Guard } from '../guard.ts';
-import type { CaBundleValidator, RuntimeCatalog, TenantStore } from '../ports.ts';
+import type { CaBundleValidator, RuntimeCatalog, TenantStore, TenantVisibility } from '../ports.ts';
 
 /** What the resource routers are built from. */
 export interface RouteDeps {
@@ -7,6 +7,8 @@ export interface RouteDeps {
   runtimes: RuntimeCatalog;
   caValidator: CaBundleValidator;
   guard: Guard;
+  /** Which tenants RBAC names a caller for, so listing tenants needs no review per tenant. */
+  visibility: TenantVisibility;
   /** Path prefix of the API version, e.g. `/v1`. */
   prefix: string;
   /** How many model versions a tenant stores, so deleting a tenant never drops models silently. */

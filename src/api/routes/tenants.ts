@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { presentTenant } from '../presenters.ts';
-import { ConflictError, type TenantSpec } from '../../domain/index.ts';
-import { defineRoute } from '../route.ts';
-import type { ApiRoute } from '../route.ts';
+import { ConflictError, UnavailableError, type Tenant, type TenantSpec } from '../../domain/index.ts';
+import { defineRoute, identityOf } from '../route.ts';
+import type { ApiContext, ApiRoute } from '../route.ts';
 import { hostname, subject, tenantName, tenantQuota } from '../schemas.ts';
 import type { RouteDeps } from './context.ts';
 
@@ -93,19 +93,12 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
       path: `${prefix}/tenants`,
       resource: 'tenants',
       summary: 'List the tenants the caller may see',
-      authorization: 'list tenants (all), otherwise get tenants/<tenant> for each',
+      authorization:
+        'list tenants, or get tenants (all); otherwise get tenants/<tenant> for each tenant RBAC bindings name the caller for',
       responses: { 200: { description: 'Tenants', schema: z.object({ items: z.array(tenantDto) }) } },
       async handle(ctx) {
         const all = await tenants.list();
-        const seesAll = await guard.canDoPlatformWide(ctx, 'list');
-        const visible = seesAll
-          ? all
-          : (
-              await Promise.all(
-                all.map(async (t) => ((await guard.canSee(ctx, t.metadata.name)) ? t : undefined)),
-              )
-            ).filter((t) => t !== undefined);
-        return { status: 200, body: { items: visible.map(presentTenant) } };
+        return { status: 200, body: { items: (await visibleTenants(deps, ctx, all)).map(presentTenant) } };
       },
     }),
     defineRoute({
@@ -219,6 +212,22 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
       },
     }),
   ];
+}
+
+/**
+ * The tenants the caller may see, in a bounded number of SubjectAccessReviews: one for `list tenants`, one
+ * for `get tenants` of every name, and otherwise one `get tenants/<t>` per tenant that a ClusterRole bound
+ * to the caller names (RBAC grants a cluster-scoped resource by name no other way). Never one per tenant.
+ */
+async function visibleTenants(deps: RouteDeps, ctx: ApiContext, all: Tenant[]): Promise<Tenant[]> {
+  const { guard } = deps;
+  if (await guard.canDoPlatformWide(ctx, 'list')) return all;
+  if (await guard.canDoPlatformWide(ctx, 'get')) return all;
+  const candidates = deps.visibility.candidates(identityOf(ctx));
+  if (candidates === undefined) throw new UnavailableError('the RBAC caches are still loading', 1);
+  const named = all.filter((tenant) => candidates.has(tenant.metadata.name));
+  const seen = await Promise.all(named.map((tenant) => guard.canSee(ctx, tenant.metadata.name)));
+  return named.filter((_, index) => seen[index]);
 }
 
 /** The ETag header for a resourceVersion. */

@@ -329,9 +329,14 @@ describe('the management API against the real apiserver and MinIO', () => {
         expect(listed.headers.get('content-type')).toContain('application/problem+json');
         const upload = await put('during-outage', '1', Buffer.from('x'));
         expect(upload.status).toBe(503);
-        const ready = await harness.call('get', '/readyz');
-        expect(ready.status).toBe(503);
-        expect(ready.json().detail).toContain('storage');
+        // Readiness is cached for a moment: wait for the answer that sees the outage.
+        let ready = await harness.call('get', '/readyz');
+        await waitFor(async () => (ready = await harness.call('get', '/readyz')).status === 503, {
+          description: 'the API to report the outage',
+          timeoutMs: 10_000,
+          intervalMs: 250,
+        });
+        expect(ready.json().detail).toBe('not ready: storage');
       } finally {
         await minio('start');
       }

@@ -129,7 +129,40 @@ describe('health and metrics', () => {
     const response = await request(createApp(deps).callback()).get('/readyz');
     expect(response.status).toBe(503);
     expect(response.headers['content-type']).toMatch(PROBLEM_TYPE);
-    expect(response.body.detail).toContain('storage: bucket listing refused');
+    expect(response.body.detail).toBe('not ready: storage');
+  });
+
+  it('keeps the backend’s error text out of /readyz and logs it instead', async () => {
+    const { deps, logLines } = testDeps({
+      readiness: {
+        apiserver: async () => {
+          throw new Error('connect ECONNREFUSED 10.0.0.7:6443');
+        },
+        storage: async () => undefined,
+      },
+    });
+    const response = await request(createApp(deps).callback()).get('/readyz');
+    expect(response.status).toBe(503);
+    expect(response.text).not.toContain('10.0.0.7');
+    expect(response.text).not.toContain('ECONNREFUSED');
+    expect(logLines.join('\n')).toContain('ECONNREFUSED 10.0.0.7:6443');
+  });
+
+  it('runs the readiness probes at most once per interval, however many callers ask', async () => {
+    let probed = 0;
+    const { deps } = testDeps({
+      readiness: {
+        apiserver: async () => {
+          probed++;
+        },
+      },
+      readinessTtlMs: 60_000,
+    });
+    const app = createApp(deps).callback();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => request(app).get('/readyz')));
+    await request(app).get('/readyz');
+    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    expect(probed).toBe(1);
   });
 
   it('labels request metrics by route template, not by raw path', async () => {

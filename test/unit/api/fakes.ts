@@ -63,6 +63,14 @@ export function fakeRbac(request: SubjectAccessReviewRequest): boolean {
   return ['get', 'list'].includes(verb);
 }
 
+/** The tenants {@link fakeRbac} names a caller for: those of its `oidc:<t>-admins` / `-users` groups. */
+export const fakeVisibility = {
+  candidates(identity: Identity): Set<string> {
+    const names = identity.groups.map((group) => /^oidc:(.+)-(admins|users)$/.exec(group)?.[1]);
+    return new Set(names.filter((name) => name !== undefined));
+  },
+};
+
 /** A Tenant store over a Map, with resourceVersion preconditions like the apiserver's. */
 export class MemoryTenantStore implements TenantStore {
   readonly tenants = new Map<string, Tenant>();
@@ -172,6 +180,7 @@ export function testDeps(overrides: Partial<ApiDeps> = {}) {
       },
     }),
     tenants: store,
+    visibility: fakeVisibility,
     runtimes: { list: async () => RUNTIMES },
     caValidator: {
       async validate(bundle) {
@@ -183,7 +192,7 @@ export function testDeps(overrides: Partial<ApiDeps> = {}) {
     readiness: { apiserver: async () => undefined, storage: async () => undefined },
     endpoints: { store: new MemoryEndpointStore(), models: noModels },
     certificates: { registry: new MemoryCertificateRegistry(), ca: noCa },
-    logger: pino({ level: 'error' }, { write: (line: string) => logLines.push(line) }),
+    logger: pino({ level: 'warn' }, { write: (line: string) => logLines.push(line) }),
     audit: createAuditLog((line) => auditLines.push(line)),
     ...overrides,
   };

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
-import { bearer, testDeps } from './fakes.ts';
+import { IDENTITIES, bearer, testDeps } from './fakes.ts';
 
 const CA = {
   certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
@@ -53,6 +53,61 @@ describe('tenants', () => {
     expect(user.body.items.map((t: { name: string }) => t.name)).toEqual(['acme']);
     const admin = await request(app).get('/v1/tenants').set(bearer('admin-token'));
     expect(admin.body.items.map((t: { name: string }) => t.name).sort()).toEqual(['acme', 'globex']);
+  });
+
+  it('lists 5 of 1,000 tenants to their user with a handful of reviews, not one per tenant', async () => {
+    const { deps, store, reviews } = testDeps();
+    for (let i = 0; i < 1000; i++) store.seed(`t-${String(i).padStart(4, '0')}`);
+    const mine = ['t-0003', 't-0250', 't-0500', 't-0750', 't-0999'];
+    IDENTITIES['five-token'] = {
+      kind: 'oidc',
+      username: 'oidc:five',
+      groups: [...mine.map((t) => `oidc:${t}-users`), 'oidc:ghost-users'],
+      extra: {},
+    };
+    try {
+      const app = createApp(deps).callback();
+      const listed = await request(app).get('/v1/tenants').set(bearer('five-token'));
+      expect(listed.status).toBe(200);
+      expect(listed.body.items.map((t: { name: string }) => t.name)).toEqual(mine);
+      // list, get (all), then one get per tenant the caller's bindings name (and that exists).
+      expect(reviews).toHaveLength(2 + mine.length);
+      await request(app).get('/v1/tenants').set(bearer('five-token'));
+      expect(reviews).toHaveLength(2 + mine.length);
+    } finally {
+      delete IDENTITIES['five-token'];
+    }
+  });
+
+  it('answers a caller with no rights an empty list for two reviews, however many tenants exist', async () => {
+    const { deps, store, reviews } = testDeps();
+    for (let i = 0; i < 1500; i++) store.seed(`t-${i}`);
+    const listed = await request(createApp(deps).callback()).get('/v1/tenants').set(bearer('outsider-token'));
+    expect(listed.status).toBe(200);
+    expect(listed.body.items).toEqual([]);
+    expect(reviews.map((r) => `${r.resourceAttributes.verb} ${r.resourceAttributes.name ?? '*'}`)).toEqual([
+      'list *',
+      'get *',
+    ]);
+  });
+
+  it('does not show a tenant the bindings name when the review refuses it', async () => {
+    const { deps } = testDeps({
+      visibility: { candidates: () => new Set(['acme', 'globex']) },
+    });
+    const listed = await request(createApp(deps).callback())
+      .get('/v1/tenants')
+      .set(bearer('acme-user-token'));
+    expect(listed.body.items.map((t: { name: string }) => t.name)).toEqual(['acme']);
+  });
+
+  it('answers 503 while the RBAC caches are still loading', async () => {
+    const { deps } = testDeps({ visibility: { candidates: () => undefined } });
+    const listed = await request(createApp(deps).callback())
+      .get('/v1/tenants')
+      .set(bearer('acme-user-token'));
+    expect(listed.status).toBe(503);
+    expect(listed.headers['retry-after']).toBe('1');
   });
 
   it('creates a tenant for a platform admin and audits it', async () => {

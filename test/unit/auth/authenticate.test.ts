@@ -131,12 +131,61 @@ describe('authentication cache', () => {
     expect(calls.n).toBe(2);
   });
 
-  it('does not remember failures', async () => {
-    const calls = { n: 0 };
-    const authenticator = createAuthenticator({ oidc: [counting(calls, true)] });
-    const header = `Bearer ${jwt({ iss: 'https://idp.example' })}`;
-    await expect(authenticator.authenticate(header)).rejects.toThrow('bad signature');
-    await expect(authenticator.authenticate(header)).rejects.toThrow('bad signature');
-    expect(calls.n).toBe(2);
+  it('remembers a refused token briefly: repeating it costs one TokenReview, not one per request', async () => {
+    const calls: string[] = [];
+    let clock = 1_000_000;
+    const authenticator = createAuthenticator(
+      { oidc: [oidc], serviceAccounts: createServiceAccountAuthenticator(reviewer(calls)) },
+      { refusedTtlMs: 5_000, now: () => clock },
+    );
+    for (let i = 0; i < 20; i++) {
+      await expect(authenticator.authenticate('Bearer unknown-opaque')).rejects.toMatchObject({
+        code: 'Unauthenticated',
+      });
+    }
+    expect(calls).toEqual(['unknown-opaque']);
+    clock += 5_001;
+    await expect(authenticator.authenticate('Bearer unknown-opaque')).rejects.toThrow();
+    expect(calls).toHaveLength(2);
+  });
+
+  it('shares one TokenReview between concurrent requests with the same token', async () => {
+    const calls: string[] = [];
+    const authenticator = createAuthenticator({
+      oidc: [oidc],
+      serviceAccounts: createServiceAccountAuthenticator(reviewer(calls)),
+    });
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, () => authenticator.authenticate('Bearer unknown-opaque')),
+    );
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('does not remember that the apiserver was unreachable', async () => {
+    let reviews = 0;
+    const authenticator = createAuthenticator({
+      oidc: [],
+      serviceAccounts: createServiceAccountAuthenticator({
+        reviewToken: async () => {
+          reviews++;
+          throw new Error('ECONNREFUSED');
+        },
+      }),
+    });
+    await expect(authenticator.authenticate('Bearer t')).rejects.toMatchObject({ code: 'Unavailable' });
+    await expect(authenticator.authenticate('Bearer t')).rejects.toMatchObject({ code: 'Unavailable' });
+    expect(reviews).toBe(2);
+  });
+
+  it('keeps the apiserver’s error text out of what the caller is told', async () => {
+    const authenticator = createServiceAccountAuthenticator({
+      reviewToken: async () => {
+        throw new Error('dial tcp 10.0.0.7:6443: connect: connection refused');
+      },
+    });
+    const failure = (await authenticator.authenticate('t').catch((error: unknown) => error)) as Error;
+    expect(failure.message).not.toContain('10.0.0.7');
+    expect((failure.cause as Error).message).toContain('10.0.0.7');
   });
 });

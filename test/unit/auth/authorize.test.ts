@@ -104,6 +104,15 @@ describe('the SubjectAccessReview authorizer', () => {
     expect(requests).toHaveLength(4);
   });
 
+  it('keeps the decisions of a walk over 2,000 tenants without thrashing by default', async () => {
+    const { port, requests } = countingPort();
+    const authorizer = createAuthorizer(port);
+    const names = Array.from({ length: 2000 }, (_, i) => `t-${i}`);
+    for (const name of names) await authorizer.can(bob, { ...getAcme, name });
+    for (const name of names) await authorizer.can(bob, { ...getAcme, name });
+    expect(requests).toHaveLength(2000);
+  });
+
   it('shares one review between concurrent identical questions', async () => {
     const { port, requests } = countingPort();
     const authorizer = createAuthorizer(port);

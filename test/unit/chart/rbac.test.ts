@@ -88,9 +88,14 @@ describe('the chart grants the operator exactly what its renderers need', () => 
 });
 
 describe('the chart keeps the management API away from RBAC', () => {
-  it('gives the API no write access to roles or bindings', () => {
+  it('gives the API no write access to roles or bindings, only the watch its tenant list needs', () => {
     const rules = clusterRoleRules('api-rbac.yaml', 'tenantmesh-api');
-    expect(rules.some((rule) => rule.apiGroups.includes('rbac.authorization.k8s.io'))).toBe(false);
+    const rbacRules = rules.filter((rule) => rule.apiGroups.includes('rbac.authorization.k8s.io'));
+    expect(rbacRules.flatMap((rule) => rule.verbs).sort()).toEqual(['list', 'watch']);
+    expect(rbacRules.flatMap((rule) => rule.resources).sort()).toEqual([
+      'clusterrolebindings',
+      'clusterroles',
+    ]);
     expect(allows(rules, 'authorization.k8s.io', 'subjectaccessreviews', 'create')).toBe(true);
     expect(allows(rules, 'authentication.k8s.io', 'tokenreviews', 'create')).toBe(true);
   });
