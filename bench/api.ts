@@ -1,14 +1,17 @@
 /**
  * Management API benchmark against a real apiserver and MinIO (src/testenv). Prints side by side, in one run:
- *  1. an authenticated GET (OIDC JWT verification + cached SubjectAccessReview) against a bare Koa route in the
- *     same kind of process, at a fixed request rate over loopback keep-alive connections: throughput, p50, p99
- *     (latency measured from the scheduled send time, so a stalled server cannot hide its queue);
- *  2. a streamed upload through the API against minio-js straight to MinIO: throughput, and the API
- *     process's RSS growth.
+ *  1. at a fixed request rate over loopback keep-alive connections (latency measured from the scheduled send
+ *     time, so a stalled server cannot hide its queue): a bare Koa route; the full `GET /v1/tenants/{t}` and
+ *     `GET /v1/tenants/{t}/endpoints/{e}` (OIDC JWT verification, cached SubjectAccessReview, the object from
+ *     the informer cache); and `GET /v1/tenants` for a caller who may see 5 of 1,000 tenants, with the
+ *     SubjectAccessReviews it cost; then the maximum throughput of the bare route and the full tenant read;
+ *  2. a streamed upload through the API against minio-js straight to MinIO (SHA-256 declared and verified by
+ *     the API): throughput, and the API process's RSS growth.
  * The API and the bare route run in a child process, so the RSS and CPU measured are theirs, not the load
- * generator's. Usage: npm run bench:api -- --rate 1000 --seconds 10 --upload-mib 1024
+ * generator's. Usage: npm run bench:api -- --rate 1000 --seconds 10 --tenants 1000 --upload-mib 10240
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
@@ -17,12 +20,7 @@ import { parseArgs } from 'node:util';
 import Koa from 'koa';
 import { Client as MinioClient } from 'minio';
 import { pino } from 'pino';
-import { buildApp } from '../src/api/app.ts';
-import { kubeSubjectAccessReviewPort, pkiCaBundleValidator } from '../src/api/kube-ports.ts';
 import { startApi } from '../src/api/main.ts';
-import { createAuthenticator } from '../src/auth/authenticate.ts';
-import { createAuthorizer } from '../src/auth/authorize.ts';
-import { createOidcVerifier } from '../src/auth/jwt.ts';
 import { listen } from '../src/api/server.ts';
 import { FIELD_MANAGERS, GROUP_VERSION, platformConfig, type Tenant } from '../src/domain/index.ts';
 import { createKube } from '../src/kube/index.ts';
@@ -38,6 +36,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
     'upload-mib': { type: 'string', default: '1024' },
+    tenants: { type: 'string', default: '1000' },
     child: { type: 'string' },
   },
 });
@@ -46,6 +45,10 @@ const MIB = 1024 * 1024;
 /** Connections of the closed-loop (maximum throughput) measurement. */
 const SATURATION_CONNECTIONS = 32;
 const TENANT = 'bench';
+const ENDPOINT = 'e0';
+/** The list scenario's caller, bound to exactly this many of the tenants. */
+const FIVE_USER = 'five@bench.test';
+const VISIBLE = 5;
 
 if (values.child) {
   await runChild(JSON.parse(readFileSync(values.child, 'utf8')) as EnvironmentInfo);
@@ -74,50 +77,12 @@ async function runChild(env: EnvironmentInfo): Promise<void> {
     logger: pino({ level: 'silent' }),
     audit: { record: () => undefined },
   });
-  // The same pipeline (JWT verification, cached SubjectAccessReviews, guard, problem edge, metrics) with the
-  // Tenant read from memory, so the row measures authentication and authorization, not the apiserver read.
-  const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
-  // Read once, on first use: the parent creates the Tenant after this child has started.
-  let cached: Tenant | undefined;
-  const tenant = async (): Promise<Tenant> => {
-    cached ??= (await kube.get(GROUP_VERSION, 'Tenant', TENANT)) as unknown as Tenant | undefined;
-    if (!cached) throw new Error(`bench tenant ${TENANT} does not exist yet`);
-    return cached;
-  };
-  const pipeline = buildApp({
-    authenticator: createAuthenticator({
-      oidc: [
-        createOidcVerifier({
-          issuer: env.oidc.issuerUrl,
-          audiences: [env.oidc.audience],
-          usernameClaim: 'email',
-          caPem: env.oidc.caPem,
-        }),
-      ],
-    }),
-    authorizer: createAuthorizer(kubeSubjectAccessReviewPort(kube)),
-    tenants: {
-      list: async () => [await tenant()],
-      get: tenant,
-      create: tenant,
-      update: tenant,
-      delete: async () => undefined,
-    },
-    visibility: { candidates: () => new Set() },
-    runtimes: { list: async () => [] },
-    caValidator: pkiCaBundleValidator(),
-    readiness: {},
-    // stdout carries the child's URL line; errors (BENCH_DEBUG=1) go to stderr.
-    logger: pino({ level: process.env['BENCH_DEBUG'] ? 'error' : 'silent' }, pino.destination(2)),
-    audit: { record: () => undefined },
-  });
-  const authOnly = await listen(pipeline.app, { port: 0, host: '127.0.0.1' });
   const bareApp = new Koa();
   bareApp.use(async (ctx) => {
     ctx.body = { name: TENANT, ok: true };
   });
   const bare = await listen(bareApp, { port: 0, host: '127.0.0.1' });
-  process.stdout.write(JSON.stringify({ api: api.url, bare: bare.url, authOnly: authOnly.url }) + '\n');
+  process.stdout.write(JSON.stringify({ api: api.url, bare: bare.url }) + '\n');
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
 }
@@ -140,51 +105,75 @@ async function runParent(): Promise<void> {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   try {
-    const token = await prepareTenant(env);
-    const urls = await new Promise<{ api: string; bare: string; authOnly: string }>((resolve, reject) => {
+    const tenants = Number(values.tenants);
+    process.stderr.write(`creating ${tenants} tenants with their RBAC…\n`);
+    const { token, fiveToken } = await prepareTenants(env, tenants);
+    const urls = await new Promise<{ api: string; bare: string }>((resolve, reject) => {
       createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
       child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
     });
+    const tenantUrl = `${urls.api}/v1/tenants/${TENANT}`;
+    const endpointUrl = `${tenantUrl}/endpoints/${ENDPOINT}`;
+    const listUrl = `${urls.api}/v1/tenants`;
+    await waitFor(
+      async () => {
+        const response = await fetch(listUrl, { headers: { Authorization: `Bearer ${fiveToken}` } });
+        return response.ok && ((await response.json()) as { items: unknown[] }).items.length === VISIBLE;
+      },
+      { description: `the list caller to see ${VISIBLE} tenants`, timeoutMs: 60_000, intervalMs: 500 },
+    );
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
-    process.stderr.write(`measuring ${rate} rps for ${seconds} s on each server…\n`);
-    await fixedRate(`${urls.bare}/`, undefined, agent, Math.min(rate, 200), 1); // warm-up
-    await fixedRate(`${urls.api}/v1/tenants/${TENANT}`, token, agent, Math.min(rate, 200), 1);
-    await fixedRate(`${urls.authOnly}/v1/tenants/${TENANT}`, token, agent, Math.min(rate, 200), 1);
+    process.stderr.write(`measuring ${rate} rps for ${seconds} s on each route…\n`);
+    const warm = Math.min(rate, 200);
+    await fixedRate(`${urls.bare}/`, undefined, agent, warm, 1);
+    await fixedRate(tenantUrl, token, agent, warm, 1);
+    await fixedRate(endpointUrl, token, agent, warm, 1);
+    await fixedRate(listUrl, fiveToken, agent, warm, 1);
     const bare = await fixedRate(`${urls.bare}/`, undefined, agent, rate, seconds);
-    const authed = await fixedRate(`${urls.authOnly}/v1/tenants/${TENANT}`, token, agent, rate, seconds);
-    const fullRate = Math.min(rate, 150);
-    const full = await fixedRate(`${urls.api}/v1/tenants/${TENANT}`, token, agent, fullRate, seconds);
+    const tenant = await fixedRate(tenantUrl, token, agent, rate, seconds);
+    const endpoint = await fixedRate(endpointUrl, token, agent, rate, seconds);
+    const reviewsBefore = await reviewsSent(urls.api);
+    const list = await fixedRate(listUrl, fiveToken, agent, rate, seconds);
+    const listReviews = (await reviewsSent(urls.api)) - reviewsBefore;
     process.stderr.write(
       `measuring maximum throughput (${SATURATION_CONNECTIONS} connections, ${seconds} s each)…\n`,
     );
     const bareMax = await saturate(`${urls.bare}/`, undefined, seconds);
-    const authedMax = await saturate(`${urls.authOnly}/v1/tenants/${TENANT}`, token, seconds);
+    const tenantMax = await saturate(tenantUrl, token, seconds);
 
+    const { bucketPath, sha256 } = await prepareUpload(env, uploadBytes);
     process.stderr.write(`uploading ${uploadBytes / MIB} MiB through the API and straight to MinIO…\n`);
-    const viaApi = await measureUpload(child.pid!, () => uploadThroughApi(urls.api, token, uploadBytes));
     const direct = await measureUpload(undefined, () => uploadDirect(env, uploadBytes));
+    await removeObjects(env, bucketPath);
+    const viaApi = await measureUpload(child.pid!, () =>
+      uploadThroughApi(urls.api, token, uploadBytes, sha256),
+    );
+    await removeObjects(env, bucketPath);
 
     const row = (name: string, r: RateResult) =>
-      `${name.padEnd(38)} ${r.throughput.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  errors ${r.errors}${r.errors > 0 ? ` ${JSON.stringify(r.failures)}` : ''}`;
-    console.log(`\nFixed rate ${rate} rps for ${seconds} s over loopback keep-alive`);
+      `${name.padEnd(44)} ${r.throughput.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  errors ${r.errors}${r.errors > 0 ? ` ${JSON.stringify(r.failures)}` : ''}`;
+    console.log(`\nFixed rate ${rate} rps for ${seconds} s over loopback keep-alive, ${tenants} tenants`);
     console.log(row('bare Koa route', bare));
-    console.log(row('API pipeline, JWT + cached SAR', authed));
+    console.log(row('GET /v1/tenants/:t (full API, cached)', tenant));
+    console.log(row('GET /v1/tenants/:t/endpoints/:e (cached)', endpoint));
+    console.log(row(`GET /v1/tenants, caller sees ${VISIBLE} of ${tenants}`, list));
     console.log(
-      `\nThe full route also reads the Tenant from the apiserver on every request (${fullRate} rps):`,
+      `${'SubjectAccessReviews during the list run'.padEnd(44)} ${listReviews} for ${list.throughput * seconds > 0 ? Math.round(list.throughput * seconds) : 0} requests`,
     );
-    console.log(row('GET /v1/tenants/:t, full API', full));
     console.log(`\nMaximum throughput, ${SATURATION_CONNECTIONS} keep-alive connections back to back`);
-    console.log(`${'bare Koa route'.padEnd(38)} ${bareMax.toFixed(0).padStart(7)} rps`);
-    console.log(`${'API pipeline, JWT + cached SAR'.padEnd(38)} ${authedMax.toFixed(0).padStart(7)} rps`);
-    console.log(`${'API pipeline / bare'.padEnd(38)} ${(authedMax / bareMax).toFixed(2)}`);
-    const mibps = (u: UploadResult) => uploadBytes / MIB / (u.ms / 1000);
-    console.log(`\nUpload of ${uploadBytes / MIB} MiB`);
-    console.log(`${'minio-js straight to MinIO'.padEnd(38)} ${mibps(direct).toFixed(1).padStart(7)} MiB/s`);
+    console.log(`${'bare Koa route'.padEnd(44)} ${bareMax.toFixed(0).padStart(7)} rps`);
     console.log(
-      `${'PUT through the API'.padEnd(38)} ${mibps(viaApi).toFixed(1).padStart(7)} MiB/s  API RSS growth ${(viaApi.rssGrowth / MIB).toFixed(0)} MiB (peak ${(viaApi.rssPeak / MIB).toFixed(0)} MiB)`,
+      `${'GET /v1/tenants/:t (full API, cached)'.padEnd(44)} ${tenantMax.toFixed(0).padStart(7)} rps`,
     );
-    console.log(`${'API / direct throughput'.padEnd(38)} ${(mibps(viaApi) / mibps(direct)).toFixed(2)}`);
+    console.log(`${'full API / bare'.padEnd(44)} ${(tenantMax / bareMax).toFixed(2)}`);
+    const mibps = (u: UploadResult) => uploadBytes / MIB / (u.ms / 1000);
+    console.log(`\nUpload of ${uploadBytes / MIB} MiB (SHA-256 declared, verified by the API)`);
+    console.log(`${'minio-js straight to MinIO'.padEnd(44)} ${mibps(direct).toFixed(1).padStart(7)} MiB/s`);
+    console.log(
+      `${'PUT through the API'.padEnd(44)} ${mibps(viaApi).toFixed(1).padStart(7)} MiB/s  API RSS growth ${(viaApi.rssGrowth / MIB).toFixed(0)} MiB (peak ${(viaApi.rssPeak / MIB).toFixed(0)} MiB)`,
+    );
+    console.log(`${'API / direct throughput'.padEnd(44)} ${(mibps(viaApi) / mibps(direct)).toFixed(2)}`);
     agent.destroy();
   } finally {
     child.stdin?.end();
@@ -193,28 +182,90 @@ async function runParent(): Promise<void> {
   }
 }
 
-/** Creates the benchmark tenant through the API and renders its RBAC as the operator would. */
-async function prepareTenant(env: EnvironmentInfo): Promise<string> {
+/** SubjectAccessReviews the API has sent so far, from its /metrics. */
+async function reviewsSent(apiUrl: string): Promise<number> {
+  const text = await (await fetch(`${apiUrl}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('tenantmesh_api_reviews_total{kind="subjectaccessreview"}'));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+/**
+ * Checks there is room for the upload (twice its size plus 2 GiB, though only one copy exists at a time) and
+ * computes the SHA-256 of the generated bytes, which the API upload declares.
+ */
+async function prepareUpload(env: EnvironmentInfo, size: number) {
+  const { statfs } = await import('node:fs/promises');
+  const space = await statfs(env.runDir);
+  const free = space.bavail * space.bsize;
+  if (free < 2 * size + 2 * 1024 * MIB) {
+    throw new Error(
+      `only ${(free / MIB).toFixed(0)} MiB free under ${env.runDir}; the upload needs ${((2 * size) / MIB).toFixed(0)} MiB`,
+    );
+  }
+  const hash = createHash('sha256');
+  for await (const chunk of generated(size)) hash.update(chunk as Buffer);
+  return { bucketPath: `tenantmesh-${TENANT}`, sha256: hash.digest('hex') };
+}
+
+/** Removes every object of the bucket (the uploads), so at most one copy of the data is on disk. */
+async function removeObjects(env: EnvironmentInfo, bucket: string): Promise<void> {
+  const client = new MinioClient({ ...env.s3, region: 'us-east-1' });
+  const names: string[] = [];
+  for await (const item of client.listObjectsV2(bucket, '', true)) if (item.name) names.push(item.name);
+  if (names.length > 0) await client.removeObjects(bucket, names);
+}
+
+/**
+ * Creates the benchmark tenant (admin `admin@bench.test`, one InferenceEndpoint) and `count - 1` more, each with
+ * the management RBAC the operator renders; `five@bench.test` is an admin of five of them.
+ */
+async function prepareTenants(env: EnvironmentInfo, count: number) {
   const platform = platformConfig({ servingNamespace: env.namespaces.serving });
   const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
   for (const object of renderPlatform(platform, { istio: false, authorino: false, openshift: false })) {
     await kube.applyObject(object as never, { fieldManager: FIELD_MANAGERS.operator, force: true });
   }
-  const tenant = (await kube.create(
+  const names = [TENANT, ...Array.from({ length: count - 1 }, (_, i) => `bench-${i}`)];
+  const fiveOf = new Set(
+    names.filter((_, i) => i > 0 && i % Math.floor(count / VISIBLE) === 0).slice(0, VISIBLE),
+  );
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        const admin =
+          name === TENANT ? 'admin@bench.test' : fiveOf.has(name) ? FIVE_USER : `admin@${name}.test`;
+        const tenant = (await kube.create(
+          {
+            apiVersion: GROUP_VERSION,
+            kind: 'Tenant',
+            metadata: { name },
+            spec: { admins: [{ kind: 'User', name: admin }] },
+          },
+          { fieldManager: FIELD_MANAGERS.api },
+        )) as unknown as Tenant;
+        const ctx = { tenant, name, hostname: `${name}.test`, platform, endpoints: [] };
+        for (const object of renderManagementRbac(ctx)) {
+          await kube.applyObject(object as never, { fieldManager: FIELD_MANAGERS.operator, force: true });
+        }
+      }
+    }),
+  );
+  await kube.create(
     {
       apiVersion: GROUP_VERSION,
-      kind: 'Tenant',
-      metadata: { name: TENANT },
-      spec: { admins: [{ kind: 'User', name: 'admin@bench.test' }] },
+      kind: 'InferenceEndpoint',
+      metadata: { name: `${TENANT}-${ENDPOINT}`, namespace: platform.servingNamespace },
+      spec: { tenant: TENANT, model: { name: 'm', version: '1' }, runtime: 'tensorflow-serving' },
     },
     { fieldManager: FIELD_MANAGERS.api },
-  )) as unknown as Tenant;
-  const ctx = { tenant, name: TENANT, hostname: 'bench.test', platform, endpoints: [] };
-  for (const object of renderManagementRbac(ctx)) {
-    await kube.applyObject(object as never, { fieldManager: FIELD_MANAGERS.operator, force: true });
-  }
+  );
   await createModelStore({ ...env.s3, region: 'us-east-1' }).ensureBucket(TENANT);
   const token = await oidcToken(env, { sub: 'admin', email: 'admin@bench.test', groups: [] });
+  const fiveToken = await oidcToken(env, { sub: 'five', email: FIVE_USER, groups: [] });
   await waitFor(
     async () =>
       (
@@ -226,7 +277,7 @@ async function prepareTenant(env: EnvironmentInfo): Promise<string> {
       ).allowed,
     { description: 'the tenant admin to be allowed', timeoutMs: 20_000 },
   );
-  return token;
+  return { token, fiveToken };
 }
 
 interface RateResult {
@@ -361,7 +412,7 @@ async function measureUpload(pid: number | undefined, upload: () => Promise<void
   return { ms: performance.now() - started, rssGrowth: peak - baseline, rssPeak: peak };
 }
 
-async function uploadThroughApi(apiUrl: string, token: string, size: number): Promise<void> {
+async function uploadThroughApi(apiUrl: string, token: string, size: number, sha256: string): Promise<void> {
   const url = new URL(`${apiUrl}/v1/tenants/${TENANT}/models/big/versions/1/files/model.bin`);
   await new Promise<void>((resolve, reject) => {
     const request = http.request(
@@ -372,6 +423,7 @@ async function uploadThroughApi(apiUrl: string, token: string, size: number): Pr
           Authorization: `Bearer ${token}`,
           'Content-Type': 'application/octet-stream',
           'Content-Length': String(size),
+          'X-Checksum-Sha256': sha256,
         },
       },
       (response) => {

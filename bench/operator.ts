@@ -1,10 +1,14 @@
 /**
- * Operator benchmark: N tenants × M endpoints against a real apiserver (src/testenv). Reports, side by side, a
- * baseline that server-side-applies the same rendered objects directly at the same concurrency, and the
- * operator (in a child process, so its peak RSS is its own) converging the same state twice: end to end, with
- * the custom resources created while it runs (their writes count against it), and alone, starting on custom
- * resources that already exist. Also: reconciles, writes, the writes of a no-op resync, and the CPU seconds of
- * every component per phase, so a difference can be traced to who spent it.
+ * Operator benchmark: N tenants × M endpoints against a real apiserver (src/testenv). Every phase runs on a
+ * fresh local platform, in one run:
+ *  - objects only: the rendered objects server-side applied directly at the same concurrency (the old baseline);
+ *  - fair baseline: every write the operator makes to converge, made directly in the operator's order and at
+ *    its concurrency (custom resources, finalizers, CA Secrets, rendered objects, statuses);
+ *  - the operator (in a child process, so its peak RSS is its own) converging with the custom resources created
+ *    while it runs; then a no-op resync, one endpoint changed at a time while the other tenants sit idle, and
+ *    a restart with everything present (time to idle, writes);
+ *  - the operator starting on custom resources that already exist.
+ * Reports both ratios, writes, reconciles and CPU seconds of every component per phase.
  * Usage: npm run bench:operator -- --tenants 200 --endpoints 5 --concurrency 16
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,16 +18,19 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
+  caKeySecretName,
   platformConfig,
   type InferenceEndpoint,
   type PlatformConfig,
   type ServingRuntime,
   type Tenant,
 } from '../src/domain/index.ts';
-import { Informer, createKube, type Kube, type KubeObject } from '../src/kube/index.ts';
+import { Informer, createKube, stripManagedFields, type Kube, type KubeObject } from '../src/kube/index.ts';
 import { startOperator } from '../src/operator/main.ts';
 import type { EnvironmentInfo, RunningEnvironment } from '../src/testenv/environment.ts';
-import { renderTenant } from '../src/render/index.ts';
+import { CLEANUP_FINALIZER } from '../src/operator/reconciler.ts';
+import { createTenantCa } from '../src/pki/index.ts';
+import { renderPlatform, renderTenant } from '../src/render/index.ts';
 import { parse } from 'yaml';
 
 const { values } = parseArgs({
@@ -31,8 +38,10 @@ const { values } = parseArgs({
     tenants: { type: 'string', default: '200' },
     endpoints: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
-    // Which operator phases to run besides the baseline: live, restart (default both).
-    phases: { type: 'string', default: 'live,restart' },
+    // Which phases to run: objects, fair (the baselines), live, restart (default all).
+    phases: { type: 'string', default: 'objects,fair,live,restart' },
+    // Endpoint changes timed one at a time while every other tenant is idle.
+    changes: { type: 'string', default: '50' },
     child: { type: 'boolean', default: false },
   },
 });
@@ -87,6 +96,12 @@ async function child(): Promise<void> {
   });
   process.stdout.write(`ready ${running.probeUrl}\n`);
   for await (const line of createInterface({ input: process.stdin })) {
+    if (line === 'await-idle') {
+      // Synced caches first: before its first list the operator has nothing queued and looks idle.
+      while (!running.operator.isReady()) await new Promise((resolve) => setTimeout(resolve, 20));
+      await running.operator.idle();
+      process.stdout.write(`idle ${await running.operator.metrics.writeCount()}\n`);
+    }
     if (line === 'resync') {
       await running.operator.idle();
       const before = await running.operator.metrics.writeCount();
@@ -304,31 +319,149 @@ async function settle(phase: Phase): Promise<void> {
   console.warn('the cluster did not settle within 120 s; measuring anyway');
 }
 
-/** The objects the operator renders for the benchmark's tenants, with placeholder key material. */
+const CAPABILITIES = { istio: true, authorino: true, openshift: false };
+
+/** The objects the operator renders for one of the benchmark's tenants, with placeholder key material. */
+function renderedFor(t: string, endpoints: number, platform: PlatformConfig): KubeObject[] {
+  return renderTenant({
+    tenant: tenantObject(t),
+    endpoints: Array.from({ length: endpoints }, (_, e) => ({
+      resource: endpointObject(t, e, platform.servingNamespace),
+      modelVersion: 'v1',
+    })),
+    runtimes: [runtime()],
+    platform,
+    capabilities: CAPABILITIES,
+    secrets: {
+      caCertificatePem: 'ca',
+      servingCertificatePem: 'cert',
+      servingPrivateKeyPem: 'key',
+      storage: { accessKey: 'a', secretKey: 'b', sessionToken: 'c', expiresAt: '2030-01-01T00:00:00Z' },
+    },
+  }) as unknown as KubeObject[];
+}
+
+/** The objects the operator renders for the benchmark's tenants. */
 function renderedObjects(prefix: string, tenants: number, endpoints: number, platform: PlatformConfig) {
-  const objects: KubeObject[] = [];
-  for (let i = 0; i < tenants; i++) {
-    const t = `${prefix}${i}`;
-    objects.push(
-      ...(renderTenant({
-        tenant: tenantObject(t),
-        endpoints: Array.from({ length: endpoints }, (_, e) => ({
-          resource: endpointObject(t, e, platform.servingNamespace),
-          modelVersion: 'v1',
-        })),
-        runtimes: [runtime()],
-        platform,
-        capabilities: { istio: true, authorino: true, openshift: false },
-        secrets: {
-          caCertificatePem: 'ca',
-          servingCertificatePem: 'cert',
-          servingPrivateKeyPem: 'key',
-          storage: { accessKey: 'a', secretKey: 'b', sessionToken: 'c', expiresAt: '2030-01-01T00:00:00Z' },
-        },
-      }) as unknown as KubeObject[]),
-    );
+  return Array.from({ length: tenants }, (_, i) => renderedFor(`${prefix}${i}`, endpoints, platform)).flat();
+}
+
+const condition = (type: string, status: string, reason: string) => ({
+  type,
+  status,
+  reason,
+  message: 'benchmark',
+  lastTransitionTime: '2026-01-01T00:00:00Z',
+  observedGeneration: 1,
+});
+
+/**
+ * The fair baseline: every write the operator makes to converge, made directly, in its order and with its
+ * parallelism: `concurrency` tenants at a time, each: the Tenant and its endpoints (the user's writes), the
+ * finalizer, the CA Secret, the rendered objects (in parallel, as the reconciler applies them) and the
+ * statuses; the platform objects once. Returns the writes made.
+ */
+async function applyAsTheOperatorWould(
+  phase: Phase,
+  prefix: string,
+  tenants: number,
+  endpoints: number,
+  concurrency: number,
+): Promise<number> {
+  const { kube, platform } = phase;
+  const namespace = platform.servingNamespace;
+  const ca = await createTenantCa({ tenant: 'bench', now: new Date() });
+  let writes = 0;
+  const write = async <T>(call: Promise<T>) => {
+    const result = await call;
+    writes++;
+    return result;
+  };
+  for (const object of renderPlatform(platform, CAPABILITIES) as unknown as KubeObject[]) {
+    await write(kube.applyObject(object, { fieldManager: manager, force: true }));
   }
-  return objects;
+  const names = Array.from({ length: tenants }, (_, i) => `${prefix}${i}`);
+  await pool(names, concurrency, async (t) => {
+    const tenant = await write(
+      kube.applyObject(tenantObject(t) as unknown as KubeObject, { fieldManager: manager }),
+    );
+    await Promise.all(
+      Array.from({ length: endpoints }, (_, e) =>
+        write(
+          kube.applyObject(endpointObject(t, e, namespace) as unknown as KubeObject, {
+            fieldManager: manager,
+          }),
+        ),
+      ),
+    );
+    await write(
+      kube.patchMerge(GV, 'Tenant', t, undefined, {
+        metadata: { resourceVersion: tenant.metadata.resourceVersion, finalizers: [CLEANUP_FINALIZER] },
+      }),
+    );
+    await write(
+      kube.create({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: caKeySecretName(t), namespace },
+        type: 'kubernetes.io/tls',
+        data: {
+          'tls.crt': Buffer.from(ca.certPem).toString('base64'),
+          'tls.key': Buffer.from(ca.keyPem).toString('base64'),
+        },
+      }),
+    );
+    await Promise.all(
+      renderedFor(t, endpoints, platform).map((object) =>
+        write(kube.applyObject(object, { fieldManager: manager, force: true })),
+      ),
+    );
+    const conditions = [
+      condition('Ready', 'True', 'Reconciled'),
+      condition('Progressing', 'False', 'Reconciled'),
+      condition('Degraded', 'False', 'AsExpected'),
+    ];
+    await Promise.all(
+      Array.from({ length: endpoints }, (_, e) =>
+        write(
+          kube.applyStatus(
+            {
+              apiVersion: GV,
+              kind: 'InferenceEndpoint',
+              metadata: { name: `${t}-e${e}`, namespace },
+              status: {
+                observedGeneration: 1,
+                conditions,
+                url: `e${e}.${t}.example.test`,
+                readyReplicas: 0,
+                servedModelVersion: 'v1',
+                selector: `tenantmesh.io/tenant=${t},tenantmesh.io/endpoint=e${e}`,
+              },
+            },
+            { fieldManager: manager, force: true },
+          ),
+        ),
+      ),
+    );
+    await write(
+      kube.applyStatus(
+        {
+          apiVersion: GV,
+          kind: 'Tenant',
+          metadata: { name: t },
+          status: {
+            observedGeneration: 1,
+            conditions,
+            bucket: `tenantmesh-${t}`,
+            hosts: Array.from({ length: endpoints }, (_, e) => `e${e}.${t}.example.test`).sort(),
+            caFingerprint: 'a'.repeat(64),
+          },
+        },
+        { fieldManager: manager, force: true },
+      ),
+    );
+  });
+  return writes;
 }
 
 /** The heap flags the chart gives the operator (`operator.nodeOptions`), so RSS is measured as deployed. */
@@ -385,38 +518,126 @@ async function finishOperator({ proc, next }: ReturnType<typeof spawnOperator>, 
   return { writes: writes!, reconciles: reconciles!, resyncWrites, rss };
 }
 
+/**
+ * Changes one endpoint at a time (replicas 1 → 2, a different tenant each time) while every other tenant sits
+ * idle, and times each until its Deployment carries the change (watched, not polled). Milliseconds, in order.
+ */
+async function timeEndpointChanges(phase: Phase, prefix: string, tenants: number, samples: number) {
+  const namespace = phase.platform.servingNamespace;
+  const waiting = new Map<string, () => void>();
+  const seenChange = (deployment: KubeObject) => {
+    if ((deployment['spec'] as { replicas?: number } | undefined)?.replicas === 2) {
+      waiting.get(deployment.metadata.name)?.();
+    }
+  };
+  const informer = new Informer<KubeObject>(
+    phase.kube.listWatch('apps/v1', 'Deployment', { namespace }),
+    { onAdd: seenChange, onUpdate: (_old, deployment) => seenChange(deployment) },
+    { resyncIntervalMs: 0, transform: stripManagedFields },
+  );
+  informer.start();
+  await informer.waitForSync();
+  const latencies: number[] = [];
+  try {
+    for (let k = 0; k < Math.min(samples, tenants); k++) {
+      const name = `${prefix}${Math.floor((k * tenants) / Math.min(samples, tenants))}-e0`;
+      let timer: NodeJS.Timeout | undefined;
+      const applied = new Promise<boolean>((resolve) => {
+        waiting.set(name, () => resolve(true));
+        timer = setTimeout(() => resolve(false), 30_000);
+      });
+      const start = performance.now();
+      await phase.kube.patchMerge(
+        GV,
+        'InferenceEndpoint',
+        name,
+        namespace,
+        { spec: { replicas: 2 } },
+        {
+          fieldManager: manager,
+        },
+      );
+      const ok = await applied;
+      clearTimeout(timer);
+      waiting.delete(name);
+      latencies.push(ok ? performance.now() - start : Number.POSITIVE_INFINITY);
+    }
+  } finally {
+    informer.stop();
+  }
+  return latencies;
+}
+
+/** Quantile of ascending-sorted values. */
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+
 async function main(): Promise<void> {
   if (values.child) return child();
   const tenants = Number(values.tenants);
   const endpoints = Number(values.endpoints);
   const concurrency = Number(values.concurrency);
-
-  // Baseline: the same rendered objects, applied directly.
-  const baseline = await inFreshCluster(concurrency, async (phase) => {
-    const objects = renderedObjects('bench', tenants, endpoints, phase.platform);
-    const apiserverProfile = profileApiserver(phase.env.info, 'baseline');
-    const cpuBefore = phase.cpuNow();
-    const start = performance.now();
-    await phase.applyAll(objects);
-    const ms = performance.now() - start;
-    const cpu = cpuSince(cpuBefore, phase.cpuNow());
-    await apiserverProfile;
-    return { ms, cpu, writes: objects.length };
-  });
-
   const wanted = new Set(values.phases.split(','));
-  const columns: { title: string; result: OperatorResult; crWrites: number }[] = [];
+  const started = performance.now();
+  const log = (text: string) =>
+    process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${text}\n`);
+
+  type Column = {
+    title: string;
+    ms: number;
+    cpu: Record<string, number>;
+    writes: string;
+    reconciles?: number;
+    resyncWrites?: number;
+    rss?: number;
+  };
+  const columns: Column[] = [];
+
+  // Baseline 1: the rendered objects only, applied directly.
+  let objectsOnly: Column | undefined;
+  if (wanted.has('objects')) {
+    log('phase: objects only');
+    objectsOnly = await inFreshCluster(concurrency, async (phase) => {
+      const objects = renderedObjects('bench', tenants, endpoints, phase.platform);
+      const apiserverProfile = profileApiserver(phase.env.info, 'objects');
+      const cpuBefore = phase.cpuNow();
+      const start = performance.now();
+      await phase.applyAll(objects);
+      const ms = performance.now() - start;
+      const cpu = cpuSince(cpuBefore, phase.cpuNow());
+      await apiserverProfile;
+      return { title: 'objects only (direct)', ms, cpu, writes: String(objects.length) };
+    });
+    columns.push(objectsOnly);
+  }
+
+  // Baseline 2 (fair): every write the operator makes, applied directly.
+  let fair: Column | undefined;
+  if (wanted.has('fair')) {
+    log('phase: fair baseline');
+    fair = await inFreshCluster(concurrency, async (phase) => {
+      const apiserverProfile = profileApiserver(phase.env.info, 'fair');
+      const cpuBefore = phase.cpuNow();
+      const start = performance.now();
+      const writes = await applyAsTheOperatorWould(phase, 'bench', tenants, endpoints, concurrency);
+      const ms = performance.now() - start;
+      const cpu = cpuSince(cpuBefore, phase.cpuNow());
+      await apiserverProfile;
+      return { title: 'every write (direct)', ms, cpu, writes: String(writes) };
+    });
+    columns.push(fair);
+  }
 
   /**
-   * Times `act` until every tenant has converged, then reads the operator's counters (and, with `resync`,
-   * a no-op resync's writes). `act` returns the operator it started, or the one already `running`.
+   * Times `act` until every tenant has converged and reads the operator's writes and reconciles. `act` returns
+   * the operator it started, or the one already `running`.
    */
   const measure = async (
     phase: Phase,
     label: string,
-    options: { running?: ReturnType<typeof spawnOperator>; resync: boolean },
+    options: { running?: ReturnType<typeof spawnOperator> },
     act: () => Promise<ReturnType<typeof spawnOperator>>,
-  ): Promise<OperatorResult> => {
+  ) => {
     const watch = convergence(phase.kube, 'bench', tenants, endpoints);
     const apiserverProfile = profileApiserver(phase.env.info, label);
     const cpuBefore = phase.cpuNow(options.running?.proc.pid);
@@ -425,82 +646,119 @@ async function main(): Promise<void> {
     await watch.converged;
     const ms = performance.now() - start;
     const cpu = cpuSince(cpuBefore, phase.cpuNow(operator.proc.pid));
-    const counts = await finishOperator(operator, options.resync);
     await apiserverProfile;
-    return { ms, cpu, ...counts };
+    return { operator, ms, cpu };
   };
   const createCustomResources = (phase: Phase) =>
     phase.applyAll(customResources('bench', tenants, endpoints, phase.platform.servingNamespace));
 
+  const extra: string[] = [];
   // Operator, end to end: the user creates the custom resources while the operator runs, and their writes
-  // count against it.
+  // count against it. Then: a no-op resync, single endpoint changes, and a restart with everything present.
   if (wanted.has('live')) {
-    const result = await inFreshCluster(concurrency, async (phase) => {
+    log('phase: operator, CRs created live');
+    const column = await inFreshCluster(concurrency, async (phase) => {
       const running = spawnOperator(phase, concurrency);
       await running.next('ready');
-      return measure(phase, 'live', { running, resync: true }, async () => {
+      const { operator, ms, cpu } = await measure(phase, 'live', { running }, async () => {
         await createCustomResources(phase);
         return running;
       });
+      log('converged; a no-op resync, then single endpoint changes');
+      operator.proc.stdin!.write('writes\n');
+      const [writes, reconciles] = (await operator.next('writes')).split(' ').map(Number);
+      operator.proc.stdin!.write('resync\n');
+      const resyncWrites = Number(await operator.next('resync-writes'));
+      const changes = (await timeEndpointChanges(phase, 'bench', tenants, Number(values.changes))).sort(
+        (a, b) => a - b,
+      );
+      extra.push(
+        `one endpoint changed while ${tenants - 1} tenants sit idle, until its Deployment shows it ` +
+          `(${changes.length} changes): p50 ${quantile(changes, 0.5).toFixed(0)} ms, ` +
+          `p99 ${quantile(changes, 0.99).toFixed(0)} ms, max ${changes.at(-1)!.toFixed(0)} ms`,
+      );
+      const counts = await finishOperator(operator, false);
+      log('restarting the operator with everything present');
+      const restartStart = performance.now();
+      const restarted = spawnOperator(phase, concurrency);
+      restarted.proc.stdin!.write('await-idle\n');
+      const idleWrites = Number(await restarted.next('idle'));
+      const restartMs = performance.now() - restartStart;
+      const afterRestart = await finishOperator(restarted, false);
+      extra.push(
+        `operator restart with everything present: idle after ${(restartMs / 1000).toFixed(1)} s ` +
+          `(process start, cache sync and one reconcile of every tenant), ${idleWrites} writes, ` +
+          `peak RSS ${afterRestart.rss.toFixed(0)} MiB`,
+      );
+      return {
+        title: 'operator, CRs created live',
+        ms,
+        cpu,
+        writes: `${writes} + ${tenants * (endpoints + 1)} CRs`,
+        reconciles,
+        resyncWrites,
+        rss: counts.rss,
+      };
     });
-    columns.push({ title: 'operator, CRs created live', result, crWrites: tenants * (endpoints + 1) });
+    columns.push(column);
   }
 
-  // Operator alone: the custom resources exist (a restart, a fail-over, a bulk import); timed from the
-  // operator's start, cache sync included, until every tenant has converged.
+  // Operator alone: the custom resources exist (a fail-over, a bulk import); timed from the operator's start,
+  // cache sync included, until every tenant has converged.
   if (wanted.has('restart')) {
-    const result = await inFreshCluster(concurrency, async (phase) => {
+    log('phase: operator, CRs present');
+    const column = await inFreshCluster(concurrency, async (phase) => {
       await createCustomResources(phase);
       await settle(phase);
-      return measure(phase, 'restart', { resync: false }, async () => spawnOperator(phase, concurrency));
+      const { operator, ms, cpu } = await measure(phase, 'restart', {}, async () =>
+        spawnOperator(phase, concurrency),
+      );
+      const counts = await finishOperator(operator, false);
+      return {
+        title: 'operator, CRs present',
+        ms,
+        cpu,
+        writes: String(counts.writes),
+        reconciles: counts.reconciles,
+        rss: counts.rss,
+      };
     });
-    columns.push({ title: 'operator, CRs present', result, crWrites: 0 });
+    columns.push(column);
   }
 
   const seconds = (ms: number) => (ms / 1000).toFixed(1);
+  const ratios = (column: Column) => {
+    if (column === fair || column === objectsOnly) {
+      return column === objectsOnly || !objectsOnly
+        ? ''
+        : ` (${(column.ms / objectsOnly.ms).toFixed(2)}× objects)`;
+    }
+    const parts = [
+      fair ? `${(column.ms / fair.ms).toFixed(2)}× fair` : '',
+      objectsOnly ? `${(column.ms / objectsOnly.ms).toFixed(2)}× objects` : '',
+    ].filter(Boolean);
+    return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+  };
+  const na = (value: number | undefined, digits = 0) => (value === undefined ? 'n/a' : value.toFixed(digits));
   const rows: string[][] = [
-    ['tenants × endpoints', `${tenants} × ${endpoints}`, ...columns.map(() => `${tenants} × ${endpoints}`)],
-    ['concurrency', String(concurrency), ...columns.map(() => String(concurrency))],
-    [
-      'time to converge (s)',
-      seconds(baseline.ms),
-      ...columns.map(({ result }) => `${seconds(result.ms)} (${(result.ms / baseline.ms).toFixed(2)}×)`),
-    ],
-    [
-      'writes to converge',
-      String(baseline.writes),
-      ...columns.map(({ result, crWrites }) => `${result.writes}${crWrites ? ` + ${crWrites} CRs` : ''}`),
-    ],
-    ['reconciles to converge', 'n/a', ...columns.map(({ result }) => String(result.reconciles))],
-    [
-      'writes in a no-op resync',
-      'n/a',
-      ...columns.map(({ result }) =>
-        result.resyncWrites === undefined ? 'n/a' : String(result.resyncWrites),
-      ),
-    ],
+    ['tenants × endpoints', ...columns.map(() => `${tenants} × ${endpoints}`)],
+    ['concurrency', ...columns.map(() => String(concurrency))],
+    ['time to converge (s)', ...columns.map((c) => `${seconds(c.ms)}${ratios(c)}`)],
+    ['writes to converge', ...columns.map((c) => c.writes)],
+    ['reconciles to converge', ...columns.map((c) => na(c.reconciles))],
+    ['writes in a no-op resync', ...columns.map((c) => na(c.resyncWrites))],
     ...[...COMPONENTS, 'operator', 'bench client'].map((name) => [
       `CPU s: ${name}`,
-      name === 'operator' ? 'n/a' : (baseline.cpu[name] ?? 0).toFixed(1),
-      ...columns.map(({ result }) => (result.cpu[name] ?? 0).toFixed(1)),
+      ...columns.map((c) => (c.cpu[name] ?? 0).toFixed(1)),
     ]),
-    ['operator peak RSS (MiB)', 'n/a', ...columns.map(({ result }) => result.rss.toFixed(0))],
+    ['operator peak RSS (MiB)', ...columns.map((c) => na(c.rss))],
   ];
-  const width = [30, 14, ...columns.map(() => 26)];
+  const width = [26, ...columns.map(() => 32)];
   const row = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i]!)).join(' | ');
-  console.log(row(['', 'direct apply', ...columns.map(({ title }) => title)]));
+  console.log(row(['', ...columns.map(({ title }) => title)]));
   console.log(width.map((w) => '-'.repeat(w)).join('-+-'));
   for (const r of rows) console.log(row(r));
-}
-
-/** One operator phase's measurements. */
-interface OperatorResult {
-  ms: number;
-  cpu: Record<string, number>;
-  writes: number;
-  reconciles: number;
-  resyncWrites: number | undefined;
-  rss: number;
+  for (const line of extra) console.log(line);
 }
 
 await main();

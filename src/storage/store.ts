@@ -20,7 +20,7 @@ import {
   versionPrefix,
 } from './layout.ts';
 import { errorCode, toDomainError } from './s3-errors.ts';
-import { assertChecksum, HashingCounter, parseRange } from './streams.ts';
+import { assertChecksum, HashingCounter, parseRange, StreamSlicer } from './streams.ts';
 import { drain, streamPut } from './transfer.ts';
 
 /** Where the object store is and the (root or admin) credentials the store acts with. */
@@ -34,8 +34,13 @@ export interface ModelStoreConfig {
   region?: string;
   /** Largest part a multipart-session client may send (S3 allows 5 GiB; default 512 MiB). */
   maxPartBytes?: number;
-  /** Largest single-request upload (S3 allows 5 GiB; default 5 GiB). */
+  /** Largest single-request upload without a declared size (S3 allows 5 GiB in one PUT; default 5 GiB). */
   maxSinglePutBytes?: number;
+  /**
+   * A single-request upload of declared size above this is streamed straight into a multipart upload of
+   * the version's file in parts of this size (default 64 MiB), up to S3's largest object (5 TiB).
+   */
+  streamPartBytes?: number;
   /** Part size used when a single-request upload arrives without a size (default 16 MiB; bounds memory). */
   bufferedPartBytes?: number;
   /** A claim older than this is considered abandoned by a crashed writer and may be taken over (default 15 min). */
@@ -204,6 +209,8 @@ const GIB = 1024 * MIB;
 export const MIN_PART_BYTES = 5 * MIB;
 export const MAX_PART_NUMBER = 10_000;
 const S3_MAX_SINGLE_PUT = 5 * GIB;
+/** S3's largest object. */
+export const S3_MAX_OBJECT_BYTES = 5 * 1024 * GIB;
 
 interface StoredSession extends UploadSession {
   s3UploadId: string;
@@ -232,6 +239,7 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
   const maxPartBytes = config.maxPartBytes ?? 512 * MIB;
   const maxSinglePutBytes = Math.min(config.maxSinglePutBytes ?? S3_MAX_SINGLE_PUT, S3_MAX_SINGLE_PUT);
   const bufferedPartBytes = config.bufferedPartBytes ?? 16 * MIB;
+  const streamPartBytes = Math.max(config.streamPartBytes ?? 64 * MIB, MIN_PART_BYTES);
   const claimTtlMs = config.claimTtlMs ?? 15 * 60_000;
   const now = config.now ?? (() => new Date());
 
@@ -343,10 +351,16 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
    * Makes staged bytes a version: claim → refuse if a manifest exists → server-side copy of the staged object
    * to `models/<m>/<v>/<file>` → manifest with `If-None-Match: *`. Readers see nothing until the manifest.
    */
+  /**
+   * Publishes under the version's claim: refuses an existing version, puts the file in place (by default a
+   * server-side copy of the staged object; `place` for an upload that completes into the file's key itself)
+   * and writes the manifest.
+   */
   async function publish(
     bucket: string,
     session: { uploadId: string; model: string; version: string; file: string },
     file: ManifestFile,
+    place?: () => Promise<void>,
   ): Promise<VersionManifest> {
     const { model, version, uploadId } = session;
     const release = await acquireClaim(bucket, model, version, uploadId);
@@ -364,10 +378,12 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
         files: [file],
       };
       try {
+        if (place) await place();
         // composeObject copies server-side, and splits sources over 5 GiB into UploadPartCopy calls.
-        await client.composeObject(new CopyDestinationOptions({ Bucket: bucket, Object: target }), [
-          new CopySourceOptions({ Bucket: bucket, Object: stagingDataKey(uploadId) }),
-        ]);
+        else
+          await client.composeObject(new CopyDestinationOptions({ Bucket: bucket, Object: target }), [
+            new CopySourceOptions({ Bucket: bucket, Object: stagingDataKey(uploadId) }),
+          ]);
         await putConditional(bucket, manifestKey(model, version), manifest, { ifNoneMatch: '*' });
       } catch (error) {
         // We hold the claim and no manifest existed, so the copied file is ours to take back.
@@ -441,6 +457,51 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
       if (s3UploadId !== undefined)
         await client.abortMultipartUpload(bucket, key, s3UploadId).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /**
+   * A single-request upload of known size, streamed straight into a multipart upload of the version's file:
+   * part after part cut from the request body as it arrives (one chunk in memory), hashed on the way, so
+   * neither a read-back for the checksum nor a copy is needed. Only completing the upload makes the bytes
+   * land on the file's key, and that happens under the version's claim after the manifest was found absent,
+   * so a losing or failing writer never touches a published file (its upload is aborted).
+   */
+  async function putInStreamedParts(
+    bucket: string,
+    session: { uploadId: string; model: string; version: string; file: string },
+    hashed: Readable,
+    counter: HashingCounter,
+    size: number,
+    expected: string | undefined,
+  ): Promise<VersionManifest> {
+    const target = fileKey(session.model, session.version, session.file);
+    const s3UploadId = await client.initiateNewMultipartUpload(bucket, target, {});
+    let completed = false;
+    try {
+      const partBytes = Math.max(streamPartBytes, Math.ceil(size / MAX_PART_NUMBER));
+      const slicer = new StreamSlicer(hashed);
+      const parts: { part: number; etag: string }[] = [];
+      for (let offset = 0; offset < size; offset += partBytes) {
+        const length = Math.min(partBytes, size - offset);
+        const part = parts.length + 1;
+        const query = { partNumber: String(part), uploadId: s3UploadId };
+        const etag = await streamPut(client, { bucket, key: target, query }, slicer.next(length), length);
+        parts.push({ part, etag });
+      }
+      await slicer.end();
+      assertChecksum(expected, counter.sha256);
+      return await publish(
+        bucket,
+        session,
+        { name: session.file, size: counter.bytes, sha256: counter.sha256 },
+        async () => {
+          await client.completeMultipartUpload(bucket, target, s3UploadId, parts);
+          completed = true;
+        },
+      );
+    } finally {
+      if (!completed) await client.abortMultipartUpload(bucket, target, s3UploadId).catch(() => undefined);
     }
   }
 
@@ -622,7 +683,7 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
       const bucket = validateVersionPath(tenant, model, version);
       validateFile(file);
       const expected = options.sha256 === undefined ? undefined : normaliseSha256(options.sha256);
-      checkDeclaredSize(options.size, maxSinglePutBytes, 'size');
+      checkDeclaredSize(options.size, S3_MAX_OBJECT_BYTES, 'size');
       const what = `version ${model}/${version}`;
       const uploadId = newUploadId();
       const staged = stagingDataKey(uploadId);
@@ -637,6 +698,10 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
           // pipe() does not forward errors: a client that disconnects must fail the upload.
           body.once('error', (error) => counter.destroy(error));
           body.once('aborted', () => counter.destroy(new Invalid(`${what}: the upload was interrupted`)));
+          if (options.size !== undefined && options.size > streamPartBytes) {
+            const session = { uploadId, model, version, file };
+            return putInStreamedParts(bucket, session, hashed, counter, options.size, expected);
+          }
           if (options.size === undefined) await putUnknownSize(bucket, staged, hashed);
           else await streamPut(client, { bucket, key: staged }, hashed, options.size);
           assertChecksum(expected, counter.sha256);

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { Invalid } from './errors.ts';
 
 /**
@@ -52,6 +52,55 @@ export class HashingCounter extends Transform {
     }
     this.#digest = this.#hash.digest('hex');
     callback();
+  }
+}
+
+/**
+ * Cuts one stream into consecutive pieces of given lengths (the parts of a multipart upload), each a Readable
+ * that pulls from the source as it is read: nothing beyond the chunk being cut is held in memory.
+ */
+export class StreamSlicer {
+  readonly #source: AsyncIterator<Buffer>;
+  #leftover: Buffer | undefined;
+
+  constructor(source: Readable) {
+    this.#source = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  /** The next `length` bytes; the piece fails when the source ends before them (or fails itself). */
+  next(length: number): Readable {
+    const pull = async (): Promise<Buffer> => {
+      const buffered = this.#leftover;
+      this.#leftover = undefined;
+      if (buffered) return buffered;
+      const { done, value } = await this.#source.next();
+      if (done) {
+        throw new Invalid('body ended before its declared length', [
+          { pointer: 'body', reason: 'shorter than declared' },
+        ]);
+      }
+      return value;
+    };
+    const piece = async function* (this: StreamSlicer) {
+      for (let remaining = length; remaining > 0; ) {
+        let chunk = await pull();
+        if (chunk.length > remaining) {
+          this.#leftover = chunk.subarray(remaining);
+          chunk = chunk.subarray(0, remaining);
+        }
+        remaining -= chunk.length;
+        yield chunk;
+      }
+    };
+    return Readable.from(piece.call(this), { objectMode: false });
+  }
+
+  /** Resolves once the source has ended with nothing left over; fails when it carries more bytes. */
+  async end(): Promise<void> {
+    const extra = this.#leftover ?? (await this.#source.next()).value;
+    if (extra !== undefined && extra.length > 0) {
+      throw new Invalid('body is longer than its declared length', [{ pointer: 'body', reason: 'too large' }]);
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { Conflict, RangeNotSatisfiable } from '../../storage/errors.ts';
-import type { ModelStore, VersionManifest } from '../../storage/store.ts';
+import { S3_MAX_OBJECT_BYTES, type ModelStore, type VersionManifest } from '../../storage/store.ts';
 import { buildRouters, defineRoute, type ApiContext, type ApiRoute } from '../route.ts';
 import { HttpProblem } from '../problem.ts';
 
@@ -31,7 +31,10 @@ export interface ModelsRouterDeps {
   audit?(ctx: ApiContext, event: ModelAuditEvent): void;
   /** Path prefix of the API version (default `/v1`). */
   prefix?: string;
-  /** Largest single-request upload accepted (default 5 GiB, the S3 limit); larger files use upload sessions. */
+  /**
+   * Largest single-request upload of declared size (default 5 TiB, S3's largest object: the store streams it
+   * in parts); a chunked body is limited by the store (5 GiB).
+   */
   maxSinglePutBytes?: number;
   /** Largest part accepted in an upload session (default 512 MiB). */
   maxPartBytes?: number;
@@ -137,7 +140,7 @@ function declaredChecksum(ctx: ApiContext): string | undefined {
 export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
   const { store } = deps;
   const prefix = deps.prefix ?? '/v1';
-  const maxSinglePutBytes = deps.maxSinglePutBytes ?? 5 * 1024 * MIB;
+  const maxSinglePutBytes = deps.maxSinglePutBytes ?? S3_MAX_OBJECT_BYTES;
   const maxPartBytes = deps.maxPartBytes ?? 512 * MIB;
   const base = `${prefix}/tenants/:tenant/models`;
   const audit = (ctx: ApiContext, event: ModelAuditEvent): void => deps.audit?.(ctx, event);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { assertChecksum, HashingCounter, parseRange } from '../../../src/storage/streams.ts';
+import { assertChecksum, HashingCounter, parseRange, StreamSlicer } from '../../../src/storage/streams.ts';
 import { drain } from '../../../src/storage/transfer.ts';
 
 function sha256(...chunks: Buffer[]): string {
@@ -96,5 +96,34 @@ describe('parseRange', () => {
   ];
   it.each(cases)('%s', (_name, header, size, expected) => {
     expect(parseRange(header, size)).toEqual(expected);
+  });
+});
+
+describe('cutting a stream into parts', () => {
+  const collect = async (stream: Readable) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  };
+
+  it('yields consecutive pieces of the asked lengths across chunk boundaries', async () => {
+    const data = Buffer.from('abcdefghijklmnopqrstuvwxyz');
+    const source = Readable.from([data.subarray(0, 7), data.subarray(7, 8), data.subarray(8)]);
+    const slicer = new StreamSlicer(source);
+    expect((await collect(slicer.next(5))).toString()).toBe('abcde');
+    expect((await collect(slicer.next(10))).toString()).toBe('fghijklmno');
+    expect((await collect(slicer.next(11))).toString()).toBe('pqrstuvwxyz');
+    await expect(slicer.end()).resolves.toBeUndefined();
+  });
+
+  it('fails a piece when the source ends before it is complete', async () => {
+    const slicer = new StreamSlicer(Readable.from([Buffer.from('abc')]));
+    await expect(collect(slicer.next(5))).rejects.toThrow('body ended before its declared length');
+  });
+
+  it('fails at the end when the source carries more than the pieces took', async () => {
+    const slicer = new StreamSlicer(Readable.from([Buffer.from('abcdef')]));
+    await collect(slicer.next(4));
+    await expect(slicer.end()).rejects.toThrow('longer than its declared length');
   });
 });
