@@ -432,4 +432,94 @@ describe('model store against a real MinIO', () => {
   it('rejects a credential lifetime outside the STS limits', async () => {
     await expect(store.issueReadCredentials('acme', 60)).rejects.toMatchObject({ code: 'Invalid' });
   });
+
+  describe('a single request of known size streamed into parts of the file itself', () => {
+    // Parts of 5 MiB (S3's floor), so bodies of a few parts exercise the path.
+    const partStore = () => createModelStore({ ...endpoint, streamPartBytes: 5 * MIB });
+    // MinIO lists incomplete uploads of an exact key only.
+    const uploadsOf = async (tenant: string, model: string) => {
+      let count = 0;
+      for await (const _upload of root.listIncompleteUploads(
+        `tenantmesh-${tenant}`,
+        `models/${model}/1/w.bin`,
+        true,
+      ))
+        count += 1;
+      return count;
+    };
+
+    it('publishes a body of several parts with the SHA-256 it computed, and leaves nothing staged', async () => {
+      const tenant = await freshTenant();
+      const body = randomBytes(12 * MIB + 77);
+      const chunks = [
+        body.subarray(0, 3 * MIB + 5),
+        body.subarray(3 * MIB + 5, 9 * MIB),
+        body.subarray(9 * MIB),
+      ];
+      const manifest = await partStore().putVersionFile(tenant, 'big', '1', 'w.bin', Readable.from(chunks), {
+        size: body.length,
+        sha256: sha256(body),
+      });
+      expect(manifest.files).toEqual([{ name: 'w.bin', size: body.length, sha256: sha256(body) }]);
+      const served = await readAll((await store.download(tenant, 'big', '1', 'w.bin')).stream);
+      expect(served.equals(body)).toBe(true);
+      expect(await allObjects(tenant)).toEqual(['models/big/1/manifest.json', 'models/big/1/w.bin']);
+      expect(await uploadsOf(tenant, 'big')).toBe(0);
+    });
+
+    it('publishes nothing and leaves no upload behind on a checksum mismatch or a short body', async () => {
+      const tenant = await freshTenant();
+      const body = randomBytes(11 * MIB);
+      await expect(
+        partStore().putVersionFile(tenant, 'big', '1', 'w.bin', Readable.from([body]), {
+          size: body.length,
+          sha256: 'a'.repeat(64),
+        }),
+      ).rejects.toMatchObject({ code: 'Invalid' });
+      await expect(
+        partStore().putVersionFile(tenant, 'big', '1', 'w.bin', interruptedBody(7 * MIB), {
+          size: body.length,
+        }),
+      ).rejects.toThrow();
+      expect(await allObjects(tenant)).toEqual([]);
+      expect(await uploadsOf(tenant, 'big')).toBe(0);
+    });
+
+    it('lets exactly one of two concurrent uploads win and serves the winner’s bytes', async () => {
+      const tenant = await freshTenant();
+      const bodies = [randomBytes(11 * MIB), randomBytes(11 * MIB)];
+      const results = await Promise.allSettled(
+        bodies.map((body) =>
+          partStore().putVersionFile(tenant, 'race', '1', 'w.bin', Readable.from([body]), {
+            size: body.length,
+          }),
+        ),
+      );
+      const won = results.find((r) => r.status === 'fulfilled');
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'Conflict' } });
+      const served = await readAll((await store.download(tenant, 'race', '1', 'w.bin')).stream);
+      expect(sha256(served)).toBe(
+        (won as PromiseFulfilledResult<{ files: { sha256: string }[] }>).value.files[0]!.sha256,
+      );
+      expect(await uploadsOf(tenant, 'race')).toBe(0);
+    });
+
+    it('never touches a published file: a later upload of the same version gets Conflict', async () => {
+      const tenant = await freshTenant();
+      const first = randomBytes(11 * MIB);
+      await partStore().putVersionFile(tenant, 'v', '1', 'w.bin', Readable.from([first]), {
+        size: first.length,
+      });
+      const second = randomBytes(11 * MIB);
+      await expect(
+        partStore().putVersionFile(tenant, 'v', '1', 'w.bin', Readable.from([second]), {
+          size: second.length,
+        }),
+      ).rejects.toMatchObject({ code: 'Conflict' });
+      const served = await readAll((await store.download(tenant, 'v', '1', 'w.bin')).stream);
+      expect(served.equals(first)).toBe(true);
+      expect(await uploadsOf(tenant, 'v')).toBe(0);
+    });
+  });
 });
