@@ -1,3 +1,4 @@
+import { effectiveGroups } from '../domain/identity.ts';
 import type { Identity } from './identity.ts';
 import { TENANT_API_GROUP } from './authorize.ts';
 
@@ -27,10 +28,11 @@ export function subjectKey(subject: RbacSubject): string {
 
 /**
  * The binding subject keys that can name this caller, the way the RBAC authorizer matches them: the user,
- * each group, and for a ServiceAccount user also the ServiceAccount subject.
+ * each group its SubjectAccessReviews carry (with the implicit ones, e.g. `system:authenticated`), and for a
+ * ServiceAccount user also the ServiceAccount subject.
  */
 export function subjectKeysOf(identity: Identity): string[] {
-  const keys = [`User:${identity.username}`, ...identity.groups.map((group) => `Group:${group}`)];
+  const keys = [`User:${identity.username}`, ...effectiveGroups(identity).map((group) => `Group:${group}`)];
   const serviceAccount = SERVICE_ACCOUNT_USER.exec(identity.username);
   if (serviceAccount) keys.push(`ServiceAccount:${serviceAccount[1]}/${serviceAccount[2]}`);
   return keys;

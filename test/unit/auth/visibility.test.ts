@@ -35,4 +35,9 @@ describe('which tenants RBAC names a caller for', () => {
     expect(keys).toContain(subjectKey({ kind: 'ServiceAccount', name: 'ci', namespace: 'build' }));
     expect(keys).not.toContain(subjectKey({ kind: 'ServiceAccount', name: 'ci', namespace: 'other' }));
   });
+
+  it('matches a binding to a group Kubernetes gives every caller, as the review would', () => {
+    const keys = subjectKeysOf({ kind: 'oidc', username: 'alice', groups: [], extra: {} });
+    expect(keys).toContain(subjectKey({ kind: 'Group', name: 'system:authenticated' }));
+  });
 });
