@@ -695,8 +695,11 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
               ? new HashingCounter({ maxBytes: maxSinglePutBytes })
               : new HashingCounter({ expectedBytes: options.size });
           const hashed = body.pipe(counter);
-          // pipe() does not forward errors: a client that disconnects must fail the upload.
-          body.once('error', (error) => counter.destroy(error));
+          // pipe() does not forward errors: a client that disconnects must fail the upload. The failure
+          // reaches the caller through whoever reads `hashed`; these listeners only keep a second emission
+          // (or one after the reader let go) from becoming an uncaught exception.
+          body.on('error', (error) => counter.destroy(error));
+          counter.on('error', () => undefined);
           body.once('aborted', () => counter.destroy(new Invalid(`${what}: the upload was interrupted`)));
           if (options.size !== undefined && options.size > streamPartBytes) {
             const session = { uploadId, model, version, file };

@@ -102,7 +102,8 @@ describe('the API reads from its caches and still shows a caller its own writes'
       expect(item?.displayName).toBe('second');
 
       expect(
-        (await harness.call('delete', `/v1/tenants/${name}`, { token: callers.platformAdmin })).status,
+        (await harness.call('delete', `/v1/tenants/${name}?purge=true`, { token: callers.platformAdmin }))
+          .status,
       ).toBe(202);
       const gone = await harness.call('get', `/v1/tenants/${name}`, { token: callers.platformAdmin });
       // Without the operator's finalizer the tenant is gone at once; with it, it shows as deleting.
