@@ -82,7 +82,7 @@ export class StreamSlicer {
       return value;
     };
     const piece = async function* (this: StreamSlicer) {
-      for (let remaining = length; remaining > 0; ) {
+      for (let remaining = length; remaining > 0;) {
         let chunk = await pull();
         if (chunk.length > remaining) {
           this.#leftover = chunk.subarray(remaining);
@@ -99,7 +99,9 @@ export class StreamSlicer {
   async end(): Promise<void> {
     const extra = this.#leftover ?? (await this.#source.next()).value;
     if (extra !== undefined && extra.length > 0) {
-      throw new Invalid('body is longer than its declared length', [{ pointer: 'body', reason: 'too large' }]);
+      throw new Invalid('body is longer than its declared length', [
+        { pointer: 'body', reason: 'too large' },
+      ]);
     }
   }
 }
