@@ -210,6 +210,7 @@ export function kubeTokenReviewPort(kube: Kube, sent: () => void = () => undefin
               },
             }
           : {}),
+        ...(status.audiences ? { audiences: status.audiences } : {}),
         ...(status.error ? { error: status.error } : {}),
       };
     },
