@@ -110,7 +110,7 @@ export function buildApp(deps: ApiDeps): BuiltApp {
     ...accessRoutes(routeDeps),
     ...runtimeRoutes(routeDeps),
     ...(deps.endpoints ? endpointRoutes({ ...routeDeps, endpoints: deps.endpoints }) : []),
-    ...(deps.models ? modelRoutes(modelsWiring(deps.models, guard, prefix)) : []),
+    ...(deps.models ? modelRoutes(modelsWiring(deps.models, guard, prefix, deps.tenants)) : []),
     ...(deps.certificates ? certificateRoutes({ ...routeDeps, certificates: deps.certificates }) : []),
     ...(deps.extraRoutes?.(guard) ?? []),
   ];
@@ -143,8 +143,10 @@ function modelsWiring(
   models: NonNullable<ApiDeps['models']>,
   guard: Guard,
   prefix: string,
+  tenants: TenantStore,
 ): ModelsRouterDeps {
   return {
+    storageQuota: async (tenant) => (await tenants.get(tenant)).spec.quota?.storageBytes,
     ...models,
     prefix,
     authorize: (ctx, tenant, verb, subresource) =>

@@ -35,6 +35,7 @@ import { createApiLogger } from './logger.ts';
 import type { ApiRoute } from './route.ts';
 import { listen } from './server.ts';
 import type { RequestTimeLimits } from './slow-clients.ts';
+import { startUploadJanitor, type UploadJanitorOptions } from './upload-janitor.ts';
 
 /** The object store the API writes model versions to (root or admin credentials; never shown to callers). */
 export interface S3Options {
@@ -79,6 +80,8 @@ export interface StartApiOptions {
   cacheSyncTimeoutMs?: number;
   /** Deadlines for slow clients and the connection cap (defaults in src/api/slow-clients.ts). */
   requestLimits?: Partial<RequestTimeLimits>;
+  /** When abandoned upload sessions are swept (defaults in src/api/upload-janitor.ts). */
+  uploadJanitor?: UploadJanitorOptions;
 }
 
 /** A running API. */
@@ -125,6 +128,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   // Serving before the caches load is fine (reads go through); waiting a moment spares the apiserver that.
   await waitAtMost(caches.synced(), options.cacheSyncTimeoutMs ?? 10_000);
   const endpoints = caches.endpoints;
+  const tenants = caches.tenants;
   const { app, routes } = buildApp({
     authenticator,
     authorizer: createAuthorizer(kubeSubjectAccessReviewPort(kube, counted('subjectaccessreview')), {
@@ -158,11 +162,20 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     ...(options.requestLimits ? { limits: options.requestLimits } : {}),
   });
   logger.info({ url: server.url }, 'management API listening');
+  const stopJanitor = startUploadJanitor(
+    {
+      tenantNames: async () => (await tenants.list()).map((tenant) => tenant.metadata.name),
+      store,
+      logger,
+    },
+    options.uploadJanitor,
+  );
   return {
     url: server.url,
     routes,
     metrics,
     async close() {
+      stopJanitor();
       caches.stop();
       await server.close();
     },

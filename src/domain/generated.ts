@@ -56,9 +56,9 @@ export interface EndpointGrant {
 export interface TenantQuota {
   /** Maximum number of inference endpoints. */
   maxEndpoints?: number;
-  /** Total CPU requests of all the tenant's serving pods (a Kubernetes quantity). */
+  /** Total CPU limits of all the tenant's serving pods (a request counts where no limit is set; a Kubernetes quantity). */
   cpu?: IntOrString;
-  /** Total memory requests of all the tenant's serving pods (a Kubernetes quantity). */
+  /** Total memory limits of all the tenant's serving pods (a request counts where no limit is set; a Kubernetes quantity). */
   memory?: IntOrString;
   /** Maximum bytes stored in the tenant's bucket. */
   storageBytes?: number;
