@@ -88,7 +88,7 @@ export class UnavailableError extends DomainError {
 export class QuotaExceededError extends DomainError {
   readonly code = 'QuotaExceeded';
   constructor(
-    readonly quota: 'maxEndpoints' | 'cpu' | 'memory' | 'storageBytes' | 'openUploads',
+    readonly quota: 'maxEndpoints' | 'cpu' | 'memory' | 'storageBytes' | 'openUploads' | 'certificates',
     readonly limit: string,
     readonly requested: string,
     message = `quota ${quota} exceeded: limit ${limit}, would be ${requested}`,

@@ -188,3 +188,19 @@ export interface ClientCertificateRecord {
 
 /** Key of the registry ConfigMap holding the JSON list of records. */
 export const CLIENT_CERTIFICATE_REGISTRY_KEY = 'certificates.json';
+
+/**
+ * ConfigMap (serving namespace) holding one issued client certificate's record (key
+ * {@link CLIENT_CERTIFICATE_RECORD_KEY}), labelled {@link CLIENT_CERTIFICATE_LABEL} and with the tenant's labels.
+ * One object per certificate, so neither issuing nor revoking can run out of room; the single registry
+ * ConfigMap of earlier versions is still read. Serials are random 128-bit numbers, unique across tenants.
+ */
+export function clientCertificateRecordName(normalisedSerial: string): string {
+  return `tenantmesh-client-certificate-${normalisedSerial}`;
+}
+
+/** Label on every certificate record ConfigMap (value: the normalised serial). */
+export const CLIENT_CERTIFICATE_LABEL = 'tenantmesh.io/client-certificate';
+
+/** Key of a certificate record ConfigMap holding its JSON record. */
+export const CLIENT_CERTIFICATE_RECORD_KEY = 'certificate.json';

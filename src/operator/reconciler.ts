@@ -7,6 +7,8 @@ import {
   bucketName,
   caKeySecretName,
   clientCertificateRegistryName,
+  CLIENT_CERTIFICATE_LABEL,
+  CLIENT_CERTIFICATE_RECORD_KEY,
   commonLabels,
   endpointHost,
   endpointPodSelector,
@@ -189,8 +191,10 @@ export class TenantReconciler {
     // The API writes the certificate registry without an owner (it may exist before the operator has seen
     // the tenant), so garbage collection cannot remove it: the finalizer does.
     const registry = this.registryRef(name);
-    if (await this.deps.kube.delete('v1', 'ConfigMap', registry.metadata.name, registry.metadata.namespace)) {
-      this.wrote('delete', 'ConfigMap');
+    for (const object of [registry, ...this.certificateRecordObjects(name)]) {
+      if (await this.deps.kube.delete('v1', 'ConfigMap', object.metadata.name, object.metadata.namespace)) {
+        this.wrote('delete', 'ConfigMap');
+      }
     }
     await this.deps.store.removeBucket(name);
     if (tenant.metadata.uid) this.bucketsEnsured.delete(tenant.metadata.uid);
@@ -310,8 +314,9 @@ export class TenantReconciler {
         metadata: { name: caKeySecretName(name), namespace: this.caNamespace },
       }),
     );
-    // The API owns the certificate registry; the operator only reads it.
+    // The API owns the certificate registry and its records; the operator only reads them.
     keep.add(identityOf(this.registryRef(name)));
+    for (const record of this.certificateRecordObjects(name)) keep.add(identityOf(record));
 
     await Promise.all(desired.map((object) => this.applyIfChanged(object)));
     await this.prune(name, keep);
@@ -452,6 +457,18 @@ export class TenantReconciler {
     return { ...issued, refreshInMs: 60 * 60_000 };
   }
 
+  /** The API's per-certificate record ConfigMaps of the tenant, from the cache. */
+  private certificateRecordObjects(tenant: string): KubeObject[] {
+    return this.deps.cache
+      .ownedBy(tenant)
+      .filter(
+        (object) =>
+          object.kind === 'ConfigMap' &&
+          object.metadata.namespace === this.deps.platform.servingNamespace &&
+          object.metadata.labels?.[CLIENT_CERTIFICATE_LABEL] !== undefined,
+      );
+  }
+
   private registryRef(tenant: string): KubeObject {
     return {
       apiVersion: 'v1',
@@ -477,7 +494,20 @@ export class TenantReconciler {
     const text = (registry?.['data'] as Record<string, string> | undefined)?.[
       CLIENT_CERTIFICATE_REGISTRY_KEY
     ];
-    const records = parseRegistry(text);
+    // One object per certificate, plus the single registry of earlier versions; an object wins over its
+    // registry entry (a revocation of a registry entry is written as its own object).
+    const ownRecords = this.certificateRecordObjects(tenant.metadata.name).flatMap((object) =>
+      parseRegistry(
+        `[${(object['data'] as Record<string, string> | undefined)?.[CLIENT_CERTIFICATE_RECORD_KEY] ?? ''}]`,
+      ),
+    );
+    const recorded = new Set(ownRecords.map((record) => this.deps.pki.normaliseSerial(record.serialNumber)));
+    const records = [
+      ...ownRecords,
+      ...parseRegistry(text).filter(
+        (record) => !recorded.has(this.deps.pki.normaliseSerial(record.serialNumber)),
+      ),
+    ];
     const revoked = records
       .filter((record) => record.revokedAt)
       .map((record) => ({ serialNumber: record.serialNumber, revokedAt: new Date(record.revokedAt!) }));

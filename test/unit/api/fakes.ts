@@ -252,10 +252,27 @@ export class MemoryCertificateRegistry implements CertificateRegistry {
   async list(tenant: string) {
     return this.records.get(tenant) ?? [];
   }
-  async change(tenant: string, change: (records: ClientCertificateRecord[]) => ClientCertificateRecord[]) {
-    const next = change(await this.list(tenant));
-    this.records.set(tenant, next);
-    return next;
+  async add(tenant: string, record: ClientCertificateRecord) {
+    const records = await this.list(tenant);
+    if (records.some((r) => r.serialNumber === record.serialNumber)) throw new ConflictError('recorded');
+    this.records.set(tenant, [...records, record]);
+  }
+  async revoke(tenant: string, serialNumber: string, revokedAt: string) {
+    const records = await this.list(tenant);
+    const record = records.find((r) => r.serialNumber === serialNumber);
+    if (!record) throw new NotFoundError('certificate', serialNumber);
+    const revoked = record.revokedAt ? record : { ...record, revokedAt };
+    this.records.set(
+      tenant,
+      records.map((r) => (r === record ? revoked : r)),
+    );
+    return revoked;
+  }
+  async removeExpired(tenant: string, before: Date) {
+    this.records.set(
+      tenant,
+      (await this.list(tenant)).filter((r) => new Date(r.notAfter).getTime() >= before.getTime()),
+    );
   }
 }
 
