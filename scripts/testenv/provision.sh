@@ -280,6 +280,17 @@ install_sklearn() {
   ln -sf "$1/venv/bin/python" "$1/sklearn-python"
   "$1/sklearn-python" -c 'import sklearn, joblib; print("scikit-learn", sklearn.__version__)' >>"$1/build.log" 2>&1 \
     || fail sklearn "import sklearn" "$1/build.log"
+# schemathesis (the OpenAPI fuzzer of the integration tests) in a virtualenv of its own, so its many
+# dependencies never meet the system Python's packages.
+install_schemathesis() {
+  log "installing schemathesis==$SCHEMATHESIS_VERSION from PyPI into a virtualenv"
+  local py; py=$(command -v python3 || true)
+  [ -n "$py" ] || fail schemathesis "python3 -m venv" <(echo "python3 is not on PATH")
+  { "$py" -m venv "$1/venv" &&
+    "$1/venv/bin/pip" install --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"; } \
+    >"$1/build.log" 2>&1 || fail schemathesis "pip install schemathesis==$SCHEMATHESIS_VERSION (venv)" "$1/build.log"
+  ln -sf "$1/venv/bin/schemathesis" "$1/schemathesis"
+  "$1/schemathesis" --version >>"$1/build.log" 2>&1 || fail schemathesis "schemathesis --version" "$1/build.log"
 }
 
 # provide <name> <builder> <version-key> <binaries...>: prints name=path lines for what it provides.
@@ -319,12 +330,13 @@ provide_one() {
     pause) provide pause build_pause "$(sha256sum "$pause_source" | cut -c1-16)" pause ;;
     debian-rootfs) provide debian-rootfs build_debian_rootfs "$DEBIAN_SUITE-$(echo "$debian_rootfs_packages" | sha256sum | cut -c1-12)" rootfs.tar ;;
     sklearn) provide sklearn install_sklearn "$SCIKIT_LEARN_VERSION-py$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" sklearn-python ;;
+    schemathesis) provide schemathesis install_schemathesis "$SCHEMATHESIS_VERSION" schemathesis ;;
     *) echo "unknown component: $1" >&2; exit 2 ;;
   esac
 }
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(etcd minio authorino istio-crds envoy kubernetes istioctl)
+[ ${#components[@]} -gt 0 ] || components=(etcd minio authorino istio-crds envoy schemathesis kubernetes istioctl)
 # Every binary reports its own version (stderr), so a run's log says exactly what it tested against.
 report_versions() {
   # A version command cut short by `grep -m 1` dies of SIGPIPE; that is expected, not a failure.
@@ -332,7 +344,7 @@ report_versions() {
   local line name path
   while IFS='=' read -r name path; do
     case $name in
-      etcd | kube-apiserver | kube-controller-manager | envoy) line=$("$path" --version </dev/null 2>&1 | grep -m 1 .) ;;
+      etcd | kube-apiserver | kube-controller-manager | envoy | schemathesis) line=$("$path" --version </dev/null 2>&1 | grep -m 1 .) ;;
       minio) line="module $MINIO_VERSION ($("$path" --version </dev/null 2>&1 | head -n 1))" ;;
       authorino) line=$("$path" version </dev/null 2>&1 | head -n 1) ;;
       istioctl) line=$("$path" version --remote=false </dev/null 2>&1 | head -n 1) ;;

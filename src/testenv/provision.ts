@@ -13,6 +13,7 @@ export const allComponents = [
   'istio-crds',
   'istioctl',
   'envoy',
+  'schemathesis',
 ] as const;
 
 /** What the local one-node cluster needs: node binaries, host packages, the inputs of its own images. */
