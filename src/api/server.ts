@@ -36,7 +36,9 @@ export async function listen(
   // Slow clients must not hold sockets forever: every body has a total and an idle deadline, which upload
   // routes relax (allowLongUpload) once the caller is authorized. Node's requestTimeout stays off because
   // it cannot make that exception.
-  const server = createServer((request, response) => {
+  // Node checks header deadlines on this interval (default 30 s): a fraction of the deadline keeps it honest.
+  const connectionsCheckingInterval = Math.max(250, Math.min(5_000, Math.floor(limits.headersMs / 4)));
+  const server = createServer({ connectionsCheckingInterval }, (request, response) => {
     watchRequestBody(request, limits);
     void handle(request, response);
   });
