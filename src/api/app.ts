@@ -197,13 +197,14 @@ async function problemForUnhandled(ctx: Context, next: Next): Promise<void> {
   if (ctx.status === 404) {
     throw new HttpProblem(404, 'not-found', 'Not found', `no route for ${ctx.method} ${ctx.path}`);
   }
+  // The router answers 501 for methods it knows nowhere (TRACE, CONNECT…); for the caller that is the same
+  // fault as any other method the path does not support, and a 4xx: the server did nothing wrong.
   if (ctx.status === 405 || ctx.status === 501) {
     const allow = ctx.response.get('Allow');
-    const title = ctx.status === 405 ? 'Method not allowed' : 'Not implemented';
     throw new HttpProblem(
-      ctx.status,
-      ctx.status === 405 ? 'method-not-allowed' : 'not-implemented',
-      title,
+      405,
+      'method-not-allowed',
+      'Method not allowed',
       `${ctx.method} is not supported on ${ctx.path}${allow ? `; allowed: ${allow}` : ''}`,
       [],
       allow ? { Allow: allow } : {},
