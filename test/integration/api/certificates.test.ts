@@ -35,8 +35,9 @@ function fullLegacyRegistry(): { text: string; records: ClientCertificateRecord[
   const record = (): ClientCertificateRecord => ({
     serialNumber: randomBytes(16).toString('hex'),
     commonName: `legacy-${records.length}`,
-    notBefore: '2026-01-01T00:00:00.000Z',
-    notAfter: '2099-01-01T00:00:00.000Z',
+    notBefore: '2025-01-01T00:00:00.000Z',
+    // Expired, all but the one the test revokes: only valid certificates count against the caps.
+    notAfter: records.length === 7 ? '2099-01-01T00:00:00.000Z' : '2025-02-01T00:00:00.000Z',
     fingerprintSha256: randomBytes(32).toString('hex'),
     issuedBy: 'legacy@example.test',
   });
