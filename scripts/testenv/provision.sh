@@ -296,6 +296,7 @@ install_sklearn() {
   ln -sf "$1/venv/bin/python" "$1/sklearn-python"
   "$1/sklearn-python" -c 'import sklearn, joblib; print("scikit-learn", sklearn.__version__)' >>"$1/build.log" 2>&1 \
     || fail sklearn "import sklearn" "$1/build.log"
+}
 # schemathesis (the OpenAPI fuzzer of the integration tests) in a virtualenv of its own, so its many
 # dependencies never meet the system Python's packages.
 install_schemathesis() {

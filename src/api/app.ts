@@ -1,5 +1,5 @@
 import Koa from 'koa';
-import type { Context, Next } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import Router from '@koa/router';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticate.ts';
@@ -27,6 +27,7 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import type { EndpointRoutesDeps } from './routes/endpoints.ts';
 import { modelRoutes } from './routes/models.ts';
 import type { ModelsRouterDeps } from './routes/models.ts';
+import { permissionRoutes } from './routes/permissions.ts';
 import { runtimeRoutes } from './routes/runtimes.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 
@@ -59,6 +60,11 @@ export interface ApiDeps {
    * authorize and audit alike; they join the route table, so they are served and documented.
    */
   extraRoutes?: (guard: Guard) => ApiRoute[];
+  /**
+   * The web console (pages, login, and the proxy its scripts call the API through); served under /console when
+   * present, ahead of the API's own authentication (it has its own sessions).
+   */
+  console?: Middleware;
   /** Largest declared request body accepted before authentication, except streaming (rawBody) routes. */
   maxBodyBytes?: number;
   /** Path prefix of the resource routes (default `/v1`); health, metrics and the document stay at the root. */
@@ -109,6 +115,7 @@ export function buildApp(deps: ApiDeps): BuiltApp {
     ...tenantRoutes(routeDeps),
     ...accessRoutes(routeDeps),
     ...runtimeRoutes(routeDeps),
+    ...permissionRoutes(routeDeps),
     ...(deps.endpoints ? endpointRoutes({ ...routeDeps, endpoints: deps.endpoints }) : []),
     ...(deps.models ? modelRoutes(modelsWiring(deps.models, guard, prefix, deps.tenants)) : []),
     ...(deps.certificates ? certificateRoutes({ ...routeDeps, certificates: deps.certificates }) : []),
@@ -128,6 +135,7 @@ export function buildApp(deps: ApiDeps): BuiltApp {
   app.use(accessMetrics(metrics));
   app.use(problemForUnhandled);
   for (const router of publicRouters) app.use(router.routes());
+  if (deps.console) app.use(deps.console);
   app.use(declaredBodyLimit(deps.maxBodyBytes ?? DEFAULT_JSON_LIMIT_BYTES, streamingRouteMatcher(routes)));
   app.use(authentication(deps.authenticator, audit));
   const anyRouter = protectedRouters[0] ?? publicRouters[0];

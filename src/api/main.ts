@@ -15,6 +15,8 @@ import { platformConfig } from '../domain/index.ts';
 import type { PlatformConfig } from '../domain/index.ts';
 import { createKube } from '../kube/index.ts';
 import { createModelStore } from '../storage/store.ts';
+import { loadConsoleAssets } from '../console/assets.ts';
+import { createConsole } from '../console/app.ts';
 import { buildApp } from './app.ts';
 import { createApiCaches } from './caches.ts';
 import { createApiMetrics } from './metrics.ts';
@@ -82,6 +84,18 @@ export interface StartApiOptions {
   requestLimits?: Partial<RequestTimeLimits>;
   /** When abandoned upload sessions are swept (defaults in src/api/upload-janitor.ts). */
   uploadJanitor?: UploadJanitorOptions;
+  /** Serves the web console under /console, logging people in with this OIDC client. */
+  console?: ConsoleConfig;
+}
+
+/** The web console's OIDC client and the URL people reach the API at (its redirect URI derives from it). */
+export interface ConsoleConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** CA bundle (PEM) trusted for the issuer. */
+  caPem?: string;
+  publicUrl: string;
 }
 
 /** A running API. */
@@ -155,6 +169,20 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     models: { store, isVersionInUse: versionInUseCheck(endpoints, store) },
     endpoints: { store: endpoints, models: store },
     certificates: { registry: kubeCertificateRegistry(kube, ports), ca: kubeTenantCaSource(kube, ports) },
+    ...(options.console
+      ? {
+          console: createConsole({
+            oidc: {
+              issuer: options.console.issuer,
+              clientId: options.console.clientId,
+              clientSecret: options.console.clientSecret,
+              ...(options.console.caPem ? { caPem: options.console.caPem } : {}),
+            },
+            publicUrl: options.console.publicUrl,
+            assets: loadConsoleAssets(),
+          }),
+        }
+      : {}),
   });
   const server = await listen(app, {
     port: options.port,
