@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { CliError, ExitCode, usageError } from './errors.ts';
+import type { OidcLogin } from './oidc-login.ts';
 
 /** Where the `infer` command finds a tenant's mTLS material when flags do not say. */
 export interface InferProfile {
@@ -17,6 +18,8 @@ export interface InferProfile {
 export interface Profile {
   server?: string;
   token?: string;
+  /** Set by an interactive login: the issuer and the refresh token the CLI renews `token` with. */
+  oidc?: OidcLogin;
   infer?: InferProfile;
 }
 
@@ -33,6 +36,9 @@ export interface CliEnv {
   TENANTMESH_PROFILE?: string;
   TENANTMESH_CONFIG_DIR?: string;
   TENANTMESH_DEBUG?: string;
+  BROWSER?: string;
+  DISPLAY?: string;
+  WAYLAND_DISPLAY?: string;
   XDG_CONFIG_HOME?: string;
   HOME?: string;
 }
