@@ -15,6 +15,7 @@ export const allComponents = [
   'envoy',
   'schemathesis',
   'dex',
+  'chromium',
 ] as const;
 
 /** What the local one-node cluster needs: node binaries, host packages, the inputs of its own images. */
