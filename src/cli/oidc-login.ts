@@ -1,15 +1,8 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type {
-  OidcClient} from '../auth/oidc-client.ts';
-import {
-  jwtExpiry,
-  OAuthError,
-  pkcePair,
-  randomToken,
-  type TokenSet,
-} from '../auth/oidc-client.ts';
+import type { OidcClient } from '../auth/oidc-client.ts';
+import { jwtExpiry, OAuthError, pkcePair, randomToken, type TokenSet } from '../auth/oidc-client.ts';
 import { CliError, ExitCode } from './errors.ts';
 
 /** What the CLI keeps about an OIDC login (in the 0600 configuration file) to refresh it silently. */
