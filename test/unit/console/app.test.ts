@@ -59,7 +59,7 @@ async function login(sub: string, returnTo = '/console/tenants') {
 }
 
 function csrfOf(pageHtml: string): string {
-  return /<meta name="csrf-token" content="([^"]+)">/.exec(pageHtml)?.[1] ?? '';
+  return /<meta name="csrf-token" content="([^"]+)"/.exec(pageHtml)?.[1] ?? '';
 }
 
 describe('console login', () => {
