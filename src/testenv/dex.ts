@@ -121,6 +121,7 @@ export function renderDexConfig(input: DexConfigInput): string {
         email: user.email,
         username: user.name,
         userID: user.userId,
+        emailVerified: true,
         hash: user.hash,
         groups: user.groups,
       })),

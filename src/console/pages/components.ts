@@ -59,8 +59,10 @@ export function field(input: {
   pattern?: string;
   /** How the client converts the value: a number, a list of subjects (`Group:x, User:y`), a list of strings. */
   convert?: 'number' | 'subjects' | 'list';
+  /** Keeps ids unique when a page repeats a form (one per endpoint, say). */
+  scope?: string;
 }): SafeHtml {
-  const id = `f-${input.name.replace(/[^a-zA-Z0-9]+/g, '-')}`;
+  const id = fieldId(input.name, input.scope);
   const hintId = input.hint ? `${id}-hint` : undefined;
   return html`<div class="field${input.type === 'checkbox' ? ' check' : ''}">
     <label for="${id}">${input.label}</label>
@@ -82,8 +84,9 @@ export function select(input: {
   required?: boolean;
   /** `model-ref`: the value `name@version` becomes `{name, version}`. */
   convert?: 'model-ref';
+  scope?: string;
 }): SafeHtml {
-  const id = `f-${input.name.replace(/[^a-zA-Z0-9]+/g, '-')}`;
+  const id = fieldId(input.name, input.scope);
   return html`<div class="field">
     <label for="${id}">${input.label}</label>
     <select
@@ -94,6 +97,10 @@ export function select(input: {
       ${input.options.map((o) => html`<option value="${o.value}">${o.text}</option>`)}
     </select>
   </div>`;
+}
+
+function fieldId(name: string, scope?: string): string {
+  return `f-${scope ? `${scope}-` : ''}${name.replace(/[^a-zA-Z0-9]+/g, '-')}`;
 }
 
 /** How a subject reads to a person; the group every signed-in user belongs to gets its meaning spelled out. */

@@ -71,8 +71,8 @@ function endpointSection(view: EndpointsView, e: EndpointDto): SafeHtml {
     ${
       view.mayUpdate && !e.deleting
         ? html`<div class="row">
-            ${apiForm({ api: `PATCH ${api}/replicas`, success: 'reload', label: `Scale ${e.name}`, className: 'inline-form' }, field({ label: 'Replicas', name: '/replicas', type: 'number', convert: 'number', value: String(e.replicas), required: true }), 'Scale')}
-            ${versions.length ? apiForm({ api: `PATCH ${api}`, success: 'reload', label: `Switch the version of ${e.name}`, className: 'inline-form' }, html`${select({ label: 'Model version', name: '/model/version', options: versions.map((v) => ({ value: v, text: v })) })}<input type="hidden" name="/model/name" value="${e.model.name}" />`, 'Switch version') : ''}
+            ${apiForm({ api: `PATCH ${api}/replicas`, success: 'reload', label: `Scale ${e.name}`, className: 'inline-form' }, field({ label: 'Replicas', name: '/replicas', type: 'number', convert: 'number', value: String(e.replicas), required: true, scope: e.name }), 'Scale')}
+            ${versions.length ? apiForm({ api: `PATCH ${api}`, success: 'reload', label: `Switch the version of ${e.name}`, className: 'inline-form' }, html`${select({ label: 'Model version', name: '/model/version', options: versions.map((v) => ({ value: v, text: v })), scope: e.name })}<input type="hidden" name="/model/name" value="${e.model.name}" />`, 'Switch version') : ''}
           </div>`
         : ''
     }

@@ -45,6 +45,7 @@ function createTenantForm(): SafeHtml {
       html`<div class="grid">
           ${field({ label: 'Name', name: '/name', required: true, pattern: '[a-z0-9]([-a-z0-9]*[a-z0-9])?', hint: 'A DNS label: lowercase letters, digits and "-", 3 to 40 characters.' })}
           ${field({ label: 'Display name', name: '/displayName' })}
+          ${field({ label: 'Hostname', name: '/hostname', placeholder: 'acme.models.example.com', hint: 'Where its endpoints are reached; the platform domain decides when empty.' })}
           ${field({ label: 'Admins', name: '/admins', convert: 'subjects', placeholder: 'Group:acme-admins, User:ann@example.com', hint: 'Comma-separated Kind:name (Group, User, or ServiceAccount:namespace/name).' })}
         </div>
         <fieldset>

@@ -110,6 +110,7 @@ describe('the console in Chromium, logged in through Dex', () => {
 
     await create.getByLabel('Memory').fill('8Gi');
     await create.getByLabel('Display name').fill('Console test tenant');
+    await create.getByLabel('Hostname').fill(`${A}.models.example.test`);
     await create.getByLabel('Admins').fill(`Group:${demoGroups.tenantAdmins}`);
     await create.getByLabel('Endpoints').fill('3');
     await create.getByLabel('CPU').fill('4');
@@ -151,6 +152,8 @@ describe('the console in Chromium, logged in through Dex', () => {
   });
 
   it('lets the tenant user upload a model with progress and resume, create an endpoint, issue and revoke a certificate', async () => {
+    // The operator renders RBAC again when grants change; here the test plays it.
+    await actAsOperator(harness, A);
     await waitUntilVisible(
       harness,
       A,
