@@ -51,6 +51,10 @@ let browser: Browser;
 const violations: Record<string, { id: string; impact: string; nodes: string[] }[]> = {};
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'console-test-'));
 
+/** Polls until the page shows the expected state: reloads after an action take a moment on a busy machine. */
+const eventually = <T>(probe: () => T | Promise<T>, options = { timeout: 30_000, interval: 200 }) =>
+  expect.poll(probe, options);
+
 /** Records serious accessibility violations of the page under its name (checked at the end and per test). */
 async function audit(page: Page, name: string): Promise<void> {
   violations[name] = await accessibilityViolations(page);
@@ -87,7 +91,7 @@ describe('the console in Chromium, logged in through Dex', () => {
     for (const role of roles) {
       const { context, problems } = await newContext(browser);
       const page = await logIn(context, harness.url, demoUser(role));
-      await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Tenants');
+      await eventually(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Tenants');
       expect(problems, `console errors for ${role}`).toEqual([]);
       await context.close();
     }
@@ -104,8 +108,8 @@ describe('the console in Chromium, logged in through Dex', () => {
     await create.getByLabel('Name', { exact: true }).fill(A);
     await create.getByLabel('Memory').fill('lots');
     await create.getByRole('button', { name: 'Create tenant' }).click();
-    await expect.poll(() => create.getByRole('alert').first().textContent()).toContain('Bad request');
-    await expect.poll(() => create.getByLabel('Memory').getAttribute('aria-invalid')).toBe('true');
+    await eventually(() => create.getByRole('alert').first().textContent()).toContain('Bad request');
+    await eventually(() => create.getByLabel('Memory').getAttribute('aria-invalid')).toBe('true');
     await screenshot(page, 'tenants-create-problem');
 
     await create.getByLabel('Memory').fill('8Gi');
@@ -133,12 +137,20 @@ describe('the console in Chromium, logged in through Dex', () => {
     await grant.getByLabel('Kind').selectOption('Group');
     await grant.getByLabel('Name', { exact: true }).fill(demoGroups.tenantUsers);
     await grant.getByRole('button', { name: 'Grant' }).click();
-    await expect
-      .poll(() => page.getByRole('row', { name: new RegExp(`Group ${demoGroups.tenantUsers}`) }).count())
-      .toBe(1);
+    await eventually(() =>
+      page
+        .locator('tr')
+        .filter({ hasText: new RegExp(`Group ${demoGroups.tenantUsers}`) })
+        .count(),
+    ).toBe(1);
     await grant.getByLabel('Name', { exact: true }).fill('system:authenticated');
     await grant.getByRole('button', { name: 'Grant' }).click();
-    await expect.poll(() => page.getByRole('row', { name: /every signed-in user/ }).count()).toBe(1);
+    await eventually(() =>
+      page
+        .locator('tr')
+        .filter({ hasText: /every signed-in user/ })
+        .count(),
+    ).toBe(1);
     await audit(page, 'access');
     await screenshot(page, 'access');
     page.once('dialog', (dialog) => void dialog.accept());
@@ -146,7 +158,12 @@ describe('the console in Chromium, logged in through Dex', () => {
       .getByRole('form', { name: /Revoke .* from every signed-in user/ })
       .getByRole('button')
       .click();
-    await expect.poll(() => page.getByRole('row', { name: /every signed-in user/ }).count()).toBe(0);
+    await eventually(() =>
+      page
+        .locator('tr')
+        .filter({ hasText: /every signed-in user/ })
+        .count(),
+    ).toBe(0);
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -178,12 +195,12 @@ describe('the console in Chromium, logged in through Dex', () => {
     // The second part's request fails as a dropped connection would: the upload stops half way.
     await page.route('**/uploads/*/parts/2', (route) => route.abort('connectionreset'));
     await upload.getByRole('button', { name: 'Upload' }).click();
-    await expect.poll(() => upload.getByRole('alert').textContent()).toContain('Network error');
+    await eventually(() => upload.getByRole('alert').textContent()).toContain('Network error');
     await page.unroute('**/uploads/*/parts/2');
     await page.reload();
     // After the reload the page knows the unfinished session from the server and shows how far it got.
     const resume = upload.getByRole('status');
-    await expect.poll(() => resume.textContent()).toMatch(/stopped at 66%/);
+    await eventually(() => resume.textContent()).toMatch(/stopped at 66%/);
     expect(
       await upload.locator('progress').evaluate((bar) => (bar as unknown as { value: number }).value),
     ).toBe(66);
@@ -191,8 +208,11 @@ describe('the console in Chromium, logged in through Dex', () => {
     await upload.getByLabel('File').setInputFiles(file);
     await upload.getByRole('button', { name: 'Upload' }).click();
     await page.waitForLoadState('load');
-    await expect.poll(() => page.getByRole('row', { name: /v1/ }).count(), { timeout: 30_000 }).toBe(1);
-    await expect.poll(() => page.getByRole('link', { name: 'weights.bin' }).count()).toBe(1);
+    await eventually(() => page.locator('tr').filter({ hasText: /v1/ }).count(), {
+      timeout: 60_000,
+      interval: 250,
+    }).toBe(1);
+    await eventually(() => page.getByRole('link', { name: 'weights.bin' }).count()).toBe(1);
     await screenshot(page, 'models');
 
     await page
@@ -205,7 +225,7 @@ describe('the console in Chromium, logged in through Dex', () => {
     await create.getByLabel('Model version').selectOption('sentiment@v1');
     await create.getByLabel('Runtime').selectOption(RUNTIME);
     await create.getByRole('button', { name: 'Create endpoint' }).click();
-    await expect.poll(() => page.getByRole('heading', { name: /sentiment/ }).count()).toBe(1);
+    await eventually(() => page.getByRole('heading', { name: /sentiment/ }).count()).toBe(1);
     await endpointBecomesReady({ page, harness, tenant: A, endpoint: 'sentiment' });
     await page.getByText('How to call sentiment').click();
     expect(await page.locator('details.call pre').first().textContent()).toContain('tenantmesh infer');
@@ -214,7 +234,7 @@ describe('the console in Chromium, logged in through Dex', () => {
     const scale = page.getByRole('form', { name: 'Scale sentiment' });
     await scale.getByLabel('Replicas').fill('2');
     await scale.getByRole('button', { name: 'Scale' }).click();
-    await expect.poll(() => page.getByText('0 of 2 ready').count()).toBe(1);
+    await eventually(() => page.getByText('0 of 2 ready').count()).toBe(1);
 
     await page
       .getByRole('navigation', { name: `Tenant ${A}` })
@@ -228,7 +248,12 @@ describe('the console in Chromium, logged in through Dex', () => {
     const bundle = readFileSync((await (await download).path())!, 'utf8');
     expect(bundle).toContain('BEGIN CERTIFICATE');
     expect(bundle).toContain('PRIVATE KEY');
-    await expect.poll(() => page.getByRole('row', { name: /scorer/ }).count()).toBe(1);
+    await eventually(() =>
+      page
+        .locator('tr')
+        .filter({ hasText: /scorer/ })
+        .count(),
+    ).toBe(1);
     await audit(page, 'certificates');
     await screenshot(page, 'certificates');
     // Tenant users may issue but not revoke (docs/rbac.md): the button is absent, not failing.
@@ -244,9 +269,12 @@ describe('the console in Chromium, logged in through Dex', () => {
     );
     adminPage.once('dialog', (dialog) => void dialog.accept());
     await adminPage.getByRole('form', { name: 'Revoke certificate scorer' }).getByRole('button').click();
-    await expect
-      .poll(() => adminPage.getByRole('row', { name: /scorer/ }).textContent())
-      .toContain('revoked');
+    await eventually(() =>
+      adminPage
+        .locator('tr')
+        .filter({ hasText: /scorer/ })
+        .textContent(),
+    ).toContain('revoked');
     await admin.context.close();
   });
 

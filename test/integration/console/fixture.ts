@@ -142,7 +142,9 @@ export async function logIn(
   await page.getByLabel(/password/i).fill(user.password);
   await page.getByRole('button', { name: /login/i }).click();
   await page.waitForURL(`${consoleUrl}${landing}`);
-  await expect.poll(() => page.locator('.user').textContent()).toBe(user.name);
+  await expect
+    .poll(() => page.locator('.user').textContent(), { timeout: 30_000, interval: 200 })
+    .toBe(user.name);
   return page;
 }
 

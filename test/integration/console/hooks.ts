@@ -17,7 +17,9 @@ export interface EndpointStep {
  */
 export let endpointBecomesReady = async ({ page, endpoint }: EndpointStep): Promise<void> => {
   const section = page.getByRole('region', { name: new RegExp(`^${endpoint}`) });
-  await expect.poll(() => section.getByText(/0 of \d+ ready/).count()).toBe(1);
+  await expect
+    .poll(() => section.getByText(/0 of \d+ ready/).count(), { timeout: 30_000, interval: 200 })
+    .toBe(1);
   expect(await section.getByText('Pending', { exact: true }).count()).toBe(1);
 };
 
