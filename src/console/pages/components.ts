@@ -14,6 +14,12 @@ export interface ApiFormOptions {
   className?: string;
 }
 
+/**
+ * Input patterns: browsers compile `pattern` with the `v` flag, where a "-" inside a class must be escaped.
+ */
+export const DNS_LABEL_PATTERN = '[a-z0-9](?:[a-z0-9\\-]*[a-z0-9])?';
+export const NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9._\\-]*';
+
 /** A form whose fields are sent as JSON to an API route; its problem box shows the API's answer when it fails. */
 export function apiForm(options: ApiFormOptions, fields: SafeHtml, submit: string): SafeHtml {
   return html`<form

@@ -1,6 +1,7 @@
 import type { EndpointDto, RuntimeDto } from '../../api/presenters.ts';
 import { html, seg, type SafeHtml } from '../html.ts';
 import {
+  DNS_LABEL_PATTERN,
   actionButton,
   apiForm,
   conditionsTable,
@@ -118,7 +119,7 @@ function createForm(view: EndpointsView): SafeHtml {
     ${apiForm(
       { api: `POST ${tenantApi(view.tenant, '/endpoints')}`, success: 'reload', label: 'Create an endpoint' },
       html`<div class="grid">
-        ${field({ label: 'Name', name: '/name', required: true, pattern: '[a-z0-9]([-a-z0-9]*[a-z0-9])?' })}
+        ${field({ label: 'Name', name: '/name', required: true, pattern: DNS_LABEL_PATTERN })}
         ${select({ label: 'Model version', name: '/model', options: versions, convert: 'model-ref' })}
         ${select({ label: 'Runtime', name: '/runtime', options: view.runtimes.map((r) => ({ value: r.name, text: r.displayName ?? r.name })) })}
         ${field({ label: 'Replicas', name: '/replicas', type: 'number', convert: 'number', value: '1' })}

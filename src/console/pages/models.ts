@@ -1,6 +1,6 @@
 import type { ManifestFile, ModelSummary, VersionSummary } from '../../storage/store.ts';
 import { html, seg, type SafeHtml } from '../html.ts';
-import { actionButton, field, tenantApi } from './components.ts';
+import { NAME_PATTERN, actionButton, field, tenantApi } from './components.ts';
 import { bytes } from './tenant.ts';
 
 /** A model with its versions and, per version, its files (for the download links). */
@@ -86,8 +86,8 @@ function uploadForm(tenant: string): SafeHtml {
       aria-label="Upload a model version"
     >
       <div class="grid">
-        ${field({ label: 'Model', name: 'model', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9._-]*' })}
-        ${field({ label: 'Version', name: 'version', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9._-]*' })}
+        ${field({ label: 'Model', name: 'model', required: true, pattern: NAME_PATTERN })}
+        ${field({ label: 'Version', name: 'version', required: true, pattern: NAME_PATTERN })}
         <div class="field">
           <label for="f-file">File</label><input id="f-file" name="file" type="file" required />
         </div>

@@ -1,6 +1,6 @@
 import type { TenantDto } from '../../api/presenters.ts';
 import { html, type SafeHtml } from '../html.ts';
-import { apiForm, field, statusBadge, tenantPath } from './components.ts';
+import { DNS_LABEL_PATTERN, apiForm, field, statusBadge, tenantPath } from './components.ts';
 
 /** The tenants the user may see, and the create form when they may create tenants. */
 export function tenantsPage(input: { tenants: TenantDto[]; mayCreate: boolean }): SafeHtml {
@@ -43,7 +43,7 @@ function createTenantForm(): SafeHtml {
     ${apiForm(
       { api: 'POST /v1/tenants', success: 'go:/console/tenants/{name}', label: 'Create a tenant' },
       html`<div class="grid">
-          ${field({ label: 'Name', name: '/name', required: true, pattern: '[a-z0-9]([-a-z0-9]*[a-z0-9])?', hint: 'A DNS label: lowercase letters, digits and "-", 3 to 40 characters.' })}
+          ${field({ label: 'Name', name: '/name', required: true, pattern: DNS_LABEL_PATTERN, hint: 'A DNS label: lowercase letters, digits and "-", 3 to 40 characters.' })}
           ${field({ label: 'Display name', name: '/displayName' })}
           ${field({ label: 'Hostname', name: '/hostname', placeholder: 'acme.models.example.com', hint: 'Where its endpoints are reached; the platform domain decides when empty.' })}
           ${field({ label: 'Admins', name: '/admins', convert: 'subjects', placeholder: 'Group:acme-admins, User:ann@example.com', hint: 'Comma-separated Kind:name (Group, User, or ServiceAccount:namespace/name).' })}

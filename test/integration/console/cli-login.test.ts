@@ -61,7 +61,7 @@ describe('tenantmesh login through Dex', () => {
     );
     const url = await waitFor(() => /open (https:\/\/\S+)/.exec(cli.stderr())?.[1], {
       description: 'the CLI to print the verification URL',
-      timeoutMs: 30_000,
+      timeoutMs: 120_000, // the CLI starts through tsx: slow on a busy machine
     });
     const { context } = await newContext(browser);
     const page = await context.newPage();
@@ -120,7 +120,7 @@ describe('tenantmesh login through Dex', () => {
     );
     const url = await waitFor(() => /visit:\s+(https:\/\/\S+)/.exec(cli.stderr())?.[1], {
       description: 'the CLI to print the login URL',
-      timeoutMs: 30_000,
+      timeoutMs: 120_000, // the CLI starts through tsx: slow on a busy machine
     });
     const { context } = await newContext(browser);
     const page = await context.newPage();
