@@ -36,6 +36,7 @@ const tenant: TenantDto = {
   displayName: 'ACME <Corp>',
   quota: { maxEndpoints: 4, cpu: '8', memory: '16Gi', storageBytes: 10737418240 },
   ca: { mode: 'generated', fingerprint: 'AB:CD' },
+  clientAuthentication: 'certificate',
   createdAt: '2026-01-01T00:00:00Z',
   deleting: false,
   status: { ready: 'True', conditions: [condition], hosts: ['acme.models.example'] },
