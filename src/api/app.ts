@@ -14,7 +14,13 @@ import type { ReadinessProbes } from './health.ts';
 import { accessMetrics, createApiMetrics } from './metrics.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { openApiRoute } from './openapi.ts';
-import type { CaBundleValidator, RuntimeCatalog, TenantStore, TenantVisibility } from './ports.ts';
+import type {
+  CaBundleValidator,
+  EndpointStore,
+  RuntimeCatalog,
+  TenantStore,
+  TenantVisibility,
+} from './ports.ts';
 import { isDomainError } from '../domain/errors.ts';
 import { HttpProblem, problemEdge } from './problem.ts';
 import { requestId } from './request-id.ts';
@@ -99,6 +105,7 @@ export function buildApp(deps: ApiDeps): BuiltApp {
     caValidator: deps.caValidator,
     guard,
     prefix,
+    ...(deps.endpoints ? { endpointExists: endpointExistsIn(deps.endpoints.store) } : {}),
     ...(store
       ? {
           storedModelCount: async (tenant: string) =>
@@ -147,6 +154,19 @@ export function buildApp(deps: ApiDeps): BuiltApp {
 }
 
 /** Wires the models routes to the same RBAC checks and audit log as every other route. */
+/** Whether the tenant owns the endpoint: the store answers NotFound for another tenant's or a missing one. */
+function endpointExistsIn(store: EndpointStore) {
+  return async (tenant: string, endpoint: string): Promise<boolean> => {
+    try {
+      await store.get(tenant, endpoint);
+      return true;
+    } catch (error) {
+      if (isDomainError(error, 'NotFound')) return false;
+      throw error;
+    }
+  };
+}
+
 function modelsWiring(
   models: NonNullable<ApiDeps['models']>,
   guard: Guard,

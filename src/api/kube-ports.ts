@@ -263,7 +263,7 @@ export function pkiCaBundleValidator(now: () => Date = () => new Date()): CaBund
   };
 }
 
-/** InferenceEndpoints in the serving namespace, named `<t>-<e>`. */
+/** InferenceEndpoints in the serving namespace, named `<t>--<e>`. */
 export function kubeEndpointStore(kube: Kube, options: KubePortsOptions): EndpointStore {
   const namespace = options.servingNamespace;
   const get = async (tenant: string, endpoint: string): Promise<InferenceEndpoint> => {

@@ -64,7 +64,7 @@ export interface TenantVisibility {
 export type ReadinessProbe = () => Promise<void>;
 
 /**
- * InferenceEndpoints of a tenant (`<t>-<e>` in the serving namespace). `endpoint` is always the short name.
+ * InferenceEndpoints of a tenant (`<t>--<e>` in the serving namespace). `endpoint` is always the short name.
  * Errors are domain errors, as for {@link TenantStore}.
  */
 export interface EndpointStore {

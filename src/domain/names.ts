@@ -1,7 +1,11 @@
 /**
  * Every name tenantmesh derives from a tenant or an endpoint, in one place, so the operator, the API, the
  * renderers and the docs cannot disagree (docs/architecture.md, "Names every part agrees on").
- * `t` is a tenant name, `e` a short endpoint name (the InferenceEndpoint is `<t>-<e>`).
+ * `t` is a tenant name, `e` a short endpoint name (the InferenceEndpoint is `<t>--<e>`).
+ *
+ * Names are collision-free by construction: tenant and endpoint names never contain {@link NAME_SEPARATOR},
+ * so `<t>--<e>` splits in exactly one way and no two (tenant, endpoint) pairs, nor a tenant-level name and an
+ * endpoint-level one, can ever produce the same object name (tenants `acme` and `acme-prod` coexist).
  */
 import type { Tenant } from './generated.ts';
 import type { PlatformConfig } from './platform.ts';
@@ -16,10 +20,15 @@ export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 /** Field managers for server-side apply. */
 export const FIELD_MANAGERS = { operator: 'tenantmesh-operator', api: 'tenantmesh-api' } as const;
 
-/** Tenant names are DNS labels of 3–40 characters starting with a letter (room for every prefix below). */
-export const TENANT_NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-/** Short endpoint names are DNS labels; `<t>-<e>` must still fit the 63 characters of a Service name. */
-export const ENDPOINT_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Joins a tenant and an endpoint name; neither may contain it, so the join is unambiguous. */
+export const NAME_SEPARATOR = '--';
+/**
+ * Tenant names are DNS labels of 3–40 characters starting with a letter (room for every prefix below),
+ * without {@link NAME_SEPARATOR}: every hyphen is followed by a letter or digit.
+ */
+export const TENANT_NAME_PATTERN = /^[a-z](-?[a-z0-9])*$/;
+/** Short endpoint names are DNS labels without {@link NAME_SEPARATOR}; `<t>--<e>` must fit 63 characters. */
+export const ENDPOINT_NAME_PATTERN = /^[a-z0-9](-?[a-z0-9])*$/;
 export const TENANT_NAME_MIN = 3;
 export const TENANT_NAME_MAX = 40;
 export const RESOURCE_NAME_MAX = 63;
@@ -46,13 +55,15 @@ export function modelVersionPrefix(model: string, version: string): string {
 
 /** Name of the InferenceEndpoint, its Deployment, Service, VirtualService and DestinationRule. */
 export function endpointResourceName(t: string, e: string): string {
-  return `${t}-${e}`;
+  return `${t}${NAME_SEPARATOR}${e}`;
 }
 
-/** The short endpoint name of InferenceEndpoint `name` of tenant `t`, or undefined if it is not `<t>-<e>`. */
+/** The short endpoint name of InferenceEndpoint `name` of tenant `t`, or undefined if it is not `<t>--<e>`. */
 export function shortEndpointName(t: string, name: string): string | undefined {
-  const prefix = `${t}-`;
-  return name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : undefined;
+  const prefix = `${t}${NAME_SEPARATOR}`;
+  if (!name.startsWith(prefix)) return undefined;
+  const endpoint = name.slice(prefix.length);
+  return ENDPOINT_NAME_PATTERN.test(endpoint) ? endpoint : undefined;
 }
 
 /** The DNS name the tenant's endpoints hang under: `spec.hostname`, else `<t>.<domain>`. */
@@ -138,9 +149,9 @@ export function registryUsersBindingName(t: string): string {
   return `${t}-users`;
 }
 
-/** Role and RoleBinding of an endpoint-level grant. */
+/** Role and RoleBinding of an endpoint-level grant; the separator keeps it apart from `registry-user-<t>`. */
 export function endpointGrantRoleName(t: string, e: string): string {
-  return `registry-user-${t}-${e}`;
+  return `registry-user-${endpointResourceName(t, e)}`;
 }
 
 /** The cluster-wide, static platform-admin ClusterRole (and its binding). */

@@ -39,7 +39,7 @@ import type {
   TenantSecretMaterial,
 } from '../render/index.ts';
 import { EXPIRES_AT_ANNOTATION } from '../render/secrets.ts';
-import { identityOf, type OperatorCache } from './cache.ts';
+import { identityOf, tenantOfObject, type OperatorCache } from './cache.ts';
 import { needsApply, withDesiredHash } from './compare.ts';
 import { CONDITION_TYPES, REASONS, mergeConditions, type DesiredCondition } from './conditions.ts';
 import type { OperatorMetrics, WriteOperation } from './metrics.ts';
@@ -141,15 +141,26 @@ export class TenantReconciler {
     }
   }
 
-  private async applyIfChanged(object: KubeObject): Promise<void> {
+  /**
+   * Applies the object if it differs from the live one. A live object labelled for another tenant is left
+   * alone and described in the returned message: force-applying it would hand this tenant's subjects what
+   * belongs to the other (names are collision-free by construction; this guards what construction missed).
+   */
+  private async applyIfChanged(object: KubeObject): Promise<string | undefined> {
     const desired = withDesiredHash(object);
     const live = this.deps.cache.owned(desired);
-    if (!needsApply(desired, live)) return;
+    const liveTenant = live ? tenantOfObject(live) : undefined;
+    if (liveTenant !== undefined && liveTenant !== tenantOfObject(desired)) {
+      const where = desired.metadata.namespace ? `${desired.metadata.namespace}/` : '';
+      return `${desired.kind} ${where}${desired.metadata.name} belongs to tenant ${liveTenant}`;
+    }
+    if (!needsApply(desired, live)) return undefined;
     const applied = await this.deps.kube.applyObject(desired, {
       fieldManager: FIELD_MANAGERS.operator,
       force: true,
     });
     this.wrote('apply', desired.kind, applied, live?.metadata.resourceVersion);
+    return undefined;
   }
 
   private async ensureFinalizer(tenant: Tenant): Promise<Tenant> {
@@ -318,9 +329,11 @@ export class TenantReconciler {
     keep.add(identityOf(this.registryRef(name)));
     for (const record of this.certificateRecordObjects(name)) keep.add(identityOf(record));
 
-    await Promise.all(desired.map((object) => this.applyIfChanged(object)));
+    const conflicts = (await Promise.all(desired.map((object) => this.applyIfChanged(object)))).filter(
+      (conflict) => conflict !== undefined,
+    );
     await this.prune(name, keep);
-    await this.writeStatuses(tenant, verdicts, capabilities, ca, now);
+    await this.writeStatuses(tenant, verdicts, capabilities, ca, now, conflicts);
 
     const anyLatest = verdicts.some(
       (verdict) => (verdict.endpoint.spec.model.version ?? 'latest') === 'latest',
@@ -636,6 +649,7 @@ export class TenantReconciler {
     capabilities: Capabilities,
     ca: CaMaterial,
     now: Date,
+    conflicts: string[],
   ): Promise<void> {
     const name = tenant.metadata.name;
     const hostname = tenantHostname(tenant, this.deps.platform);
@@ -736,6 +750,13 @@ export class TenantReconciler {
           `${notReady} endpoints not ready`,
         ),
         condition(CONDITION_TYPES.degraded, 'True', REASONS.meshUnavailable, message),
+      );
+    } else if (conflicts.length > 0) {
+      const message = `not applied, held by another tenant: ${conflicts.sort().join('; ')}`;
+      desired.push(
+        condition(CONDITION_TYPES.ready, 'False', REASONS.nameConflict, message),
+        condition(CONDITION_TYPES.progressing, 'False', REASONS.nameConflict, message),
+        condition(CONDITION_TYPES.degraded, 'True', REASONS.nameConflict, message),
       );
     } else if (degraded > 0) {
       const message = `${degraded} of ${verdicts.length} endpoints are degraded`;

@@ -182,7 +182,7 @@ function authorization(ctx: TenantContext): Record<string, unknown> {
 /**
  * The tenant's Authorino AuthConfig for `*.<tenant hostname>`: identity from the client certificate the
  * gateway forwards in XFCC, from OIDC JWTs or from ServiceAccount tokens, each normalised to (user, groups);
- * then Kubernetes RBAC decides with a SubjectAccessReview `get services/<t>-<e>` in the serving namespace.
+ * then Kubernetes RBAC decides with a SubjectAccessReview `get services/<t>--<e>` in the serving namespace.
  */
 export function renderAuthConfig(ctx: TenantContext): KubeObject {
   return {

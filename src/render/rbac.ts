@@ -116,7 +116,7 @@ export function renderDataPlaneRbac(ctx: TenantContext): KubeObject[] {
   ];
 }
 
-/** An endpoint grant: Role and RoleBinding `registry-user-<t>-<e>` covering only that endpoint's Service. */
+/** An endpoint grant: Role and RoleBinding `registry-user-<t>--<e>` covering only that endpoint's Service. */
 export function renderEndpointGrantRbac(ctx: TenantContext, grant: EndpointGrant): KubeObject[] {
   const name = endpointGrantRoleName(ctx.name, grant.endpoint);
   const rules = getServicesRule([endpointResourceName(ctx.name, grant.endpoint)]);

@@ -14,6 +14,7 @@ import type {
   InferenceEndpoint,
   InferenceEndpointSpec,
 } from '../../../src/domain/index.ts';
+import { endpointResourceName } from '../../../src/domain/index.ts';
 import type { Identity } from '../../../src/auth/identity.ts';
 import type { ApiDeps } from '../../../src/api/app.ts';
 import type { AuditEvent } from '../../../src/api/audit.ts';
@@ -218,7 +219,7 @@ export class MemoryEndpointStore implements EndpointStore {
     const created: InferenceEndpoint = {
       apiVersion: 'tenantmesh.io/v1alpha1',
       kind: 'InferenceEndpoint',
-      metadata: { name: `${tenant}-${endpoint}`, resourceVersion: '1' },
+      metadata: { name: endpointResourceName(tenant, endpoint), resourceVersion: '1' },
       spec,
     };
     this.endpoints.set(`${tenant}/${endpoint}`, created);
@@ -237,7 +238,7 @@ export class MemoryEndpointStore implements EndpointStore {
 }
 
 /** A model registry without any published version. */
-const noModels = {
+export const noModels = {
   async getManifest(): Promise<never> {
     throw new NotFoundError('version', '');
   },

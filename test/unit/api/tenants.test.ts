@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
-import { IDENTITIES, bearer, testDeps } from './fakes.ts';
+import { IDENTITIES, MemoryEndpointStore, bearer, noModels, testDeps } from './fakes.ts';
 
 const CA = {
   certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
@@ -294,7 +294,9 @@ describe('access grants', () => {
   });
 
   it('grants a ServiceAccount access to one endpoint only', async () => {
-    const { deps, store } = testDeps();
+    const endpoints = new MemoryEndpointStore();
+    await endpoints.create('acme', 'resnet', { tenant: 'acme', model: { name: 'm' }, runtime: 'triton' });
+    const { deps, store } = testDeps({ endpoints: { store: endpoints, models: noModels } });
     const response = await request(createApp(deps).callback())
       .post('/v1/tenants/acme/access')
       .set(bearer('acme-admin-token'))
@@ -307,6 +309,23 @@ describe('access grants', () => {
     expect(store.tenants.get('acme')?.spec.endpointGrants).toEqual([
       { endpoint: 'resnet', subjects: [{ kind: 'ServiceAccount', name: 'ci', namespace: 'build' }] },
     ]);
+  });
+
+  it('refuses a grant on an endpoint the tenant does not own, even when another tenant has one of that name', async () => {
+    const endpoints = new MemoryEndpointStore();
+    await endpoints.create('globex', 'resnet', { tenant: 'globex', model: { name: 'm' }, runtime: 'triton' });
+    const { deps, store } = testDeps({ endpoints: { store: endpoints, models: noModels } });
+    const app = createApp(deps).callback();
+    for (const endpoint of ['resnet', 'not-created-yet']) {
+      const response = await request(app)
+        .post('/v1/tenants/acme/access')
+        .set(bearer('acme-admin-token'))
+        .send({ role: 'endpointUsers', endpoint, subject: { kind: 'User', name: 'oidc:mallory' } });
+      expect(response.status).toBe(422);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.body.detail).toContain(`tenant "acme" has no endpoint "${endpoint}"`);
+    }
+    expect(store.tenants.get('acme')?.spec.endpointGrants).toBeUndefined();
   });
 
   it('leaves naming tenant admins to platform admins', async () => {

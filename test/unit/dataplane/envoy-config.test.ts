@@ -62,7 +62,7 @@ describe('the Envoy bootstrap derived from the rendered gateway objects', () => 
     const bert = hosts.find((h) => h.domains.includes('bert.acme.models.example.com'))!;
     expect(bert.domains).toEqual(['bert.acme.models.example.com', 'bert.acme.models.example.com:*']);
     const grpcCluster = bert.routes[0].route.cluster as string;
-    expect(grpcCluster).toBe('outbound|8001||acme-bert.tenantmesh-serving.svc.cluster.local');
+    expect(grpcCluster).toBe('outbound|8001||acme--bert.tenantmesh-serving.svc.cluster.local');
     const cluster = (config.static_resources.clusters as Json[]).find((c) => c.name === grpcCluster)!;
     expect(cluster.typed_extension_protocol_options).toBeDefined();
   });

@@ -184,7 +184,7 @@ describe('the AuthConfig', () => {
       group: { value: '' },
       resource: { value: 'services' },
       namespace: { value: 'tenantmesh-serving' },
-      name: { expression: '"acme-" + request.host.split(".")[0]' },
+      name: { expression: '"acme--" + request.host.split(".")[0]' },
     });
   });
 

@@ -29,7 +29,7 @@ describe('RBAC objects', () => {
         apiGroups: [''],
         resources: ['services'],
         verbs: ['get'],
-        resourceNames: ['acme-bert', 'acme-resnet'],
+        resourceNames: ['acme--bert', 'acme--resnet'],
       },
     ]);
   });
@@ -51,10 +51,10 @@ describe('RBAC objects', () => {
   });
 
   it("an endpoint grant renders a Role limited to that endpoint's Service", () => {
-    expect(find(objects, 'Role', 'registry-user-acme-bert').rules).toEqual([
-      { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['acme-bert'] },
+    expect(find(objects, 'Role', 'registry-user-acme--bert').rules).toEqual([
+      { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['acme--bert'] },
     ]);
-    expect(find(objects, 'RoleBinding', 'registry-user-acme-bert').subjects).toEqual([
+    expect(find(objects, 'RoleBinding', 'registry-user-acme--bert').subjects).toEqual([
       { kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'partners' },
     ]);
   });
