@@ -81,6 +81,19 @@ describe('the rendered AuthConfig decides data-plane calls in a real Authorino',
     }
   });
 
+  it('decides every :authority the gateway routes: any port, and refuses upper case it cannot match', async () => {
+    const allowed = { 'x-forwarded-client-cert': xfccFor((await orchid.client('scoring-job')).certPem) };
+    const intruder = { 'x-forwarded-client-cert': xfccFor((await orchid.client('intruder')).certPem) };
+    for (const port of [':8443', ':1', ':65535']) {
+      expect((await check('tf', allowed, port)).code, port).toBe(OK);
+      expect((await check('tf', intruder, port)).code, port).toBe(PERMISSION_DENIED);
+    }
+    for (const authority of [host('tf').toUpperCase(), `Tf.${orchid.hostname}`, `${host('TF')}:8443`]) {
+      const result = await client.check({ host: authority, headers: gatewayHeaders(allowed) });
+      expect(result.code, authority).not.toBe(OK);
+    }
+  });
+
   it('denies a certificate of the tenant CA whose subject the endpoint does not allow, and only there', async () => {
     const cert = await orchid.client('intruder');
     const headers = { 'x-forwarded-client-cert': xfccFor(cert.certPem) };

@@ -56,12 +56,12 @@ describe('Istio objects', () => {
     ]);
   });
 
-  it('ext_authz covers the tenant hosts with and without the HTTPS port', () => {
+  it('ext_authz covers every request at the gateway: no host list a different :authority could escape', () => {
     const spec = specOf(renderExtAuthzPolicy(ctx));
     expect(spec).toMatchObject({ action: 'CUSTOM', provider: { name: 'tenantmesh-authorino' } });
-    expect(spec.rules).toEqual([
-      { to: [{ operation: { hosts: ['*.acme.models.example.com', '*.acme.models.example.com:443'] } }] },
-    ]);
+    expect(spec.selector).toEqual({ matchLabels: { istio: 'ingressgateway' } });
+    // Istio routes `x.H:8443` and `X.H` at the gateway; an empty rule sends them to Authorino too.
+    expect(spec.rules).toEqual([{}]);
   });
 
   it('serving pods accept traffic only from the gateway principal', () => {
