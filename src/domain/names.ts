@@ -17,6 +17,17 @@ export const API_VERSION = 'v1alpha1';
 /** `apiVersion` of tenantmesh objects. */
 export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 
+/**
+ * The data-plane permission: verb `invoke` on the virtual resource `inferenceendpoints` of `tenantmesh.io`,
+ * name `<t>--<e>`, in the serving namespace. No built-in role (`view`, `edit`, a cluster-wide reader) grants
+ * it; only `registry-user-<t>` and the per-endpoint grant Roles do (docs/rbac.md).
+ */
+export const INVOKE_ATTRIBUTES = {
+  verb: 'invoke',
+  group: API_GROUP,
+  resource: 'inferenceendpoints',
+} as const;
+
 /** Field managers for server-side apply. */
 export const FIELD_MANAGERS = { operator: 'tenantmesh-operator', api: 'tenantmesh-api' } as const;
 
@@ -139,7 +150,7 @@ export function tenantUsersGroup(t: string): string {
   return `${t}-users`;
 }
 
-/** Data-plane Role: `get` on the tenant's endpoint Services. */
+/** Data-plane Role: `invoke` on the tenant's InferenceEndpoints (docs/rbac.md). */
 export function registryUserRoleName(t: string): string {
   return `registry-user-${t}`;
 }

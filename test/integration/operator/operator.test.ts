@@ -295,7 +295,13 @@ describe('operator against a real apiserver', () => {
         await kube.createSubjectAccessReview({
           user,
           groups,
-          resourceAttributes: { namespace: ns, verb: 'get', resource: 'services', name: service },
+          resourceAttributes: {
+            namespace: ns,
+            group: 'tenantmesh.io',
+            verb: 'invoke',
+            resource: 'inferenceendpoints',
+            name: service,
+          },
         })
       ).allowed;
     expect(await may('carol', [`${t1}-users`], `${t1}--alpha`)).toBe(true);

@@ -42,7 +42,13 @@ async function mayInvoke(user: string, groups: string[], t: string, e: string): 
   const review = await kube.createSubjectAccessReview({
     user,
     groups,
-    resourceAttributes: { namespace: ns, verb: 'get', resource: 'services', name },
+    resourceAttributes: {
+      namespace: ns,
+      group: 'tenantmesh.io',
+      verb: 'invoke',
+      resource: 'inferenceendpoints',
+      name,
+    },
   });
   return review.allowed;
 }

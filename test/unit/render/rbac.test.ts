@@ -23,12 +23,12 @@ describe('RBAC objects', () => {
     await expect(toYaml(renderOpenShiftGroup(ctx))).toMatchFileSnapshot('__golden__/openshiftgroup.yaml');
   });
 
-  it("the tenant's data-plane Role allows get on exactly its endpoint Services", () => {
+  it("the tenant's data-plane Role allows invoke on exactly its endpoints, and nothing a view binding has", () => {
     expect(find(objects, 'Role', 'registry-user-acme').rules).toEqual([
       {
-        apiGroups: [''],
-        resources: ['services'],
-        verbs: ['get'],
+        apiGroups: ['tenantmesh.io'],
+        resources: ['inferenceendpoints'],
+        verbs: ['invoke'],
         resourceNames: ['acme--bert', 'acme--resnet'],
       },
     ]);
@@ -50,9 +50,14 @@ describe('RBAC objects', () => {
     ]);
   });
 
-  it("an endpoint grant renders a Role limited to that endpoint's Service", () => {
+  it('an endpoint grant renders a Role limited to invoking that endpoint', () => {
     expect(find(objects, 'Role', 'registry-user-acme--bert').rules).toEqual([
-      { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['acme--bert'] },
+      {
+        apiGroups: ['tenantmesh.io'],
+        resources: ['inferenceendpoints'],
+        verbs: ['invoke'],
+        resourceNames: ['acme--bert'],
+      },
     ]);
     expect(find(objects, 'RoleBinding', 'registry-user-acme--bert').subjects).toEqual([
       { kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'partners' },
