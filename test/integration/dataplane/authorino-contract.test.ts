@@ -90,7 +90,14 @@ describe('the rendered AuthConfig decides data-plane calls in a real Authorino',
       expect((await check('tf', allowed, port)).code, port).toBe(OK);
       expect((await check('tf', intruder, port)).code, port).toBe(PERMISSION_DENIED);
     }
-    for (const authority of [host('tf').toUpperCase(), `Tf.${orchid.hostname}`, `${host('TF')}:8443`]) {
+    // A mixed-case endpoint label is the same endpoint (the AuthConfig lower-cases it): decided as `tf`.
+    expect(
+      (await client.check({ host: `Tf.${orchid.hostname}:8443`, headers: gatewayHeaders(allowed) })).code,
+    ).toBe(OK);
+    const mixed = await client.check({ host: `Tf.${orchid.hostname}`, headers: gatewayHeaders(intruder) });
+    expect(mixed.code).toBe(PERMISSION_DENIED);
+    // A host no AuthConfig claims in that case is refused by Authorino (NOT_FOUND), never allowed.
+    for (const authority of [host('tf').toUpperCase(), `${host('tf').toUpperCase()}:8443`]) {
       const result = await client.check({ host: authority, headers: gatewayHeaders(allowed) });
       expect(result.code, authority).not.toBe(OK);
     }
@@ -128,6 +135,7 @@ describe('the rendered AuthConfig decides data-plane calls in a real Authorino',
         commonName: 'scoring-job',
         tenant: 'sharer',
         validityDays: 1,
+        now: new Date(),
       });
       const at = (cert: string) =>
         client.check({

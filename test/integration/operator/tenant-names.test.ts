@@ -73,7 +73,7 @@ beforeAll(async () => {
     onReconciled: (key) => reconciles.set(key, (reconciles.get(key) ?? 0) + 1),
   });
   operator.start();
-  await waitFor(() => operator.isReady(), { description: 'operator leading', timeoutMs: 30_000 });
+  await waitFor(() => operator.isReady(), { description: 'operator leading', timeoutMs: 120_000 });
 });
 
 afterAll(async () => {
