@@ -429,7 +429,7 @@ async function applyAsTheOperatorWould(
             {
               apiVersion: GV,
               kind: 'InferenceEndpoint',
-              metadata: { name: `${t}-e${e}`, namespace },
+              metadata: { name: endpointResourceName(t, `e${e}`), namespace },
               status: {
                 observedGeneration: 1,
                 conditions,
