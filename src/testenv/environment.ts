@@ -17,6 +17,7 @@ import {
 } from './dex.ts';
 import { startOidcIssuer, type OidcSigningMaterial, type RunningOidcIssuer } from './oidc-issuer.ts';
 import { freePort } from './ports.ts';
+import { startPostgresql, type PostgresEndpoint } from './postgresql.ts';
 import { ProcessSupervisor } from './processes.ts';
 import { assetPath, provisionAssets, type Assets, type Component } from './provision.ts';
 import { waitFor } from './wait.ts';
@@ -53,6 +54,8 @@ export interface EnvironmentInfo {
   consolePort: number;
   s3: S3Endpoint;
   authorino: { grpcAddress: string; httpAddress: string; namespace: string };
+  /** The run's PostgreSQL (model registry metadata); absent when it was not started. */
+  postgresql?: PostgresEndpoint;
   assets: Assets;
   namespaces: { serving: string; gateway: string };
 }
@@ -62,6 +65,8 @@ export interface EnvironmentOptions {
   minio?: boolean;
   authorino?: boolean;
   controllerManager?: boolean;
+  /** Start PostgreSQL (default true when it was provisioned). */
+  postgresql?: boolean;
   /** Directory for logs and data; a fresh temporary directory by default. */
   runDir?: string;
   /** Keep the run directory after stop (npm start does, tests do not). */
@@ -172,6 +177,10 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       );
     };
     const minioReady = startMinio();
+    const postgresqlReady =
+      options.postgresql !== false && assets['postgres']
+        ? startPostgresql(supervisor, assets, runDir, { durable: options.keepRunDir === true })
+        : Promise.resolve(undefined);
 
     await waitFor(async () => (await probe(`${etcdUrl}/health`)).body.includes('"health":"true"'), {
       description: `etcd healthy at ${etcdUrl}`,
@@ -337,6 +346,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     }
 
     await minioReady;
+    const postgresql = await postgresqlReady;
 
     // The apiserver fetches the issuer's JWKS asynchronously; wait until it recognises an OIDC user.
     await waitForOidcAuthenticator(apiserverUrl, ca.certPem, issuer.signing);
@@ -353,6 +363,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       consolePort,
       s3,
       authorino,
+      ...(postgresql ? { postgresql } : {}),
       assets,
       namespaces: { serving: servingNamespace, gateway: gatewayNamespace },
     };

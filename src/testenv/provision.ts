@@ -16,6 +16,8 @@ export const allComponents = [
   'schemathesis',
   'dex',
   'chromium',
+  'postgresql',
+  'model-registry-client',
 ] as const;
 
 /** What the local one-node cluster needs: node binaries, host packages, the inputs of its own images. */
