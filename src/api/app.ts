@@ -34,6 +34,8 @@ import type { EndpointRoutesDeps } from './routes/endpoints.ts';
 import { modelRoutes } from './routes/models.ts';
 import type { ModelsRouterDeps } from './routes/models.ts';
 import { permissionRoutes } from './routes/permissions.ts';
+import { registryRoutes } from './routes/registry.ts';
+import type { RegistryRoutesDeps } from './routes/registry.ts';
 import { runtimeRoutes } from './routes/runtimes.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 
@@ -59,6 +61,8 @@ export interface ApiDeps {
   models?: Omit<ModelsRouterDeps, 'authorize' | 'audit' | 'prefix'>;
   /** Endpoints (InferenceEndpoint CRs); the endpoint routes are served when present. */
   endpoints?: EndpointRoutesDeps;
+  /** Every tenant's Kubeflow Model Registry API (metadata in PostgreSQL); served when present. */
+  registry?: Omit<RegistryRoutesDeps, 'audit'>;
   /** Client certificates (registry and tenant CA); the certificate routes are served when present. */
   certificates?: CertificateRoutesDeps;
   /**
@@ -126,6 +130,12 @@ export function buildApp(deps: ApiDeps): BuiltApp {
     ...(deps.endpoints ? endpointRoutes({ ...routeDeps, endpoints: deps.endpoints }) : []),
     ...(deps.models ? modelRoutes(modelsWiring(deps.models, guard, prefix, deps.tenants)) : []),
     ...(deps.certificates ? certificateRoutes({ ...routeDeps, certificates: deps.certificates }) : []),
+    ...(deps.registry
+      ? registryRoutes({
+          ...deps.registry,
+          audit: (ctx, event) => guard.changed(ctx, event.tenant, event.action, event.target),
+        })
+      : []),
     ...(deps.extraRoutes?.(guard) ?? []),
   ];
 

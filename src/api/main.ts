@@ -11,9 +11,20 @@ import { createOidcVerifier } from '../auth/jwt.ts';
 import type { OidcIssuerConfig } from '../auth/jwt.ts';
 import { createServiceAccountAuthenticator } from '../auth/tokenreview.ts';
 import { loadConfigFile, objectStoreCredentials } from '../config/file.ts';
-import { platformConfig } from '../domain/index.ts';
+import {
+  bucketName,
+  modelVersionPrefix,
+  platformConfig,
+  registryServiceName,
+  storageCredentialSecretName,
+} from '../domain/index.ts';
 import type { PlatformConfig } from '../domain/index.ts';
 import { createKube } from '../kube/index.ts';
+import { createRegistryAccess } from '../auth/registry-access.ts';
+import { createRegistryPool, databaseConfigFromEnv } from '../registry/database.ts';
+import type { RegistryDatabaseConfig } from '../registry/database.ts';
+import { migrate } from '../registry/migrate.ts';
+import { RegistryRepository } from '../registry/repository.ts';
 import { createModelStore } from '../storage/store.ts';
 import { loadConsoleAssets } from '../console/assets.ts';
 import { createConsole } from '../console/app.ts';
@@ -35,6 +46,9 @@ import {
 } from './kube-ports.ts';
 import { createApiLogger } from './logger.ts';
 import type { ApiRoute } from './route.ts';
+import { registryHostResolver } from './registry-hosts.ts';
+import type { ModelMetadataSink } from './routes/models.ts';
+import { identityOf } from './route.ts';
 import { listen } from './server.ts';
 import type { RequestTimeLimits } from './slow-clients.ts';
 import { startUploadJanitor, type UploadJanitorOptions } from './upload-janitor.ts';
@@ -84,6 +98,8 @@ export interface StartApiOptions {
   requestLimits?: Partial<RequestTimeLimits>;
   /** When abandoned upload sessions are swept (defaults in src/api/upload-janitor.ts). */
   uploadJanitor?: UploadJanitorOptions;
+  /** The model registry's PostgreSQL; the registry API is served (and migrations run) when present. */
+  registryDatabase?: RegistryDatabaseConfig;
   /** Serves the web console under /console, logging people in with this OIDC client. */
   console?: ConsoleConfig;
 }
@@ -131,6 +147,15 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
         }
       : {}),
   });
+  const authorizationTtl =
+    options.authorizationCacheTtlMs !== undefined ? { ttlMs: options.authorizationCacheTtlMs } : {};
+  const pool = options.registryDatabase ? createRegistryPool(options.registryDatabase) : undefined;
+  let repository: RegistryRepository | undefined;
+  if (pool) {
+    const applied = await migrate(pool);
+    if (applied.length > 0) logger.info({ versions: applied }, 'registry schema migrated');
+    repository = new RegistryRepository(pool);
+  }
   const caches = createApiCaches(
     kube,
     { tenants: kubeTenantStore(kube, ports), endpoints: kubeEndpointStore(kube, ports) },
@@ -162,11 +187,35 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       storage: async () => {
         await s3.listBuckets();
       },
+      ...(pool
+        ? {
+            registry: async () => {
+              await pool.query('SELECT 1');
+            },
+          }
+        : {}),
     },
     metrics,
     logger,
     ...(options.audit ? { audit: options.audit } : {}),
-    models: { store, isVersionInUse: versionInUseCheck(endpoints, store) },
+    models: {
+      store,
+      isVersionInUse: versionInUseCheck(endpoints, store),
+      ...(repository ? { metadata: registryMetadataSink(repository) } : {}),
+    },
+    ...(repository
+      ? {
+          registry: {
+            repository,
+            tenantForHost: registryHostResolver(() => tenants.list(), platform),
+            access: createRegistryAccess(kubeSubjectAccessReviewPort(kube), {
+              namespace: platform.servingNamespace,
+              serviceName: registryServiceName,
+              ...authorizationTtl,
+            }).check,
+          },
+        }
+      : {}),
     endpoints: { store: endpoints, models: store },
     certificates: { registry: kubeCertificateRegistry(kube, ports), ca: kubeTenantCaSource(kube, ports) },
     ...(options.console
@@ -206,6 +255,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       stopJanitor();
       caches.stop();
       await server.close();
+      await pool?.end();
     },
   };
 }
@@ -218,6 +268,31 @@ async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> 
     new Promise((resolve) => (timer = setTimeout(resolve, ms))),
   ]);
   clearTimeout(timer);
+}
+
+/**
+ * A version published through the upload path becomes registry metadata in one transaction: registered model,
+ * model version (author: the uploader) and model artifact pointing at the version's prefix in the tenant's
+ * bucket, with the tenant's read-only storage credentials Secret as its storageKey.
+ */
+function registryMetadataSink(repository: RegistryRepository): ModelMetadataSink {
+  return {
+    async published(ctx, tenant, { model, version, format }) {
+      const storagePath = modelVersionPrefix(model, version);
+      await repository.publishModelVersion(tenant, {
+        model,
+        version,
+        uri: `s3://${bucketName(tenant)}/${storagePath}`,
+        storageKey: storageCredentialSecretName(tenant),
+        storagePath,
+        author: identityOf(ctx).username,
+        ...format,
+      });
+    },
+    async deleted(tenant, model, version) {
+      await repository.deleteModelVersion(tenant, model, version);
+    },
+  };
 }
 
 function oidcConfig(issuer: OidcIssuerOptions): OidcIssuerConfig {
@@ -268,6 +343,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): StartA
     ...(config.api.caNamespace ? { caNamespace: config.api.caNamespace } : {}),
     host: values.host ?? config.api.host,
     port,
+    ...((db) => (db ? { registryDatabase: db } : {}))(databaseConfigFromEnv(env)),
   };
 }
 

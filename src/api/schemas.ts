@@ -67,4 +67,7 @@ export const problemSchema = z.object({
   invalidParams: z
     .array(z.object({ pointer: z.string().optional(), parameter: z.string().optional(), reason: z.string() }))
     .optional(),
+  /** Model Registry routes: the contract's error fields (the status as a string, and the detail). */
+  code: z.string().optional(),
+  message: z.string().optional(),
 });

@@ -226,3 +226,19 @@ export const CLIENT_CERTIFICATE_LABEL = 'tenantmesh.io/client-certificate';
 
 /** Key of a certificate record ConfigMap holding its JSON record. */
 export const CLIENT_CERTIFICATE_RECORD_KEY = 'certificate.json';
+
+/**
+ * The tenant's model registry Service in the serving namespace, named after the tenant so that in-cluster clients
+ * reach the registry at `<t>.<serving namespace>.svc` (the Model Registry tenancy convention).
+ */
+export function registryServiceName(t: string): string {
+  return t;
+}
+
+/** The external host of the tenant's model registry: `registry.<tenant hostname>`. */
+export function registryHost(hostname: string): string {
+  return `registry.${hostname}`;
+}
+
+/** Path prefixes of the Model Registry REST API: current clients use v1, the upstream server v1alpha3. */
+export const REGISTRY_API_PREFIXES = ['/api/model_registry/v1', '/api/model_registry/v1alpha3'] as const;

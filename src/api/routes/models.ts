@@ -36,6 +36,11 @@ export interface ModelsRouterDeps {
   isVersionInUse(tenant: string, model: string, version: string): Promise<string[] | boolean>;
   /** Called after every successful state change. */
   audit?(ctx: ApiContext, event: ModelAuditEvent): void;
+  /**
+   * The model registry's metadata (PostgreSQL): a published version becomes a registered model, model version
+   * and model artifact there; a deleted one leaves it. Absent when the API runs without a registry.
+   */
+  metadata?: ModelMetadataSink;
   /** Path prefix of the API version (default `/v1`). */
   prefix?: string;
   /**
@@ -50,6 +55,32 @@ export interface ModelsRouterDeps {
   /** Upload sessions a tenant may have open at once (default 16); stale ones are swept on a schedule. */
   maxOpenUploads?: number;
 }
+
+/** Where published and deleted versions are recorded besides the object store (the model registry). */
+export interface ModelMetadataSink {
+  published(
+    ctx: ApiContext,
+    tenant: string,
+    version: { model: string; version: string; format: ModelFormat },
+  ): Promise<void>;
+  deleted(tenant: string, model: string, version: string): Promise<void>;
+}
+
+/** The model's format, as the registry's model artifact records it (e.g. `onnx` `1`). */
+export interface ModelFormat {
+  modelFormatName?: string;
+  modelFormatVersion?: string;
+}
+
+const formatField = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._+-]+$/, 'letters, digits and ._+- only');
+const formatQuery = z.object({
+  modelFormatName: formatField.optional(),
+  modelFormatVersion: formatField.optional(),
+});
 
 const MIB = 1024 * 1024;
 const CHECKSUM_HEADER = 'X-Checksum-Sha256';
@@ -74,7 +105,13 @@ const startUploadBody = z.object({
   sha256: sha256Schema.optional(),
 });
 
-const completeUploadBody = z.object({ sha256: sha256Schema.optional() }).optional();
+const completeUploadBody = z
+  .object({
+    sha256: sha256Schema.optional(),
+    modelFormatName: formatField.optional(),
+    modelFormatVersion: formatField.optional(),
+  })
+  .optional();
 
 const manifestFileSchema = z.object({ name: z.string(), size: z.number(), sha256: z.string() });
 const manifestSchema = z.object({
@@ -182,11 +219,20 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
   const versionTarget = (p: { tenant: string; model: string; version: string }): string =>
     `tenants/${p.tenant}/models/${p.model}/versions/${p.version}`;
   /** A version just became visible (single PUT or completed session): audit it and point at it. */
-  const published = (
+  const published = async (
     ctx: ApiContext,
     params: { tenant: string; model: string; version: string },
     manifest: VersionManifest,
+    format: ModelFormat,
   ) => {
+    await deps.metadata?.published(ctx, params.tenant, {
+      model: params.model,
+      version: params.version,
+      format: {
+        ...(format.modelFormatName ? { modelFormatName: format.modelFormatName } : {}),
+        ...(format.modelFormatVersion ? { modelFormatVersion: format.modelFormatVersion } : {}),
+      },
+    });
     audit(ctx, { tenant: params.tenant, action: 'models.upload', target: versionTarget(params) });
     return {
       status: 201,
@@ -282,6 +328,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
       summary: 'Upload a version in one request; the version becomes visible when the upload is complete',
       authorization: 'create tenants/<tenant>/models',
       params: fileParams,
+      query: formatQuery,
       rawBody: {
         contentType: 'application/octet-stream',
         description: `The file. Content-Length (or chunked, up to the limit); optional ${CHECKSUM_HEADER}.`,
@@ -293,7 +340,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
         413: { description: 'Larger than the single-request limit: use an upload session' },
         422: { description: 'Checksum mismatch, truncated body or invalid name' },
       },
-      async handle(ctx, { params }) {
+      async handle(ctx, { params, query }) {
         await deps.authorize(ctx, params.tenant, 'create', 'models');
         allowLongUpload(ctx.req);
         const size = declaredLength(ctx);
@@ -318,7 +365,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
             ...(sha256 === undefined ? {} : { sha256 }),
           },
         );
-        return published(ctx, params, manifest);
+        return published(ctx, params, manifest, query);
       },
     }),
     defineRoute({
@@ -387,6 +434,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
           throw new Conflict(`version ${params.model}/${params.version} is in use${by}`);
         }
         await store.deleteVersion(params.tenant, params.model, params.version);
+        await deps.metadata?.deleted(params.tenant, params.model, params.version);
         audit(ctx, { tenant: params.tenant, action: 'models.delete', target: versionTarget(params) });
         return { status: 204 };
       },
@@ -537,7 +585,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
             ...(sha256 === undefined ? {} : { sha256 }),
           },
         );
-        return published(ctx, params, manifest);
+        return published(ctx, params, manifest, body ?? {});
       },
     }),
     defineRoute({
