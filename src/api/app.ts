@@ -34,7 +34,7 @@ import type { EndpointRoutesDeps } from './routes/endpoints.ts';
 import { modelRoutes } from './routes/models.ts';
 import type { ModelsRouterDeps } from './routes/models.ts';
 import { permissionRoutes } from './routes/permissions.ts';
-import { registryRoutes } from './routes/registry.ts';
+import { registryGate, registryRoutes } from './routes/registry.ts';
 import type { RegistryRoutesDeps } from './routes/registry.ts';
 import { runtimeRoutes } from './routes/runtimes.ts';
 import { tenantRoutes } from './routes/tenants.ts';
@@ -155,6 +155,7 @@ export function buildApp(deps: ApiDeps): BuiltApp {
   if (deps.console) app.use(deps.console);
   app.use(declaredBodyLimit(deps.maxBodyBytes ?? DEFAULT_JSON_LIMIT_BYTES, streamingRouteMatcher(routes)));
   app.use(authentication(deps.authenticator, audit));
+  if (deps.registry) app.use(registryGate(deps.registry));
   const anyRouter = protectedRouters[0] ?? publicRouters[0];
   // Matches accumulate on ctx.matched across routers, so one allowedMethods answers 405 for all of them.
   if (anyRouter) app.use(anyRouter.allowedMethods());

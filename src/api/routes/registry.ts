@@ -572,6 +572,32 @@ export function registryRoutes(deps: RegistryRoutesDeps): ApiRoute[] {
   return routes;
 }
 
+/**
+ * Runs before the registry routes (after authentication): resolves the tenant from the host (404 when no
+ * registry is served there) and checks access (403), before any parameter or body is even parsed, so a
+ * caller without access learns nothing from validation errors.
+ */
+export function registryGate(deps: Pick<RegistryRoutesDeps, 'tenantForHost' | 'access'>) {
+  return async function registryGateMiddleware(ctx: ApiContext, next: () => Promise<unknown>): Promise<void> {
+    if (!REGISTRY_PATH.test(ctx.path)) return void (await next());
+    const tenant = await deps.tenantForHost(ctx.hostname);
+    if (!tenant) {
+      throw new NotFoundError(
+        'model registry',
+        ctx.hostname,
+        `no model registry is served at host "${ctx.hostname}"`,
+      );
+    }
+    const decision = await deps.access(identityOf(ctx), tenant);
+    if (!decision.allowed)
+      throw new ForbiddenError(`not allowed to use the model registry of tenant "${tenant}"`);
+    (ctx.state as { registryTenant?: string }).registryTenant = tenant;
+    await next();
+  };
+}
+
+const REGISTRY_PATH = /^\/api\/model_registry\//;
+
 function findBy(query: {
   name?: string | undefined;
   externalId?: string | undefined;

@@ -68,6 +68,7 @@ export async function startApiUnderTest(overrides: Partial<StartApiOptions> = {}
     audit: { record: (event) => audit.push({ schema_version: 1, time: '', ...event }) },
     // RBAC changes in these tests must show within moments.
     authorizationCacheTtlMs: 1000,
+    ...(env.postgresql ? { registryDatabase: env.postgresql } : {}),
     ...overrides,
   });
   const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
