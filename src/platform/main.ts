@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { startApi, type ConsoleConfig, type OidcIssuerOptions, type RunningApi } from '../api/main.ts';
+import type { RegistryDatabaseConfig } from '../registry/database.ts';
 import { platformConfig, type PlatformConfig } from '../domain/index.ts';
 import { startOperator, type RunningOperator } from '../operator/main.ts';
 import type { ModelStoreConfig } from '../storage/store.ts';
@@ -39,6 +40,8 @@ interface PlatformServicesConfig {
   oidcIssuers: OidcIssuerOptions[];
   serviceAccountAudiences: string[];
   console?: ConsoleConfig;
+  /** The model registry's PostgreSQL (the local one, or `registryDatabase` of the config file). */
+  registryDatabase?: RegistryDatabaseConfig;
 }
 
 /** Runs the operator and the management API in this process against one cluster. */
@@ -70,6 +73,7 @@ async function startServices(kubeconfigPath: string, config: PlatformServicesCon
       ...(config.console ? { console: config.console } : {}),
       host: '127.0.0.1',
       port: apiPort,
+      ...(config.registryDatabase ? { registryDatabase: config.registryDatabase } : {}),
     });
   } catch (error) {
     await operator.stop();
@@ -120,7 +124,7 @@ async function runLocalPlatform(runDir: string | undefined, requestedApiPort: nu
   const apiPort = requestedApiPort || (await freePort());
   const environment = await startEnvironment({
     consolePort: apiPort,
-    components: ['etcd', 'kubernetes', 'minio', 'authorino', 'istio-crds', 'dex'],
+    components: ['etcd', 'kubernetes', 'minio', 'authorino', 'istio-crds', 'dex', 'postgresql'],
     keepRunDir: true,
     handleSignals: false,
     ...(runDir ? { runDir: path.resolve(runDir) } : {}),
@@ -167,6 +171,7 @@ async function runLocalPlatform(runDir: string | undefined, requestedApiPort: nu
         caPem: info.caPem,
         publicUrl: `http://127.0.0.1:${apiPort}`,
       },
+      ...(info.postgresql ? { registryDatabase: info.postgresql } : {}),
     },
     apiPort,
   ).catch(async (error: unknown) => {
@@ -191,6 +196,8 @@ tenantmesh local platform is up (${((Date.now() - started) / 1000).toFixed(1)} s
   Dex (login)      ${info.dex.issuerUrl}   (CLI: tenantmesh login --issuer ${info.dex.issuerUrl} --ca-file ${path.join(info.runDir, 'pki', 'ca.crt')})
   Demo users       (passwords are new every run; tenant "${demoTenant}" has admins ${demoGroups.tenantAdmins}, users ${demoGroups.tenantUsers})
 ${people}
+  Model registries ${services.api.url}/api/model_registry/v1/… with Host: <tenant>.${info.namespaces.serving}.svc
+                   (npx tenantmesh registry models <tenant>; metadata in PostgreSQL 127.0.0.1:${info.postgresql?.port ?? '-'})
   Operator probes  ${services.operator.probeUrl}/metrics
   Demo admin token ${tokenFile}   (OIDC, group tenantmesh:platform-admins, 12 h)
                    curl -H "Authorization: Bearer $(cat ${tokenFile})" ${services.api.url}/v1/tenants
@@ -282,6 +289,7 @@ async function runAgainstCluster(
       s3: raw.s3,
       oidcIssuers: raw.oidcIssuers ?? [],
       serviceAccountAudiences: raw.serviceAccountAudiences ?? [],
+      ...(raw.registryDatabase ? { registryDatabase: raw.registryDatabase } : {}),
     },
     apiPort,
   );

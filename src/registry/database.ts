@@ -39,9 +39,9 @@ export function createRegistryPool(config: RegistryDatabaseConfig): pg.Pool {
 }
 
 /**
- * Reads the connection from the environment the chart sets from its connection Secret (`PGHOST`, `PGPORT`,
- * `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`, `PGSSLROOTCERT` as a PEM path is not read here: the
- * caller passes the CA). Undefined when no host is configured.
+ * Reads the connection from the libpq-style variables the chart sets from its connection Secret (`PGHOST`,
+ * `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`: anything but `disable` means verified TLS).
+ * Undefined when no host is configured: the registry is then not served.
  */
 export function databaseConfigFromEnv(env: NodeJS.ProcessEnv): RegistryDatabaseConfig | undefined {
   if (!env['PGHOST']) return undefined;

@@ -63,6 +63,8 @@ describe('the OpenAPI document', () => {
       expect(document.paths[`${prefix}/registered_models/{id}`].delete).toBeUndefined();
     }
     const documented = Object.keys(document.paths).filter((path) => path.startsWith('/api/model_registry/'));
-    expect(documented.length).toBe(new Set(routes.filter((r) => r.path.startsWith('/api/')).map((r) => r.path)).size);
+    expect(documented.length).toBe(
+      new Set(routes.filter((r) => r.path.startsWith('/api/')).map((r) => r.path)).size,
+    );
   });
 });

@@ -39,7 +39,7 @@ describe('who may use a registry', () => {
       { review: async (r) => (asked.push(r), { allowed: r.groups.includes('acme-users') }) },
       { namespace: 'tenantmesh-serving', serviceName: (t) => t },
     );
-    const ann = { username: 'ann', groups: ['acme-users'], extra: {} };
+    const ann = { kind: 'oidc' as const, username: 'ann', groups: ['acme-users'], extra: {} };
     expect((await access.check(ann, 'acme')).allowed).toBe(true);
     expect((await access.check(ann, 'acme')).allowed).toBe(true);
     expect((await access.check({ ...ann, groups: ['beta-users'] }, 'acme')).allowed).toBe(false);
