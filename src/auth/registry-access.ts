@@ -1,3 +1,4 @@
+import { effectiveGroups } from '../domain/identity.ts';
 import type { Decision, SubjectAccessReviewPort } from './authorize.ts';
 import type { Identity } from './identity.ts';
 
@@ -44,7 +45,8 @@ export function createRegistryAccess(
         .review({
           user: identity.username,
           ...(identity.uid ? { uid: identity.uid } : {}),
-          groups: identity.groups,
+          // The groups the kube-apiserver would give the caller, as every review of ours carries them.
+          groups: effectiveGroups(identity),
           extra: identity.extra,
           resourceAttributes: {
             group: '',
