@@ -29,7 +29,8 @@ export function createRegistryPool(config: RegistryDatabaseConfig): pg.Pool {
     database: config.database,
     ssl,
     max: config.maxConnections ?? 10,
-    connectionTimeoutMillis: 5_000,
+    // Generous: a busy machine or a database failing over must not fail start-up or a request at once.
+    connectionTimeoutMillis: 30_000,
     idleTimeoutMillis: 30_000,
     application_name: 'tenantmesh',
   });

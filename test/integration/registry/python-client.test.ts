@@ -62,7 +62,7 @@ describe('the real model-registry Python client (PyPI) against a tenant registry
         UPLOADED_MODEL: 'uploaded',
         UPLOADED_VERSION: '7',
       },
-      timeout: 90_000,
+      timeout: 300_000,
     }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
       throw new Error(
         `the Python user flow failed:\n${error.stderr ?? ''}\n${error.stdout ?? ''}\n${error.message}`,
@@ -74,5 +74,5 @@ describe('the real model-registry Python client (PyPI) against a tenant registry
     };
     expect(summary.listed).toBe(13);
     expect(summary.uploaded.uri).toBe(`s3://${bucketName(tenant)}/models/uploaded/7/`);
-  });
+  }, 360_000);
 });
