@@ -242,12 +242,7 @@ async function runParent(): Promise<void> {
 }
 
 /** Bulk rows straight in SQL (what the API would write, without a million HTTP calls). */
-async function seed(
-  pool: import('pg').Pool,
-  tenants: number,
-  models: number,
-  versions: number,
-): Promise<void> {
+async function seed(pool: pg.Pool, tenants: number, models: number, versions: number): Promise<void> {
   const now = Date.now();
   for (let t = 0; t < tenants; t++) {
     await pool.query(
