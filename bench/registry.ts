@@ -69,6 +69,7 @@ async function runChild(database: PostgresEndpoint): Promise<void> {
       },
       delete: async () => undefined,
     },
+    visibility: { candidates: () => undefined },
     runtimes: { list: async () => [] },
     caValidator: { validate: async () => undefined },
     readiness: {},
