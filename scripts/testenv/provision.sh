@@ -314,6 +314,8 @@ install_schemathesis() {
     >"$1/build.log" 2>&1 || fail schemathesis "pip install schemathesis==$SCHEMATHESIS_VERSION (venv)" "$1/build.log"
   ln -sf "$1/venv/bin/schemathesis" "$1/schemathesis"
   "$1/schemathesis" --version >>"$1/build.log" 2>&1 || fail schemathesis "schemathesis --version" "$1/build.log"
+}
+
 # --- PostgreSQL: Debian's server package unpacked into the cache (dpkg -x), so the host's package database is
 # not changed. The server refuses to run as root; src/testenv runs it as an unprivileged user.
 install_postgresql() {
