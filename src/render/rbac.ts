@@ -6,6 +6,7 @@ import {
   commonLabels,
   endpointGrantRoleName,
   endpointResourceName,
+  registryServiceName,
   registryUserRoleName,
   registryUsersBindingName,
   tenantAdminClusterRoleName,
@@ -119,8 +120,18 @@ function invokeEndpointsRule(endpointNames: string[]): PolicyRule[] {
  */
 export function renderDataPlaneRbac(ctx: TenantContext): KubeObject[] {
   const roleName = registryUserRoleName(ctx.name);
+  // `get` on the tenant's registry Service is what the Model Registry tenancy design checks for registry access.
+  const registryRule: PolicyRule = {
+    apiGroups: [''],
+    resources: ['services'],
+    verbs: ['get'],
+    resourceNames: [registryServiceName(ctx.name)],
+  };
   return [
-    role(roleName, ctx.platform.servingNamespace, ctx, invokeEndpointsRule(ctx.endpoints.map((e) => e.name))),
+    role(roleName, ctx.platform.servingNamespace, ctx, [
+      registryRule,
+      ...invokeEndpointsRule(ctx.endpoints.map((e) => e.name)),
+    ]),
     roleBinding(registryUsersBindingName(ctx.name), roleName, ctx, tenantDataPlaneSubjects(ctx)),
   ];
 }

@@ -23,8 +23,9 @@ describe('RBAC objects', () => {
     await expect(toYaml(renderOpenShiftGroup(ctx))).toMatchFileSnapshot('__golden__/openshiftgroup.yaml');
   });
 
-  it("the tenant's data-plane Role allows invoke on exactly its endpoints, and nothing a view binding has", () => {
+  it("the tenant's data-plane Role allows get on its registry Service and invoke on exactly its endpoints", () => {
     expect(find(objects, 'Role', 'registry-user-acme').rules).toEqual([
+      { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['acme'] },
       {
         apiGroups: ['tenantmesh.io'],
         resources: ['inferenceendpoints'],
@@ -34,9 +35,11 @@ describe('RBAC objects', () => {
     ]);
   });
 
-  it('a tenant without endpoints gets a data-plane Role that grants nothing', () => {
+  it('a tenant without endpoints gets a data-plane Role that grants its registry Service only', () => {
     const empty = renderTenantRbac(tenantContext(sampleInput({ endpoints: [] })));
-    expect(find(empty, 'Role', 'registry-user-acme').rules).toEqual([]);
+    expect(find(empty, 'Role', 'registry-user-acme').rules).toEqual([
+      { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['acme'] },
+    ]);
   });
 
   it("the users binding covers the users group, the tenant's certificates, admins and users", () => {
