@@ -19,7 +19,6 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   caKeySecretName,
-  endpointResourceName,
   platformConfig,
   type InferenceEndpoint,
   type PlatformConfig,
@@ -80,7 +79,7 @@ function endpointObject(t: string, e: number, namespace: string): InferenceEndpo
   return {
     apiVersion: GV,
     kind: 'InferenceEndpoint',
-    metadata: { name: endpointResourceName(t, `e${e}`), namespace },
+    metadata: { name: `${t}-e${e}`, namespace },
     spec: { tenant: t, model: { name: 'mnist', version: 'v1' }, runtime: 'tensorflow-serving' },
   };
 }
@@ -429,7 +428,7 @@ async function applyAsTheOperatorWould(
             {
               apiVersion: GV,
               kind: 'InferenceEndpoint',
-              metadata: { name: endpointResourceName(t, `e${e}`), namespace },
+              metadata: { name: `${t}-e${e}`, namespace },
               status: {
                 observedGeneration: 1,
                 conditions,

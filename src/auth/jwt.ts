@@ -93,7 +93,7 @@ export function createOidcVerifier(config: OidcIssuerConfig): OidcVerifier {
       try {
         await keySetOnce();
       } catch (error) {
-        throw new Unavailable(`issuer ${config.issuer} cannot be reached`, undefined, { cause: error });
+        throw new Unavailable(`issuer ${config.issuer}: ${describe(error)}`);
       }
     },
     async verify(token) {
@@ -108,9 +108,7 @@ export function createOidcVerifier(config: OidcIssuerConfig): OidcVerifier {
           requiredClaims: ['exp'],
         }));
       } catch (error) {
-        if (error instanceof IssuerUnreachable) {
-          throw new Unavailable(`issuer ${config.issuer} cannot be reached`, undefined, { cause: error });
-        }
+        if (error instanceof IssuerUnreachable) throw new Unavailable(error.message);
         throw new Unauthenticated(explainJoseError(error));
       }
       return identityFromClaims(payload, config);

@@ -13,11 +13,6 @@ export const allComponents = [
   'istio-crds',
   'istioctl',
   'envoy',
-  'schemathesis',
-  'dex',
-  'chromium',
-  'postgresql',
-  'model-registry-client',
 ] as const;
 
 /** What the local one-node cluster needs: node binaries, host packages, the inputs of its own images. */

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { endpointResourceName } from '../../../src/domain/index.ts';
 import type { InferenceEndpoint, ServingRuntime, Tenant } from '../../../src/domain/index.ts';
 
 const runtimesDir = join(import.meta.dirname, '../../../charts/tenantmesh/runtimes');
@@ -31,7 +30,7 @@ export function endpoint(
   return {
     apiVersion: 'tenantmesh.io/v1alpha1',
     kind: 'InferenceEndpoint',
-    metadata: { name: endpointResourceName(t, e), namespace },
+    metadata: { name: `${t}-${e}`, namespace },
     spec: { tenant: t, model: { name: 'mnist', version: 'v1' }, runtime, ...spec },
   };
 }

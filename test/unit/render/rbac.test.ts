@@ -23,23 +23,20 @@ describe('RBAC objects', () => {
     await expect(toYaml(renderOpenShiftGroup(ctx))).toMatchFileSnapshot('__golden__/openshiftgroup.yaml');
   });
 
-  it("the tenant's data-plane Role allows get on its registry Service and invoke on exactly its endpoints", () => {
+  it("the tenant's data-plane Role allows get on exactly its endpoint Services", () => {
     expect(find(objects, 'Role', 'registry-user-acme').rules).toEqual([
-      { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['acme'] },
       {
-        apiGroups: ['tenantmesh.io'],
-        resources: ['inferenceendpoints'],
-        verbs: ['invoke'],
-        resourceNames: ['acme--bert', 'acme--resnet'],
+        apiGroups: [''],
+        resources: ['services'],
+        verbs: ['get'],
+        resourceNames: ['acme-bert', 'acme-resnet'],
       },
     ]);
   });
 
-  it('a tenant without endpoints gets a data-plane Role that grants its registry Service only', () => {
+  it('a tenant without endpoints gets a data-plane Role that grants nothing', () => {
     const empty = renderTenantRbac(tenantContext(sampleInput({ endpoints: [] })));
-    expect(find(empty, 'Role', 'registry-user-acme').rules).toEqual([
-      { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['acme'] },
-    ]);
+    expect(find(empty, 'Role', 'registry-user-acme').rules).toEqual([]);
   });
 
   it("the users binding covers the users group, the tenant's certificates, admins and users", () => {
@@ -53,16 +50,11 @@ describe('RBAC objects', () => {
     ]);
   });
 
-  it('an endpoint grant renders a Role limited to invoking that endpoint', () => {
-    expect(find(objects, 'Role', 'registry-user-acme--bert').rules).toEqual([
-      {
-        apiGroups: ['tenantmesh.io'],
-        resources: ['inferenceendpoints'],
-        verbs: ['invoke'],
-        resourceNames: ['acme--bert'],
-      },
+  it("an endpoint grant renders a Role limited to that endpoint's Service", () => {
+    expect(find(objects, 'Role', 'registry-user-acme-bert').rules).toEqual([
+      { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['acme-bert'] },
     ]);
-    expect(find(objects, 'RoleBinding', 'registry-user-acme--bert').subjects).toEqual([
+    expect(find(objects, 'RoleBinding', 'registry-user-acme-bert').subjects).toEqual([
       { kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'partners' },
     ]);
   });
