@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { NotFoundError } from '../../domain/errors.ts';
+import { InvalidError, NotFoundError } from '../../domain/errors.ts';
+import { grantRefusal } from '../../domain/subjects.ts';
 import { presentAccess } from '../presenters.ts';
 import type { Subject, Tenant, TenantSpec } from '../../domain/index.ts';
 import { defineRoute } from '../route.ts';
@@ -80,6 +81,8 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
           target,
           ...grantCheck(body.role, 'create'),
         });
+        const refusal = grantRefusal(body.role, body.subject);
+        if (refusal) throw new InvalidError([{ pointer: '/subject/name', message: refusal }]);
         const current = await tenants.get(params.tenant);
         const spec = withGrant(current.spec, body.role, body.subject, body.endpoint);
         if (!spec) return { status: 200, body: presentAccess(current) };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { presentTenant } from '../presenters.ts';
-import { ConflictError, type TenantSpec } from '../../domain/index.ts';
+import { ConflictError, InvalidError, grantViolations, type TenantSpec } from '../../domain/index.ts';
 import { defineRoute } from '../route.ts';
 import type { ApiRoute } from '../route.ts';
 import { hostname, subject, tenantName, tenantQuota } from '../schemas.ts';
@@ -123,6 +123,11 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
           target: `tenants/${body.name}`,
           verb: 'create',
         });
+        const refused = [
+          ...grantViolations('admins', body.admins, ['admins']),
+          ...grantViolations('users', body.users, ['users']),
+        ];
+        if (refused.length > 0) throw new InvalidError(refused);
         if (body.ca) await deps.caValidator.validate(body.ca);
         const spec: TenantSpec = {
           displayName: body.displayName,

@@ -79,6 +79,26 @@ describe('command-line parsing', () => {
     expect(seen[1]?.url.search).toBe('?namespace=ci');
   });
 
+  it('shows a grant to Kubernetes’ own groups in words, in the list and after granting', async () => {
+    const lists = {
+      tenant: 'public',
+      admins: [],
+      users: [
+        { kind: 'Group', name: 'system:authenticated' },
+        { kind: 'Group', name: 'system:serviceaccounts:ml-ci' },
+      ],
+      endpointUsers: [],
+    };
+    const { fetch } = fakeFetch(() => json(200, lists));
+    const list = testIo(env(), fetch);
+    expect(await run(['access', 'list', 'public'], list)).toBe(ExitCode.ok);
+    expect(list.stdout.text).toContain('every signed-in user');
+    expect(list.stdout.text).toContain('every ServiceAccount in namespace ml-ci');
+    const grant = testIo(env(), fetch);
+    expect(await run(['access', 'grant', 'public', 'group:system:authenticated'], grant)).toBe(ExitCode.ok);
+    expect(grant.stdout.text).toBe('granted users on public for every signed-in user\n');
+  });
+
   it('scales an endpoint through its replicas subresource', async () => {
     const { fetch, seen } = fakeFetch(() => json(200, { name: 'fraud', replicas: 3 }));
     const io = testIo(env(), fetch);
