@@ -19,7 +19,7 @@ import { Client as MinioClient } from 'minio';
 import { pino } from 'pino';
 import { buildApp } from '../src/api/app.ts';
 import { kubeSubjectAccessReviewPort, pkiCaBundleValidator } from '../src/api/kube-ports.ts';
-import { startApi } from '../src/api/main.ts';
+import { oidcConfig, startApi } from '../src/api/main.ts';
 import { createAuthenticator } from '../src/auth/authenticate.ts';
 import { createAuthorizer } from '../src/auth/authorize.ts';
 import { createOidcVerifier } from '../src/auth/jwt.ts';
@@ -31,6 +31,7 @@ import { renderManagementRbac } from '../src/render/rbac.ts';
 import { createModelStore } from '../src/storage/store.ts';
 import { startEnvironment, type EnvironmentInfo } from '../src/testenv/environment.ts';
 import { oidcToken } from '../src/testenv/identities.ts';
+import { localOidcIssuer } from '../src/testenv/oidc-issuer.ts';
 import { waitFor } from '../src/testenv/wait.ts';
 
 const { values } = parseArgs({
@@ -55,18 +56,13 @@ if (values.child) {
 
 /** The servers under test: the API wired to the cluster, and a bare Koa route, printed as one JSON line. */
 async function runChild(env: EnvironmentInfo): Promise<void> {
-  const platform = platformConfig({ servingNamespace: env.namespaces.serving });
+  const platform = platformConfig({
+    servingNamespace: env.namespaces.serving,
+    oidcIssuers: [localOidcIssuer(env.oidc)],
+  });
   const api = await startApi({
     kubeconfigPath: env.adminKubeconfigPath,
     s3: env.s3,
-    oidcIssuers: [
-      {
-        issuer: env.oidc.issuerUrl,
-        audiences: [env.oidc.audience],
-        usernameClaim: 'email',
-        caPem: env.oidc.caPem,
-      },
-    ],
     serviceAccountAudiences: [env.oidc.audience],
     platform,
     port: 0,
@@ -86,14 +82,7 @@ async function runChild(env: EnvironmentInfo): Promise<void> {
   };
   const pipeline = buildApp({
     authenticator: createAuthenticator({
-      oidc: [
-        createOidcVerifier({
-          issuer: env.oidc.issuerUrl,
-          audiences: [env.oidc.audience],
-          usernameClaim: 'email',
-          caPem: env.oidc.caPem,
-        }),
-      ],
+      oidc: [createOidcVerifier(oidcConfig(localOidcIssuer(env.oidc)))],
     }),
     authorizer: createAuthorizer(kubeSubjectAccessReviewPort(kube)),
     tenants: {

@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { startApi, type OidcIssuerOptions, type RunningApi } from '../api/main.ts';
+import { startApi, type RunningApi } from '../api/main.ts';
 import { platformConfig, type PlatformConfig } from '../domain/index.ts';
 import { startOperator, type RunningOperator } from '../operator/main.ts';
 import type { ModelStoreConfig } from '../storage/store.ts';
 import { nodeUnavailableReason, startLocalCluster } from '../localcluster/index.ts';
 import { startEnvironment } from '../testenv/environment.ts';
 import { waitFor } from '../testenv/wait.ts';
-import { mintToken } from '../testenv/oidc-issuer.ts';
+import { localOidcIssuer, mintToken } from '../testenv/oidc-issuer.ts';
 
 /**
  * `npm start`: brings up the local platform (real etcd, kube-apiserver, controller-manager, MinIO, Authorino and a
@@ -21,8 +21,9 @@ const usage = `Usage: npm start [-- options]
 
   --kubeconfig <file>   target an existing cluster instead of starting a local one (needs --config)
   --use-kubeconfig      target the cluster in $KUBECONFIG (needs --config)
-  --config <file>       JSON for an existing cluster: {"platform": {...}, "s3": {endPoint, port, useSSL,
-                        accessKey, secretKey}, "oidcIssuers": [{issuer, audiences, usernameClaim, caPem}],
+  --config <file>       JSON for an existing cluster: {"platform": {..., "oidcIssuers": [{issuerUrl,
+                        audiences, usernameClaim, usernamePrefix, groupsClaim, groupsPrefix,
+                        certificateAuthority}]}, "s3": {endPoint, port, useSSL, accessKey, secretKey},
                         "serviceAccountAudiences": [...]}
   --api-port <port>     port of the management API on 127.0.0.1 (default 8080; 0 picks a free one)
   --run-dir <dir>       where the local platform keeps logs and data (default: a new temporary directory)
@@ -34,7 +35,6 @@ const usage = `Usage: npm start [-- options]
 interface PlatformServicesConfig {
   platform: PlatformConfig;
   s3: ModelStoreConfig;
-  oidcIssuers: OidcIssuerOptions[];
   serviceAccountAudiences: string[];
 }
 
@@ -61,7 +61,6 @@ async function startServices(kubeconfigPath: string, config: PlatformServicesCon
     api = await startApi({
       kubeconfigPath,
       s3: config.s3,
-      oidcIssuers: config.oidcIssuers,
       serviceAccountAudiences: config.serviceAccountAudiences,
       platform: config.platform,
       host: '127.0.0.1',
@@ -136,20 +135,10 @@ async function runLocalPlatform(runDir: string | undefined, apiPort: number): Pr
         servingNamespace: info.namespaces.serving,
         gatewayNamespace: info.namespaces.gateway,
         domain: 'models.tenantmesh.local',
-        oidcIssuers: [
-          { issuerUrl: info.oidc.issuerUrl, audiences: [info.oidc.audience], usernameClaim: 'email' },
-        ],
+        oidcIssuers: [localOidcIssuer(info.oidc)],
         storage: { endpoint: `http://${info.s3.endPoint}:${info.s3.port}` },
       }),
       s3: info.s3,
-      oidcIssuers: [
-        {
-          issuer: info.oidc.issuerUrl,
-          audiences: [info.oidc.audience],
-          usernameClaim: 'email',
-          caPem: info.caPem,
-        },
-      ],
       serviceAccountAudiences: [info.oidc.audience],
     },
     apiPort,
@@ -237,7 +226,6 @@ async function runAgainstCluster(
     {
       platform: platformConfig(raw.platform ?? {}),
       s3: raw.s3,
-      oidcIssuers: raw.oidcIssuers ?? [],
       serviceAccountAudiences: raw.serviceAccountAudiences ?? [],
     },
     apiPort,

@@ -7,7 +7,13 @@ import { createTenantCa, issueServingCertificate } from '../pki/index.ts';
 import { installClusterPrerequisites } from './cluster.ts';
 import { probe } from './http.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
-import { startOidcIssuer, type OidcSigningMaterial, type RunningOidcIssuer } from './oidc-issuer.ts';
+import {
+  apiserverJwtAuthenticator,
+  localOidcIssuer,
+  startOidcIssuer,
+  type OidcSigningMaterial,
+  type RunningOidcIssuer,
+} from './oidc-issuer.ts';
 import { freePort } from './ports.ts';
 import { ProcessSupervisor } from './processes.ts';
 import { assetPath, provisionAssets, type Assets, type Component } from './provision.ts';
@@ -186,19 +192,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     const authenticationConfig = {
       apiVersion: 'apiserver.config.k8s.io/v1',
       kind: 'AuthenticationConfiguration',
-      jwt: [
-        {
-          issuer: {
-            url: issuer.signing.issuerUrl,
-            certificateAuthority: ca.certPem,
-            audiences: [platformAudience],
-          },
-          claimMappings: {
-            username: { claim: 'email', prefix: '' },
-            groups: { claim: 'groups', prefix: '' },
-          },
-        },
-      ],
+      jwt: [apiserverJwtAuthenticator(localOidcIssuer(issuer.signing))],
     };
     supervisor.start('kube-apiserver', assetPath(assets, 'kube-apiserver'), [
       `--etcd-servers=${etcdUrl}`,
