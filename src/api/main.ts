@@ -32,6 +32,7 @@ import {
 import { createApiLogger } from './logger.ts';
 import type { ApiRoute } from './route.ts';
 import { listen } from './server.ts';
+import type { RequestTimeLimits } from './slow-clients.ts';
 
 /** The object store the API writes model versions to (root or admin credentials; never shown to callers). */
 export interface S3Options {
@@ -72,6 +73,8 @@ export interface StartApiOptions {
   audit?: AuditLog;
   /** How long an authorization decision is reused (default 10 s). */
   authorizationCacheTtlMs?: number;
+  /** Deadlines for slow clients and the connection cap (defaults in src/api/slow-clients.ts). */
+  requestLimits?: Partial<RequestTimeLimits>;
 }
 
 /** A running API. */
@@ -125,7 +128,11 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     endpoints: { store: endpoints, models: store },
     certificates: { registry: kubeCertificateRegistry(kube, ports), ca: kubeTenantCaSource(kube, ports) },
   });
-  const server = await listen(app, { port: options.port, host: options.host });
+  const server = await listen(app, {
+    port: options.port,
+    host: options.host,
+    ...(options.requestLimits ? { limits: options.requestLimits } : {}),
+  });
   logger.info({ url: server.url }, 'management API listening');
   return { url: server.url, routes, close: server.close };
 }

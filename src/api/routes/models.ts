@@ -4,6 +4,7 @@ import { Conflict, RangeNotSatisfiable } from '../../storage/errors.ts';
 import type { ModelStore, VersionManifest } from '../../storage/store.ts';
 import { buildRouters, defineRoute, type ApiContext, type ApiRoute } from '../route.ts';
 import { HttpProblem } from '../problem.ts';
+import { allowLongUpload } from '../slow-clients.ts';
 
 /** Management-plane verbs the model routes check (docs/storage.md lists which route needs which). */
 export type ModelVerb = 'list' | 'get' | 'create' | 'delete';
@@ -223,6 +224,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
       },
       async handle(ctx, { params }) {
         await deps.authorize(ctx, params.tenant, 'create', 'models');
+        allowLongUpload(ctx.req);
         const size = declaredLength(ctx);
         if (size !== undefined && size > maxSinglePutBytes)
           throw tooLarge(maxSinglePutBytes, 'use an upload session');
@@ -370,6 +372,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
           );
         }
         if (size > maxPartBytes) throw tooLarge(maxPartBytes, 'split it into smaller parts');
+        allowLongUpload(ctx.req);
         const part = await store.uploadPart(
           params.tenant,
           params.model,
