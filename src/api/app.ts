@@ -15,6 +15,7 @@ import { accessMetrics, createApiMetrics } from './metrics.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { openApiRoute } from './openapi.ts';
 import type { CaBundleValidator, RuntimeCatalog, TenantStore } from './ports.ts';
+import { isDomainError } from '../domain/errors.ts';
 import { HttpProblem, problemEdge } from './problem.ts';
 import { requestId } from './request-id.ts';
 import { buildRouters } from './route.ts';
@@ -77,7 +78,8 @@ export function createApp(deps: ApiDeps): Koa {
 /** Like {@link createApp}, also returning the route table and metrics (for tests and the server). */
 export function buildApp(deps: ApiDeps): BuiltApp {
   const metrics = deps.metrics ?? createApiMetrics();
-  const guard = createGuard(deps.authorizer, deps.audit ?? createAuditLog());
+  const audit = deps.audit ?? createAuditLog();
+  const guard = createGuard(deps.authorizer, audit);
   const prefix = deps.prefix ?? '/v1';
   const store = deps.models?.store;
   const routeDeps = {
@@ -119,7 +121,7 @@ export function buildApp(deps: ApiDeps): BuiltApp {
   app.use(problemForUnhandled);
   for (const router of publicRouters) app.use(router.routes());
   app.use(declaredBodyLimit(deps.maxBodyBytes ?? DEFAULT_JSON_LIMIT_BYTES, streamingRouteMatcher(routes)));
-  app.use(authentication(deps.authenticator));
+  app.use(authentication(deps.authenticator, audit));
   const anyRouter = protectedRouters[0] ?? publicRouters[0];
   // Matches accumulate on ctx.matched across routers, so one allowedMethods answers 405 for all of them.
   if (anyRouter) app.use(anyRouter.allowedMethods());
@@ -148,13 +150,35 @@ function modelsWiring(
   };
 }
 
-/** Establishes the caller's identity for every route after the public ones. */
-function authentication(authenticator: Authenticator) {
+/**
+ * Establishes the caller's identity for every route after the public ones. A refused credential is audited
+ * (who it was is unknown, so the line says why and where, never the token): probing shows in the audit log.
+ */
+function authentication(authenticator: Authenticator, audit: AuditLog) {
   return async function authenticationMiddleware(ctx: Context, next: Next): Promise<void> {
-    ctx.state['identity'] = await authenticator.authenticate(ctx.get('Authorization') || undefined);
+    try {
+      ctx.state['identity'] = await authenticator.authenticate(ctx.get('Authorization') || undefined);
+    } catch (error) {
+      if (isDomainError(error, 'Unauthenticated')) {
+        audit.record({
+          request_id: String(ctx.state['requestId'] ?? ''),
+          subject: ANONYMOUS,
+          groups: [],
+          tenant: null,
+          action: 'authenticate',
+          target: `${ctx.method} ${ctx.path}`,
+          decision: 'deny',
+          reason: error.message,
+        });
+      }
+      throw error;
+    }
     await next();
   };
 }
+
+/** The audit subject of a request whose credential was refused (the apiserver's name for it). */
+const ANONYMOUS = 'system:anonymous';
 
 /** Unknown routes and wrong methods get problem bodies too (the router only sets a status). */
 async function problemForUnhandled(ctx: Context, next: Next): Promise<void> {

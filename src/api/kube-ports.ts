@@ -67,9 +67,11 @@ export function fromKube(error: unknown, resource: string, name: string): unknow
     }
     default:
       if (error.retryable || error.code === 0) {
+        // The cause names the apiserver's address and the transport's words: logged, never answered.
         return new UnavailableError(
-          `the Kubernetes API is unavailable: ${error.message}`,
+          'the Kubernetes API is unavailable; try again later',
           error.details?.retryAfterSeconds,
+          { cause: error },
         );
       }
       return error;
@@ -208,6 +210,7 @@ export function kubeTokenReviewPort(kube: Kube): TokenReviewPort {
               },
             }
           : {}),
+        ...(status.audiences ? { audiences: status.audiences } : {}),
         ...(status.error ? { error: status.error } : {}),
       };
     },

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { ApiClient } from '../api-client.ts';
-import { loadConfig, profileName, saveConfig, type InferProfile } from '../config.ts';
+import { loadConfig, profileName, sameServer, saveConfig, type InferProfile } from '../config.ts';
 import type { CommandContext } from '../context.ts';
 import { CliError, ExitCode, usageError } from '../errors.ts';
 import { summarizeToken } from '../jwt.ts';
@@ -57,10 +57,13 @@ export function authCommands(context: CommandContext): Command[] {
       for (const [key, value] of Object.entries(files)) if (value) infer[key as 'ca'] = path.resolve(value);
       if (options.inferAddress) infer.address = options.inferAddress;
       if (options.inferServerName) infer.serverName = options.inferServerName;
+      // A token belongs to the server it was stored for; moving the profile elsewhere leaves it behind.
+      const { token: storedToken, ...keep } = stored;
+      const kept = stored.server && sameServer(stored.server, server) ? storedToken : undefined;
       config.profiles[name] = {
-        ...stored,
+        ...keep,
         server,
-        ...(token ? { token } : {}),
+        ...((token ?? kept) ? { token: token ?? kept } : {}),
         ...(Object.keys(infer).length > 0 ? { infer } : {}),
       };
       config.currentProfile = name;
