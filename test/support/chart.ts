@@ -6,7 +6,7 @@ import { parse, parseAllDocuments } from 'yaml';
 export const RELEASE_NAMESPACE = 'tenantmesh-system';
 
 const chartFile = (relative: string) =>
-  fileURLToPath(new URL(`../../../charts/tenantmesh/${relative}`, import.meta.url));
+  fileURLToPath(new URL(`../../charts/tenantmesh/${relative}`, import.meta.url));
 
 /** The chart's values.yaml. */
 export function chartValues(): Record<string, unknown> {
