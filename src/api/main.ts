@@ -10,7 +10,7 @@ import { createAuthorizer } from '../auth/authorize.ts';
 import { createOidcVerifier } from '../auth/jwt.ts';
 import type { OidcIssuerConfig } from '../auth/jwt.ts';
 import { createServiceAccountAuthenticator } from '../auth/tokenreview.ts';
-import { loadConfigFile, objectStoreCredentials } from '../config/file.ts';
+import { loadConfigFile, objectStoreCredentials, type TrustedIssuer } from '../config/file.ts';
 import { platformConfig } from '../domain/index.ts';
 import type { PlatformConfig } from '../domain/index.ts';
 import { createKube } from '../kube/index.ts';
@@ -46,16 +46,7 @@ export interface S3Options {
 }
 
 /** One trusted OIDC issuer; the claim mappings must equal the kube-apiserver's for the same issuer. */
-export interface OidcIssuerOptions {
-  issuer: string;
-  audiences: string[];
-  usernameClaim?: string;
-  usernamePrefix?: string;
-  groupsClaim?: string;
-  groupsPrefix?: string;
-  /** CA bundle (PEM) trusted for the issuer's discovery document and JWKS. */
-  caPem?: string;
-}
+export type OidcIssuerOptions = TrustedIssuer;
 
 /** Everything {@link startApi} needs. */
 export interface StartApiOptions {
