@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { renderClusterDns } from '../../../src/localcluster/cluster-dns.ts';
 import { nodeLayout, nodePaths } from '../../../src/localcluster/layout.ts';
+import { componentVersions } from '../../../src/testenv/versions.ts';
 import {
   renderCniConflist,
   renderContainerdConfig,
+  renderCorefile,
   renderKubeletConfig,
   renderKubeProxyConfig,
 } from '../../../src/localcluster/node-config.ts';
@@ -56,6 +58,15 @@ describe('the local node configuration', () => {
     await expect(stringify(renderClusterDns(layout, 'tenantmesh.local/coredns:0123'))).toMatchFileSnapshot(
       '__golden__/cluster-dns.yaml',
     );
+  });
+
+  it('uses exactly the CoreDNS plugins provisioning compiles in', () => {
+    const directives = renderCorefile(layout)
+      .split('\n')
+      .filter((line) => /^ {4}[a-z_0-9]+/.test(line))
+      .map((line) => line.trim().split(/\s+/)[0]);
+    const compiled = componentVersions().COREDNS_PLUGINS?.split(',') ?? [];
+    expect([...new Set(directives)].sort()).toEqual([...compiled].sort());
   });
 
   it('puts every path of the node under its root', () => {
