@@ -40,7 +40,11 @@ export function renderContainerdConfig(
   ].join('\n');
 }
 
-/** CNI network list: a bridge with the Pods' gateway address, host-local IPAM on the pod CIDR, portmap, loopback. */
+/**
+ * CNI network list: a bridge with the Pods' gateway address, host-local IPAM on the pod CIDR, portmap, loopback.
+ * Pods get a default route via the bridge so Service and node addresses are reachable; it ends in the node's
+ * network namespace, which has no route out.
+ */
 export function renderCniConflist(layout: NodeLayout, paths: NodePaths): string {
   return `${JSON.stringify(
     {
@@ -51,6 +55,7 @@ export function renderCniConflist(layout: NodeLayout, paths: NodePaths): string 
           type: 'bridge',
           bridge: layout.podLink,
           isGateway: true,
+          isDefaultGateway: true,
           ipMasq: false,
           hairpinMode: true,
           ipam: {
