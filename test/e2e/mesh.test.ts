@@ -1,9 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../src/testenv/wait.ts';
-import { apply, currentNode, kubectl, type NodeSummary } from './support.ts';
+import { apply, currentNode, kubectl, runPod, type NodeSummary } from './support.ts';
 
 const namespace = 'e2e-mesh';
+/** Outside the mesh: no sidecar, so its requests are plain HTTP. */
+const clientNamespace = 'e2e-mesh-client';
+const host = 'web.e2e.test';
 let node: NodeSummary;
 
 /** Runs a python3 one-liner in a container (the local images carry python3) and returns its output. */
@@ -20,6 +23,7 @@ beforeAll(async () => {
       kind: 'Namespace',
       metadata: { name: namespace, labels: { 'istio-injection': 'enabled' } },
     },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: clientNamespace } },
   ]);
   await apply(node, [
     {
@@ -39,12 +43,49 @@ beforeAll(async () => {
         ],
       },
     },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'meshed', namespace },
+      spec: { selector: { app: 'meshed' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    },
+    // Only mTLS from inside the mesh reaches the workload; the gateway is inside the mesh.
+    {
+      apiVersion: 'security.istio.io/v1',
+      kind: 'PeerAuthentication',
+      metadata: { name: 'strict', namespace },
+      spec: { mtls: { mode: 'STRICT' } },
+    },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'web', namespace },
+      spec: {
+        selector: { istio: 'ingressgateway' },
+        servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: [host] }],
+      },
+    },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'web', namespace },
+      spec: {
+        hosts: [host],
+        gateways: ['web'],
+        http: [
+          {
+            route: [{ destination: { host: `meshed.${namespace}.svc.cluster.local`, port: { number: 80 } } }],
+          },
+        ],
+      },
+    },
   ]);
   await kubectl(node, ['wait', '--for=condition=Ready', 'pod/meshed', '-n', namespace, '--timeout=180s']);
 });
 
 describe('Istio on the local node', () => {
   it("injects a sidecar that holds a workload certificate issued by istiod's CA", async () => {
+    // Istio injects the proxy as a native sidecar (an init container that keeps running) where Kubernetes has them.
     const containers = (
       await kubectl(node, [
         'get',
@@ -53,10 +94,11 @@ describe('Istio on the local node', () => {
         '-n',
         namespace,
         '-o',
-        'jsonpath={.spec.containers[*].name}',
+        'jsonpath={.spec.initContainers[*].name} {.spec.containers[*].name}',
       ])
-    ).split(' ');
+    ).split(/\s+/);
     expect(containers).toContain('istio-proxy');
+    expect(containers).toContain('web');
 
     const certs = JSON.parse(
       await python('meshed', namespace, 'istio-proxy', httpGet('http://127.0.0.1:15000/certs')),
@@ -101,30 +143,31 @@ describe('Istio on the local node', () => {
         'jsonpath={.items[0].metadata.name}',
       ])
     ).trim();
+    // istiod's /debug/syncz (what `istioctl proxy-status` shows): per proxy and xDS type, the nonce last sent, the
+    // nonce the proxy acknowledged, and the error of its last rejection (NACK).
     type Syncz = {
-      resources?: {
-        node?: { id?: string };
-        genericXdsConfigs?: { typeUrl: string; configStatus?: string }[];
-      }[];
-    };
-    let proxies: NonNullable<Syncz['resources']> = [];
+      proxy: string;
+      proxy_type: string;
+      resources?: Record<string, { sent?: string; acked?: string; lastError?: string }>;
+    }[];
+    const mustSync = ['Cluster', 'Listener'];
+    let proxies: Syncz = [];
     await waitFor(
       async () => {
-        const syncz = JSON.parse(
+        proxies = JSON.parse(
           await python(istiod, 'istio-system', 'discovery', httpGet('http://127.0.0.1:15014/debug/syncz')),
         ) as Syncz;
-        proxies = syncz.resources ?? [];
-        const ids = proxies.map((p) => p.node?.id ?? '');
-        const synced = proxies.every((p) =>
-          (p.genericXdsConfigs ?? [])
-            .filter((c) => /Cluster|Listener|RouteConfiguration/.test(c.typeUrl))
-            .every((c) => c.configStatus === 'SYNCED'),
+        const gateway = proxies.find(
+          (p) => p.proxy_type === 'router' && p.proxy.includes('istio-ingressgateway'),
         );
-        return (
-          ids.some((id) => id.includes('istio-ingressgateway')) &&
-          ids.some((id) => id.includes(`meshed.${namespace}`)) &&
-          synced
-        );
+        const sidecar = proxies.find((p) => p.proxy === `meshed.${namespace}`);
+        return [gateway, sidecar].every((proxy) => {
+          const resources = Object.entries(proxy?.resources ?? {});
+          return (
+            mustSync.every((type) => resources.some(([url]) => url.endsWith(`.${type}`))) &&
+            resources.every(([, status]) => status.sent && status.acked === status.sent)
+          );
+        });
       },
       {
         description: 'istiod to report the gateway and the sidecar synced',
@@ -132,8 +175,42 @@ describe('Istio on the local node', () => {
         intervalMs: 2_000,
       },
     );
-    const statuses = proxies.flatMap((p) => (p.genericXdsConfigs ?? []).map((c) => c.configStatus));
-    expect(statuses).not.toContain('ERROR');
-    expect(statuses).toContain('SYNCED');
+    const rejected = proxies.flatMap((p) =>
+      Object.entries(p.resources ?? {})
+        .filter(([, status]) => status.lastError)
+        .map(([url, status]) => `${p.proxy} ${url}: ${status.lastError}`),
+    );
+    expect(rejected).toEqual([]);
+  });
+
+  it('routes a request through the ingress gateway to the sidecar over mTLS, and refuses plain traffic to it', async () => {
+    const script = [
+      'import urllib.request',
+      'def get(url, host=None):',
+      '    try:',
+      "        request = urllib.request.Request(url, headers={'Host': host} if host else {})",
+      '        response = urllib.request.urlopen(request, timeout=10)',
+      "        return '%d %s' % (response.status, response.read().decode().strip())",
+      '    except Exception as error:',
+      "        return 'failed %s' % type(error).__name__",
+      `print('gateway', get('http://istio-ingressgateway.istio-system/hostname', '${host}'))`,
+      `print('direct', get('http://meshed.${namespace}/hostname'))`,
+    ].join('\n');
+    let output = '';
+    // The gateway's route appears once istiod has pushed the Gateway and VirtualService.
+    await waitFor(
+      async () => {
+        output = await runPod(node, {
+          namespace: clientNamespace,
+          name: `client-${Date.now()}`,
+          image: node.images['debian']!,
+          command: ['python3', '-c', script],
+        });
+        return output.includes('gateway 200');
+      },
+      { description: 'the gateway to route to the meshed Pod', timeoutMs: 60_000, intervalMs: 1_000 },
+    );
+    expect(output).toContain('gateway 200 meshed');
+    expect(output).toMatch(/direct failed/);
   });
 });
