@@ -122,16 +122,21 @@ export async function installMesh(options: {
       '5m',
     ]);
 
+  let stepStarted = Date.now();
+  const done = (what: string) => {
+    options.log(`[mesh] ${what} in ${((Date.now() - stepStarted) / 1000).toFixed(1)} s`);
+    stepStarted = Date.now();
+  };
   await install('istio-base', 'base', { defaultRevision: 'default' });
-  options.log('[mesh] Istio base (CRDs, validation) installed');
+  done('Istio base (CRDs, validation) installed');
   await install('istiod', 'istiod', renderIstiodValues(options.images));
   await waitForDeployment(options.kube, istioNamespace, 'istiod', 180_000);
   await options.kube.applyObject(renderNoMetricsTelemetry(), {
     fieldManager: 'tenantmesh-node',
     force: true,
   });
-  options.log('[mesh] istiod available');
+  done('istiod available');
   await install(gatewayRelease, 'gateway', renderGatewayValues());
   await waitForDeployment(options.kube, istioNamespace, gatewayRelease, 180_000);
-  options.log('[mesh] ingress gateway available');
+  done('ingress gateway available');
 }

@@ -39,11 +39,20 @@ beforeAll(async () => {
 
 describe('cluster DNS on the local node', () => {
   it('resolves the apiserver Service and a Service name from inside a Pod, and the Service answers', async () => {
+    // kube-proxy programs a new Service's rules shortly after its endpoint turns ready: until then a connection
+    // is refused, so the request is retried (with a deadline) while that catches up.
     const script = [
-      'import socket, urllib.request',
+      'import socket, time, urllib.error, urllib.request',
       "print('kubernetes', socket.gethostbyname('kubernetes.default.svc.cluster.local'))",
       "print('web', socket.gethostbyname('web'))",
-      "print('status', urllib.request.urlopen('http://web/hostname', timeout=10).status)",
+      'deadline = time.monotonic() + 30',
+      'while True:',
+      '    try:',
+      "        print('status', urllib.request.urlopen('http://web/hostname', timeout=10).status)",
+      '        break',
+      '    except urllib.error.URLError:',
+      '        if time.monotonic() > deadline: raise',
+      '        time.sleep(0.5)',
     ].join('\n');
     const output = await runPod(node, {
       namespace,
