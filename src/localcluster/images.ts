@@ -13,12 +13,14 @@ export interface NodeImages {
   debian: BuiltImage;
 }
 
-/** The mesh's images, named as Istio's charts name them. */
+/** The mesh's images (Istio's named as its charts name them) and Authorino, which the gateway calls. */
 export interface MeshImages {
   /** istiod: pilot-discovery. */
   pilot: BuiltImage;
   /** Istio's proxy: pilot-agent with the upstream Envoy and Istio's bootstrap template. */
   proxyv2: BuiltImage;
+  /** Authorino's static binary, nothing else. */
+  authorino: BuiltImage;
 }
 
 const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -83,6 +85,11 @@ export function meshImageSpecs(assets: Assets): Record<keyof MeshImages, ImageSp
         user: '1337:1337',
         env: [defaultPath, 'ISTIO_META_ISTIO_PROXY_SHA=upstream-envoy'],
       },
+    },
+    authorino: {
+      repository: `${localRegistry}/authorino`,
+      layers: [{ kind: 'files', files: [binary('authorino', '/authorino')] }],
+      config: { entrypoint: ['/authorino'], user: '65532:65532' },
     },
   };
 }

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { meshComponents, nodeComponents, provisionAssets } from '../testenv/provision.ts';
+import { installAuthorino } from './authorino.ts';
 import { buildImages, meshImageSpecs, nodeImageSpecs } from './images.ts';
 import { installMesh } from './mesh.ts';
 import { nodeLayout } from './layout.ts';
@@ -30,7 +31,7 @@ export interface LocalClusterOptions {
   log?: (line: string) => void;
   handleSignals?: boolean;
   apiserverHostPort?: number;
-  /** Install Istio (istiod, the ingress gateway, sidecar injection) from Istio's charts; default true. */
+  /** Install Istio (istiod, the ingress gateway, sidecar injection) from Istio's charts and Authorino; default true. */
   mesh?: boolean;
 }
 
@@ -73,12 +74,16 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
       log,
     });
     log(`[node] mesh installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await installAuthorino({ kube: node.kube, assets, image: meshImages.authorino.reference, log });
   } catch (error) {
     const tails = node.supervisor.tails(20);
     await node.stop();
-    throw new Error(`installing Istio on the local node failed: ${(error as Error).message}\n${tails}`, {
-      cause: error,
-    });
+    throw new Error(
+      `installing Istio and Authorino on the local node failed: ${(error as Error).message}\n${tails}`,
+      {
+        cause: error,
+      },
+    );
   }
   return node;
 }

@@ -26,8 +26,8 @@ export const nodeComponents = [
   'debian-rootfs',
 ] as const;
 
-/** What the mesh on the local node needs on top: istiod and its proxy, Istio's charts and CRDs, Helm. */
-export const meshComponents = ['envoy', 'istio-node', 'istio-crds', 'helm'] as const;
+/** What the mesh on the local node needs on top: istiod and its proxy, Istio's charts and CRDs, Helm, Authorino. */
+export const meshComponents = ['envoy', 'istio-node', 'istio-crds', 'helm', 'authorino'] as const;
 /** Provisioned only for the tests that need them (slow to install, not part of the platform). */
 export const optionalComponents = ['sklearn'] as const;
 export type Component =

@@ -1,0 +1,118 @@
+import type { Kube, KubeObject } from '../kube/index.ts';
+import { readManifests } from '../testenv/cluster.ts';
+import { assetPath, type Assets } from '../testenv/provision.ts';
+import { waitForDeployment } from './node.ts';
+
+/**
+ * Where Authorino runs on the node: the names the Authorino Operator gives an `Authorino` named `authorino` in
+ * namespace `authorino`, so the Service is the one istio/mesh-config.yaml's extension provider names.
+ */
+export const authorinoNamespace = 'authorino';
+const name = 'authorino';
+export const authorinoService = 'authorino-authorino-authorization';
+const labels = { 'app.kubernetes.io/name': 'authorino' };
+
+/** The ClusterRoles of Authorino's install manifest its ServiceAccount is bound to (AuthConfigs, Secrets, reviews). */
+const authorinoClusterRoles = ['authorino-manager-role', 'authorino-manager-k8s-auth-role'];
+
+/**
+ * Authorino as a Pod in a meshed namespace, watching the whole cluster (no `--watch-namespace`): tenants' AuthConfigs
+ * and CA Secrets live in the serving namespace, not in Authorino's. The gateway reaches it over the mesh's mTLS.
+ */
+export function renderAuthorino(image: string): KubeObject[] {
+  const rbac = 'rbac.authorization.k8s.io/v1';
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: authorinoNamespace, labels: { 'istio-injection': 'enabled' } },
+    },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: authorinoNamespace } },
+    ...authorinoClusterRoles.map((role): KubeObject => ({
+      apiVersion: rbac,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: `tenantmesh:${role}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: authorinoNamespace }],
+    })),
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: authorinoNamespace, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: name,
+            containers: [
+              {
+                name,
+                image,
+                imagePullPolicy: 'Never',
+                args: [
+                  'server',
+                  '--ext-auth-grpc-port=50051',
+                  '--ext-auth-http-port=5001',
+                  '--health-probe-addr=:8081',
+                  '--metrics-addr=:8080',
+                ],
+                ports: [
+                  { name: 'grpc', containerPort: 50051 },
+                  { name: 'http', containerPort: 5001 },
+                ],
+                readinessProbe: { httpGet: { path: '/readyz', port: 8081 }, periodSeconds: 2 },
+                livenessProbe: { httpGet: { path: '/healthz', port: 8081 }, periodSeconds: 10 },
+                resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+                securityContext: {
+                  runAsNonRoot: true,
+                  runAsUser: 65532,
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ['ALL'] },
+                  seccompProfile: { type: 'RuntimeDefault' },
+                },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: authorinoService, namespace: authorinoNamespace, labels },
+      spec: {
+        selector: labels,
+        ports: [
+          { name: 'grpc', port: 50051, targetPort: 50051, appProtocol: 'grpc' },
+          { name: 'http', port: 5001, targetPort: 5001, appProtocol: 'http' },
+        ],
+      },
+    },
+  ] as KubeObject[];
+}
+
+/**
+ * Installs Authorino's own manifest (the AuthConfig CRD and its ClusterRoles) and Authorino as a Pod, and waits
+ * for it to be available. Needs the mesh (the namespace is injected).
+ */
+export async function installAuthorino(options: {
+  kube: Kube;
+  assets: Assets;
+  image: string;
+  log: (line: string) => void;
+}): Promise<void> {
+  const started = Date.now();
+  const upstream = readManifests(assetPath(options.assets, 'authorino-install.yaml')).filter(
+    (object) =>
+      object.kind === 'CustomResourceDefinition' ||
+      (object.kind === 'ClusterRole' && authorinoClusterRoles.includes(object.metadata?.name ?? '')),
+  );
+  for (const object of [...upstream, ...renderAuthorino(options.image)]) {
+    await options.kube.applyObject(object, { fieldManager: 'tenantmesh-node', force: true });
+  }
+  await waitForDeployment(options.kube, authorinoNamespace, name, 180_000);
+  options.log(`[authorino] available in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
