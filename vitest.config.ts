@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import TeardownLastSequencer from './test/sequencer.ts';
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: TeardownLastSequencer },
     projects: [
       {
         test: {
