@@ -19,6 +19,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   caKeySecretName,
+  endpointResourceName,
   platformConfig,
   type InferenceEndpoint,
   type PlatformConfig,
@@ -79,7 +80,7 @@ function endpointObject(t: string, e: number, namespace: string): InferenceEndpo
   return {
     apiVersion: GV,
     kind: 'InferenceEndpoint',
-    metadata: { name: `${t}-e${e}`, namespace },
+    metadata: { name: endpointResourceName(t, `e${e}`), namespace },
     spec: { tenant: t, model: { name: 'mnist', version: 'v1' }, runtime: 'tensorflow-serving' },
   };
 }
@@ -428,7 +429,7 @@ async function applyAsTheOperatorWould(
             {
               apiVersion: GV,
               kind: 'InferenceEndpoint',
-              metadata: { name: `${t}-e${e}`, namespace },
+              metadata: { name: endpointResourceName(t, `e${e}`), namespace },
               status: {
                 observedGeneration: 1,
                 conditions,

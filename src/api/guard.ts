@@ -28,6 +28,8 @@ export interface Guard {
   canSee(ctx: ApiContext, tenant: string): Promise<boolean>;
   /** Whether the caller may act on the whole collection (e.g. list every tenant; not audited). */
   canDoPlatformWide(ctx: ApiContext, verb: TenantAction['verb']): Promise<boolean>;
+  /** Whether the caller may take an action on a tenant (for telling clients what they may do; not audited). */
+  may(ctx: ApiContext, tenant: string, action: Omit<TenantAction, 'resource' | 'name'>): Promise<boolean>;
   /** Records a successful state change. */
   changed(ctx: ApiContext, tenant: string | null, action: string, target: string): void;
 }
@@ -79,6 +81,10 @@ export function createGuard(authorizer: Authorizer, audit: AuditLog): Guard {
     },
     async canDoPlatformWide(ctx, verb) {
       return (await authorizer.can(identityOf(ctx), { verb, resource: 'tenants' })).allowed;
+    },
+    async may(ctx, tenant, action) {
+      const verdict = await judgeTenantAction(authorizer, identityOf(ctx), tenant, action);
+      return verdict.outcome === 'allowed';
     },
     changed(ctx, tenant, action, target) {
       record(ctx, tenant, action, target, 'allow', 'allowed by RBAC');

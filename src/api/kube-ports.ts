@@ -5,7 +5,10 @@
 import type { SubjectAccessReviewPort } from '../auth/authorize.ts';
 import type { TokenReviewPort } from '../auth/tokenreview.ts';
 import {
+  CLIENT_CERTIFICATE_LABEL,
+  CLIENT_CERTIFICATE_RECORD_KEY,
   CLIENT_CERTIFICATE_REGISTRY_KEY,
+  LABELS,
   ConflictError,
   FIELD_MANAGERS,
   GROUP_VERSION,
@@ -13,6 +16,7 @@ import {
   NotFoundError,
   UnavailableError,
   caKeySecretName,
+  clientCertificateRecordName,
   clientCertificateRegistryName,
   commonLabels,
   endpointResourceName,
@@ -28,7 +32,7 @@ import type {
 } from '../domain/index.ts';
 import { KubeError } from '../kube/index.ts';
 import type { Kube, KubeObject as WireObject } from '../kube/index.ts';
-import { InvalidCaError, importTenantCa } from '../pki/index.ts';
+import { InvalidCaError, importTenantCa, normaliseSerialNumber } from '../pki/index.ts';
 import type { ModelStore } from '../storage/store.ts';
 import type {
   CaBundleValidator,
@@ -210,6 +214,7 @@ export function kubeTokenReviewPort(kube: Kube, sent: () => void = () => undefin
               },
             }
           : {}),
+        ...(status.audiences ? { audiences: status.audiences } : {}),
         ...(status.error ? { error: status.error } : {}),
       };
     },
@@ -258,7 +263,7 @@ export function pkiCaBundleValidator(now: () => Date = () => new Date()): CaBund
   };
 }
 
-/** InferenceEndpoints in the serving namespace, named `<t>-<e>`. */
+/** InferenceEndpoints in the serving namespace, named `<t>--<e>`. */
 export function kubeEndpointStore(kube: Kube, options: KubePortsOptions): EndpointStore {
   const namespace = options.servingNamespace;
   const get = async (tenant: string, endpoint: string): Promise<InferenceEndpoint> => {
@@ -323,48 +328,76 @@ interface RegistryConfigMap extends WireObject {
   data?: Record<string, string>;
 }
 
-/** How often a registry write is retried after losing a race with another writer. */
-const REGISTRY_WRITE_ATTEMPTS = 8;
-
-/** The certificate registry ConfigMap, written with resourceVersion preconditions. */
+/**
+ * Certificate records as ConfigMaps in the serving namespace, one per certificate (names.ts), found by the
+ * tenant's labels. Records in the single registry ConfigMap of earlier versions are still listed; revoking one
+ * of them writes its own record object, which then takes precedence.
+ */
 export function kubeCertificateRegistry(kube: Kube, options: KubePortsOptions): CertificateRegistry {
   const namespace = options.servingNamespace;
-  const read = async (tenant: string) => {
+  const recordObjects = async (tenant: string) =>
+    (
+      await mapped('configmap', '', () =>
+        kube.list<RegistryConfigMap>('v1', 'ConfigMap', {
+          namespace,
+          labelSelector: `${LABELS.tenant}=${tenant},${CLIENT_CERTIFICATE_LABEL}`,
+        }),
+      )
+    ).items;
+  const legacyRecords = async (tenant: string) => {
     const name = clientCertificateRegistryName(tenant);
     const map = await mapped('configmap', name, () =>
       kube.get<RegistryConfigMap>('v1', 'ConfigMap', name, namespace),
     );
-    return { map, records: parseRecords(map?.data?.[CLIENT_CERTIFICATE_REGISTRY_KEY]) };
+    return parseRecords(map?.data?.[CLIENT_CERTIFICATE_REGISTRY_KEY]);
+  };
+  const list = async (tenant: string) => {
+    const own = (await recordObjects(tenant))
+      .map((map) => parseRecord(map.data?.[CLIENT_CERTIFICATE_RECORD_KEY]))
+      .filter((record) => record !== undefined);
+    const recorded = new Set(own.map((record) => normaliseSerialNumber(record.serialNumber)));
+    const legacy = (await legacyRecords(tenant)).filter(
+      (record) => !recorded.has(normaliseSerialNumber(record.serialNumber)),
+    );
+    return [...own, ...legacy];
+  };
+  const write = async (tenant: string, record: ClientCertificateRecord, create: boolean) => {
+    const serial = normaliseSerialNumber(record.serialNumber);
+    const object: RegistryConfigMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: clientCertificateRecordName(serial),
+        namespace,
+        labels: { ...commonLabels('pki', tenant), [CLIENT_CERTIFICATE_LABEL]: serial },
+      },
+      data: { [CLIENT_CERTIFICATE_RECORD_KEY]: JSON.stringify(record) },
+    };
+    await mapped('certificate', serial, () =>
+      create
+        ? kube.create(object, { fieldManager })
+        : kube.applyObject(object, { fieldManager, force: true }),
+    );
   };
   return {
-    async list(tenant) {
-      return (await read(tenant)).records;
+    list,
+    async add(tenant, record) {
+      await write(tenant, record, true);
     },
-    async change(tenant, change) {
-      const name = clientCertificateRegistryName(tenant);
-      for (let attempt = 1; ; attempt++) {
-        const { map, records } = await read(tenant);
-        const next = change(records.map((r) => ({ ...r })));
-        const data = { [CLIENT_CERTIFICATE_REGISTRY_KEY]: JSON.stringify(next, null, 1) };
-        try {
-          if (map) {
-            await kube.replace<RegistryConfigMap>({ ...map, data }, { fieldManager });
-          } else {
-            await kube.create<RegistryConfigMap>(
-              {
-                apiVersion: 'v1',
-                kind: 'ConfigMap',
-                metadata: { name, namespace, labels: commonLabels('pki', tenant) },
-                data,
-              },
-              { fieldManager },
-            );
-          }
-          return next;
-        } catch (error) {
-          const lostRace =
-            error instanceof KubeError && (error.reason === 'Conflict' || error.reason === 'AlreadyExists');
-          if (!lostRace || attempt >= REGISTRY_WRITE_ATTEMPTS) throw fromKube(error, 'configmap', name);
+    async revoke(tenant, serialNumber, revokedAt) {
+      const serial = normaliseSerialNumber(serialNumber);
+      const record = (await list(tenant)).find((r) => normaliseSerialNumber(r.serialNumber) === serial);
+      if (!record) throw new NotFoundError('certificate', serialNumber);
+      if (record.revokedAt) return record;
+      const revoked = { ...record, revokedAt };
+      await write(tenant, revoked, false);
+      return revoked;
+    },
+    async removeExpired(tenant, before) {
+      for (const map of await recordObjects(tenant)) {
+        const record = parseRecord(map.data?.[CLIENT_CERTIFICATE_RECORD_KEY]);
+        if (record && new Date(record.notAfter).getTime() < before.getTime()) {
+          await kube.delete('v1', 'ConfigMap', map.metadata.name, namespace).catch(() => undefined);
         }
       }
     },
@@ -373,8 +406,22 @@ export function kubeCertificateRegistry(kube: Kube, options: KubePortsOptions): 
 
 function parseRecords(text: string | undefined): ClientCertificateRecord[] {
   if (!text) return [];
-  const parsed: unknown = JSON.parse(text);
-  return Array.isArray(parsed) ? (parsed as ClientCertificateRecord[]) : [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? (parsed as ClientCertificateRecord[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function parseRecord(text: string | undefined): ClientCertificateRecord | undefined {
+  if (!text) return undefined;
+  try {
+    const parsed = JSON.parse(text) as ClientCertificateRecord;
+    return typeof parsed.serialNumber === 'string' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the tenant's CA Secret (`tls.crt`, `tls.key`): the provided one, or the one the operator generated. */

@@ -11,10 +11,23 @@ import { createOidcVerifier } from '../auth/jwt.ts';
 import type { OidcIssuerConfig } from '../auth/jwt.ts';
 import { createServiceAccountAuthenticator } from '../auth/tokenreview.ts';
 import { loadConfigFile, objectStoreCredentials, type TrustedIssuer } from '../config/file.ts';
-import { platformConfig } from '../domain/index.ts';
+import {
+  bucketName,
+  modelVersionPrefix,
+  platformConfig,
+  registryServiceName,
+  storageCredentialSecretName,
+} from '../domain/index.ts';
 import type { PlatformConfig } from '../domain/index.ts';
 import { createKube } from '../kube/index.ts';
+import { createRegistryAccess } from '../auth/registry-access.ts';
+import { createRegistryPool, databaseConfigFromEnv } from '../registry/database.ts';
+import type { RegistryDatabaseConfig } from '../registry/database.ts';
+import { migrate } from '../registry/migrate.ts';
+import { RegistryRepository } from '../registry/repository.ts';
 import { createModelStore } from '../storage/store.ts';
+import { loadConsoleAssets } from '../console/assets.ts';
+import { createConsole } from '../console/app.ts';
 import { buildApp } from './app.ts';
 import { createApiCaches } from './caches.ts';
 import { createApiMetrics } from './metrics.ts';
@@ -33,7 +46,12 @@ import {
 } from './kube-ports.ts';
 import { createApiLogger } from './logger.ts';
 import type { ApiRoute } from './route.ts';
+import { registryHostResolver } from './registry-hosts.ts';
+import type { ModelMetadataSink } from './routes/models.ts';
+import { identityOf } from './route.ts';
 import { listen } from './server.ts';
+import type { RequestTimeLimits } from './slow-clients.ts';
+import { startUploadJanitor, type UploadJanitorOptions } from './upload-janitor.ts';
 
 /** The object store the API writes model versions to (root or admin credentials; never shown to callers). */
 export interface S3Options {
@@ -67,6 +85,24 @@ export interface StartApiOptions {
   authorizationCacheTtlMs?: number;
   /** How long start-up waits for the informer caches to load before serving anyway (default 10 s). */
   cacheSyncTimeoutMs?: number;
+  /** Deadlines for slow clients and the connection cap (defaults in src/api/slow-clients.ts). */
+  requestLimits?: Partial<RequestTimeLimits>;
+  /** When abandoned upload sessions are swept (defaults in src/api/upload-janitor.ts). */
+  uploadJanitor?: UploadJanitorOptions;
+  /** The model registry's PostgreSQL; the registry API is served (and migrations run) when present. */
+  registryDatabase?: RegistryDatabaseConfig;
+  /** Serves the web console under /console, logging people in with this OIDC client. */
+  console?: ConsoleConfig;
+}
+
+/** The web console's OIDC client and the URL people reach the API at (its redirect URI derives from it). */
+export interface ConsoleConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** CA bundle (PEM) trusted for the issuer. */
+  caPem?: string;
+  publicUrl: string;
 }
 
 /** A running API. */
@@ -102,6 +138,15 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
         }
       : {}),
   });
+  const authorizationTtl =
+    options.authorizationCacheTtlMs !== undefined ? { ttlMs: options.authorizationCacheTtlMs } : {};
+  const pool = options.registryDatabase ? createRegistryPool(options.registryDatabase) : undefined;
+  let repository: RegistryRepository | undefined;
+  if (pool) {
+    const applied = await migrate(pool);
+    if (applied.length > 0) logger.info({ versions: applied }, 'registry schema migrated');
+    repository = new RegistryRepository(pool);
+  }
   const caches = createApiCaches(
     kube,
     { tenants: kubeTenantStore(kube, ports), endpoints: kubeEndpointStore(kube, ports) },
@@ -113,6 +158,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   // Serving before the caches load is fine (reads go through); waiting a moment spares the apiserver that.
   await waitAtMost(caches.synced(), options.cacheSyncTimeoutMs ?? 10_000);
   const endpoints = caches.endpoints;
+  const tenants = caches.tenants;
   const { app, routes } = buildApp({
     authenticator,
     authorizer: createAuthorizer(kubeSubjectAccessReviewPort(kube, counted('subjectaccessreview')), {
@@ -132,23 +178,75 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       storage: async () => {
         await s3.listBuckets();
       },
+      ...(pool
+        ? {
+            registry: async () => {
+              await pool.query('SELECT 1');
+            },
+          }
+        : {}),
     },
     metrics,
     logger,
     ...(options.audit ? { audit: options.audit } : {}),
-    models: { store, isVersionInUse: versionInUseCheck(endpoints, store) },
+    models: {
+      store,
+      isVersionInUse: versionInUseCheck(endpoints, store),
+      ...(repository ? { metadata: registryMetadataSink(repository) } : {}),
+    },
+    ...(repository
+      ? {
+          registry: {
+            repository,
+            tenantForHost: registryHostResolver(() => tenants.list(), platform),
+            access: createRegistryAccess(kubeSubjectAccessReviewPort(kube), {
+              namespace: platform.servingNamespace,
+              serviceName: registryServiceName,
+              ...authorizationTtl,
+            }).check,
+          },
+        }
+      : {}),
     endpoints: { store: endpoints, models: store },
     certificates: { registry: kubeCertificateRegistry(kube, ports), ca: kubeTenantCaSource(kube, ports) },
+    ...(options.console
+      ? {
+          console: createConsole({
+            oidc: {
+              issuer: options.console.issuer,
+              clientId: options.console.clientId,
+              clientSecret: options.console.clientSecret,
+              ...(options.console.caPem ? { caPem: options.console.caPem } : {}),
+            },
+            publicUrl: options.console.publicUrl,
+            assets: loadConsoleAssets(),
+          }),
+        }
+      : {}),
   });
-  const server = await listen(app, { port: options.port, host: options.host });
+  const server = await listen(app, {
+    port: options.port,
+    host: options.host,
+    ...(options.requestLimits ? { limits: options.requestLimits } : {}),
+  });
   logger.info({ url: server.url }, 'management API listening');
+  const stopJanitor = startUploadJanitor(
+    {
+      tenantNames: async () => (await tenants.list()).map((tenant) => tenant.metadata.name),
+      store,
+      logger,
+    },
+    options.uploadJanitor,
+  );
   return {
     url: server.url,
     routes,
     metrics,
     async close() {
+      stopJanitor();
       caches.stop();
       await server.close();
+      await pool?.end();
     },
   };
 }
@@ -161,6 +259,31 @@ async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> 
     new Promise((resolve) => (timer = setTimeout(resolve, ms))),
   ]);
   clearTimeout(timer);
+}
+
+/**
+ * A version published through the upload path becomes registry metadata in one transaction: registered model,
+ * model version (author: the uploader) and model artifact pointing at the version's prefix in the tenant's
+ * bucket, with the tenant's read-only storage credentials Secret as its storageKey.
+ */
+function registryMetadataSink(repository: RegistryRepository): ModelMetadataSink {
+  return {
+    async published(ctx, tenant, { model, version, format }) {
+      const storagePath = modelVersionPrefix(model, version);
+      await repository.publishModelVersion(tenant, {
+        model,
+        version,
+        uri: `s3://${bucketName(tenant)}/${storagePath}`,
+        storageKey: storageCredentialSecretName(tenant),
+        storagePath,
+        author: identityOf(ctx).username,
+        ...format,
+      });
+    },
+    async deleted(tenant, model, version) {
+      await repository.deleteModelVersion(tenant, model, version);
+    },
+  };
 }
 
 function oidcConfig(issuer: OidcIssuerOptions): OidcIssuerConfig {
@@ -211,6 +334,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): StartA
     ...(config.api.caNamespace ? { caNamespace: config.api.caNamespace } : {}),
     host: values.host ?? config.api.host,
     port,
+    ...((db) => (db ? { registryDatabase: db } : {}))(databaseConfigFromEnv(env)),
   };
 }
 

@@ -64,7 +64,7 @@ export interface TenantVisibility {
 export type ReadinessProbe = () => Promise<void>;
 
 /**
- * InferenceEndpoints of a tenant (`<t>-<e>` in the serving namespace). `endpoint` is always the short name.
+ * InferenceEndpoints of a tenant (`<t>--<e>` in the serving namespace). `endpoint` is always the short name.
  * Errors are domain errors, as for {@link TenantStore}.
  */
 export interface EndpointStore {
@@ -83,16 +83,17 @@ export interface EndpointStore {
 }
 
 /**
- * The per-tenant record of issued client certificates (ConfigMap `clientCertificateRegistryName(t)`),
- * which the operator turns into the CRL. `change` is applied to the current list and written with the
- * read resourceVersion, retried on a concurrent write, so two issuers never lose each other's records.
+ * The records of the client certificates issued from a tenant's CA, which the operator turns into the CRL:
+ * one object per certificate, so a tenant's records never outgrow a single object.
  */
 export interface CertificateRegistry {
   list(tenant: string): Promise<ClientCertificateRecord[]>;
-  change(
-    tenant: string,
-    change: (records: ClientCertificateRecord[]) => ClientCertificateRecord[],
-  ): Promise<ClientCertificateRecord[]>;
+  /** Records a new certificate; Conflict when its serial is already recorded. */
+  add(tenant: string, record: ClientCertificateRecord): Promise<void>;
+  /** Marks a certificate revoked at `revokedAt` (an earlier revocation stands); NotFound when unknown. */
+  revoke(tenant: string, serialNumber: string, revokedAt: string): Promise<ClientCertificateRecord>;
+  /** Forgets records whose certificates expired before `before` (no CRL needs them any more). */
+  removeExpired(tenant: string, before: Date): Promise<void>;
 }
 
 /** The tenant's CA (certificate and key PEM); Unavailable while the operator has not created it yet. */

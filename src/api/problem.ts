@@ -17,6 +17,21 @@ export interface Problem {
   instance: string;
   requestId: string;
   invalidParams?: InvalidParam[];
+  /** Model Registry routes only: the contract's `Error` fields (`code` is the status as a string). */
+  code?: string;
+  message?: string;
+}
+
+/** Paths of the Model Registry REST API, whose clients read `{code, message}` and expect 400 for bad input. */
+const REGISTRY_PATH = /^\/api\/model_registry\//;
+
+/**
+ * The Model Registry contract's error shape on top of the problem: `code` and `message`, and 400 where the
+ * management API says 422 (the contract has no 422 for invalid input).
+ */
+function asRegistryError(problem: Problem): Problem {
+  const status = problem.status === 422 ? 400 : problem.status;
+  return { ...problem, status, code: String(status), message: problem.detail };
 }
 
 /** Where problem type URIs live; docs/api.md lists each one. */
@@ -165,7 +180,9 @@ export function problemEdge(logger: Logger) {
       await next();
     } catch (error) {
       const requestId = String(ctx.state['requestId'] ?? '');
-      const { problem, headers } = toProblem(error, requestId, ctx.path);
+      const answer = toProblem(error, requestId, ctx.path);
+      const problem = REGISTRY_PATH.test(ctx.path) ? asRegistryError(answer.problem) : answer.problem;
+      const { headers } = answer;
       if (problem.status >= 500) {
         logger.error({ err: error, requestId, method: ctx.method, path: ctx.path }, 'request failed');
       }

@@ -22,17 +22,33 @@ export function quantityValue(quantity: IntOrString | undefined): number | undef
   return Number(match[1]) * (BINARY[suffix] ?? DECIMAL[suffix] ?? 1);
 }
 
-/** CPU and memory an endpoint's pods request in total: its own requests (else the runtime's) × replicas. */
+/**
+ * The most one replica may use of `resource`: its limit (the endpoint's own, else the runtime's), else its
+ * request, which the rendered Deployment then also sets as the limit (src/render/deployment.ts); with neither
+ * it is unbounded. Counting requests alone would let limits, and so real use, grow without end.
+ */
+function perReplicaBound(
+  spec: InferenceEndpointSpec,
+  runtime: ServingRuntime | undefined,
+  resource: 'cpu' | 'memory',
+): number {
+  const fallback = runtime?.spec.container.resources ?? {};
+  const request = quantityValue(spec.resources?.requests?.[resource] ?? fallback.requests?.[resource]);
+  const limit = quantityValue(spec.resources?.limits?.[resource] ?? fallback.limits?.[resource]);
+  if (limit === undefined && request === undefined) return Number.POSITIVE_INFINITY;
+  return Math.max(limit ?? 0, request ?? 0);
+}
+
+/** CPU and memory an endpoint's pods may use in total: each replica's limit (else request) × replicas. */
 export function endpointDemand(
   spec: InferenceEndpointSpec,
   runtime: ServingRuntime | undefined,
 ): { cpu: number; memory: number } {
-  const own = spec.resources?.requests ?? {};
-  const fallback = runtime?.spec.container.resources?.requests ?? {};
   const replicas = spec.replicas ?? CRD_DEFAULTS.InferenceEndpoint['spec.replicas'];
+  if (replicas === 0) return { cpu: 0, memory: 0 };
   return {
-    cpu: (quantityValue(own.cpu ?? fallback.cpu) ?? 0) * replicas,
-    memory: (quantityValue(own.memory ?? fallback.memory) ?? 0) * replicas,
+    cpu: perReplicaBound(spec, runtime, 'cpu') * replicas,
+    memory: perReplicaBound(spec, runtime, 'memory') * replicas,
   };
 }
 
@@ -56,12 +72,19 @@ export function assertWithinQuota(
     .reduce((sum, d) => ({ cpu: sum.cpu + d.cpu, memory: sum.memory + d.memory }), { cpu: 0, memory: 0 });
   const maxCpu = quantityValue(quota.cpu);
   if (maxCpu !== undefined && total.cpu > maxCpu + 1e-9) {
-    throw new QuotaExceededError('cpu', String(quota.cpu), String(round(total.cpu)));
+    throw new QuotaExceededError('cpu', String(quota.cpu), describe(round(total.cpu)));
   }
   const maxMemory = quantityValue(quota.memory);
   if (maxMemory !== undefined && total.memory > maxMemory) {
-    throw new QuotaExceededError('memory', String(quota.memory), String(total.memory));
+    throw new QuotaExceededError('memory', String(quota.memory), describe(total.memory));
   }
+}
+
+/** A total for a message; an endpoint without requests or limits has no bound. */
+function describe(value: number): string {
+  return Number.isFinite(value)
+    ? String(value)
+    : 'unbounded (an endpoint declares neither requests nor limits)';
 }
 
 function round(value: number): number {

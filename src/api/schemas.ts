@@ -1,18 +1,22 @@
 import { z } from 'zod';
+import { ENDPOINT_NAME_PATTERN, TENANT_NAME_PATTERN } from '../domain/index.ts';
 
-/** Tenant names: DNS labels of 3–40 characters (room for prefixes and the bucket name). */
+/** Tenant names: DNS labels of 3–40 characters (room for prefixes and the bucket name), no "--". */
 export const tenantName = z
   .string()
   .min(3, 'must be at least 3 characters')
   .max(40, 'must be at most 40 characters')
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-"');
+  .regex(
+    TENANT_NAME_PATTERN,
+    'must be a DNS label starting with a letter: lowercase letters, digits and single "-" between them',
+  );
 
-/** Endpoint names: DNS labels (the InferenceEndpoint is `<tenant>-<endpoint>`, at most 63 in total). */
+/** Endpoint names: DNS labels without "--" (the InferenceEndpoint is `<tenant>--<endpoint>`, at most 63). */
 export const endpointName = z
   .string()
   .min(1)
   .max(40)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-"');
+  .regex(ENDPOINT_NAME_PATTERN, 'must be a DNS label: lowercase letters, digits and single "-" between them');
 
 /** A Kubernetes resource quantity such as `4`, `500m`, `1.5`, `16Gi`, `100G`. */
 export const quantity = z
@@ -63,4 +67,7 @@ export const problemSchema = z.object({
   invalidParams: z
     .array(z.object({ pointer: z.string().optional(), parameter: z.string().optional(), reason: z.string() }))
     .optional(),
+  /** Model Registry routes: the contract's error fields (the status as a string, and the detail). */
+  code: z.string().optional(),
+  message: z.string().optional(),
 });

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './app.ts';
+import { DEFAULT_REQUEST_TIME_LIMITS, watchRequestBody } from './slow-clients.ts';
+import type { RequestTimeLimits } from './slow-clients.ts';
 
 /** A listening API server. */
 export interface RunningApiServer {
@@ -25,11 +27,24 @@ export async function startApiServer(
 }
 
 /** Serves a built app over HTTP on `host:port`. */
-export async function listen(app: Koa, options: { port: number; host: string }): Promise<RunningApiServer> {
-  const server = createServer(app.callback());
-  // Slow clients must not hold sockets forever; uploads get their own, longer budget in their route.
-  server.headersTimeout = 30_000;
+export async function listen(
+  app: Koa,
+  options: { port: number; host: string; limits?: Partial<RequestTimeLimits> },
+): Promise<RunningApiServer> {
+  const limits = { ...DEFAULT_REQUEST_TIME_LIMITS, ...options.limits };
+  const handle = app.callback();
+  // Slow clients must not hold sockets forever: every body has a total and an idle deadline, which upload
+  // routes relax (allowLongUpload) once the caller is authorized. Node's requestTimeout stays off because
+  // it cannot make that exception.
+  // Node checks header deadlines on this interval (default 30 s): a fraction of the deadline keeps it honest.
+  const connectionsCheckingInterval = Math.max(250, Math.min(5_000, Math.floor(limits.headersMs / 4)));
+  const server = createServer({ connectionsCheckingInterval }, (request, response) => {
+    watchRequestBody(request, limits);
+    void handle(request, response);
+  });
+  server.headersTimeout = limits.headersMs;
   server.requestTimeout = 0;
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

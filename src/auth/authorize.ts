@@ -25,6 +25,8 @@ export interface SubjectAccessReviewRequest {
   extra: Record<string, string[]>;
   resourceAttributes: {
     group: string;
+    /** For namespaced resources (the registry's Service); absent for cluster-scoped ones. */
+    namespace?: string;
     resource: string;
     subresource?: string;
     name?: string;

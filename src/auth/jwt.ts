@@ -93,7 +93,7 @@ export function createOidcVerifier(config: OidcIssuerConfig): OidcVerifier {
       try {
         await keySetOnce();
       } catch (error) {
-        throw new Unavailable(`issuer ${config.issuer}: ${describe(error)}`);
+        throw new Unavailable(`issuer ${config.issuer} cannot be reached`, undefined, { cause: error });
       }
     },
     async verify(token) {
@@ -108,7 +108,9 @@ export function createOidcVerifier(config: OidcIssuerConfig): OidcVerifier {
           requiredClaims: ['exp'],
         }));
       } catch (error) {
-        if (error instanceof IssuerUnreachable) throw new Unavailable(error.message);
+        if (error instanceof IssuerUnreachable) {
+          throw new Unavailable(`issuer ${config.issuer} cannot be reached`, undefined, { cause: error });
+        }
         throw new Unauthenticated(explainJoseError(error));
       }
       return identityFromClaims(payload, config);

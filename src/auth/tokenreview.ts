@@ -13,6 +13,8 @@ export interface ReviewedUser {
 export interface TokenReviewResult {
   authenticated: boolean;
   user?: ReviewedUser;
+  /** The requested audiences the token is valid for (`status.audiences`). */
+  audiences?: string[];
   /** The apiserver's explanation when not authenticated. */
   error?: string;
 }
@@ -46,6 +48,12 @@ export function createServiceAccountAuthenticator(
       }
       if (!result.authenticated || !result.user?.username) {
         throw new UnauthenticatedError('token not accepted by the cluster');
+      }
+      // An authenticator that ignores spec.audiences answers with no (or other) audiences: such a token was
+      // made for someone else (the apiserver itself, another service) and must not be replayed here.
+      const wanted = options.audiences ?? [];
+      if (wanted.length > 0 && !(result.audiences ?? []).some((audience) => wanted.includes(audience))) {
+        throw new UnauthenticatedError('token not issued for this API (audience)');
       }
       const { user } = result;
       return {

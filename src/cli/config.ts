@@ -1,7 +1,8 @@
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CliError, ExitCode, usageError } from './errors.ts';
+import type { OidcLogin } from './oidc-login.ts';
 
 /** Where the `infer` command finds a tenant's mTLS material when flags do not say. */
 export interface InferProfile {
@@ -17,6 +18,8 @@ export interface InferProfile {
 export interface Profile {
   server?: string;
   token?: string;
+  /** Set by an interactive login: the issuer and the refresh token the CLI renews `token` with. */
+  oidc?: OidcLogin;
   infer?: InferProfile;
 }
 
@@ -33,6 +36,9 @@ export interface CliEnv {
   TENANTMESH_PROFILE?: string;
   TENANTMESH_CONFIG_DIR?: string;
   TENANTMESH_DEBUG?: string;
+  BROWSER?: string;
+  DISPLAY?: string;
+  WAYLAND_DISPLAY?: string;
   XDG_CONFIG_HOME?: string;
   HOME?: string;
 }
@@ -71,10 +77,18 @@ export async function loadConfig(env: CliEnv): Promise<CliConfig> {
 export async function saveConfig(env: CliEnv, config: CliConfig): Promise<void> {
   const dir = configDir(env);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = configPath(env);
+  await writePrivateFile(configPath(env), `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/**
+ * Writes a secret (token file, private key) so that only its owner can read it, also when `file` already
+ * exists with a wider mode or is a symlink: writeFile's `mode` applies only to files it creates, so the text
+ * goes to a fresh 0600 file that then replaces `file`.
+ */
+export async function writePrivateFile(file: string, text: string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  // writeFile's mode only applies to new files; make sure a reused name is private too.
+  await rm(temporary, { force: true });
+  await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
   await chmod(temporary, 0o600);
   await rename(temporary, file);
 }
@@ -105,6 +119,17 @@ export function resolveConnection(
       `no API server for profile "${profile}": run \`tenantmesh login --server <url> --token-file <file>\` or set TENANTMESH_SERVER`,
     );
   }
-  const token = env.TENANTMESH_TOKEN ?? stored.token;
+  // A stored token is bound to the server it was stored for: pointing the CLI elsewhere must not hand it over.
+  const storedToken = stored.server && sameServer(stored.server, server) ? stored.token : undefined;
+  const token = env.TENANTMESH_TOKEN ?? storedToken;
   return { server, profile, ...(token ? { token } : {}) };
+}
+
+/** Whether two API URLs name the same server (scheme, host and port; a trailing path does not matter). */
+export function sameServer(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return a === b;
+  }
 }

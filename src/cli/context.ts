@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { ApiClient } from './api-client.ts';
-import { configDir, loadConfig, resolveConnection, type CliEnv } from './config.ts';
+import { readFile } from 'node:fs/promises';
+import { OidcClient } from '../auth/oidc-client.ts';
+import { configDir, loadConfig, profileName, resolveConnection, saveConfig, type CliEnv } from './config.ts';
+import { refreshIfExpiring, type OidcLogin } from './oidc-login.ts';
 import { usageError } from './errors.ts';
 import { formatJson, type OutputFormat } from './output.ts';
 import { createProgress, type Progress, type ProgressSink } from './progress.ts';
@@ -20,6 +23,8 @@ export interface CliIo {
   readText(file: string): Promise<string>;
   fetch?: typeof fetch;
   now?: () => number;
+  /** Opens a URL in the user's browser (the browser login); defaults to $BROWSER or the desktop's opener. */
+  openBrowser?: (url: string) => void;
 }
 
 /** The root program's options, available to every command. */
@@ -42,10 +47,34 @@ export class CommandContext {
     return options;
   }
 
-  /** An API client for the profile in effect. */
+  /** An OIDC client for a stored login (trusting its CA file when it names one). */
+  async oidcClient(login: OidcLogin): Promise<OidcClient> {
+    return new OidcClient({
+      issuer: login.issuer,
+      clientId: login.clientId,
+      ...(login.caFile ? { caPem: await readFile(login.caFile, 'utf8') } : {}),
+    });
+  }
+
+  /** An API client for the profile in effect; a stored interactive login is refreshed silently when due. */
   async api(command: Command): Promise<{ api: ApiClient; server: string; profile: string }> {
     const globals = this.globals(command);
     const config = await loadConfig(this.io.env);
+    const name = profileName(config, this.io.env, globals.profile);
+    const stored = config.profiles[name];
+    if (stored?.oidc && !this.io.env.TENANTMESH_TOKEN) {
+      const renewed = await refreshIfExpiring(
+        stored.token,
+        stored.oidc,
+        this.io.now?.() ?? Date.now(),
+        (login) => this.oidcClient(login),
+      );
+      if (renewed) {
+        stored.token = renewed.token;
+        stored.oidc = renewed.login;
+        await saveConfig(this.io.env, config);
+      }
+    }
     const connection = resolveConnection(config, this.io.env, globals);
     return {
       api: new ApiClient({

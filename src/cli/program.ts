@@ -4,6 +4,7 @@ import { certificateCommands } from './commands/certificates.ts';
 import { endpointCommands } from './commands/endpoints.ts';
 import { inferCommand } from './commands/infer.ts';
 import { modelCommands } from './commands/models.ts';
+import { registryCommands } from './commands/registry.ts';
 import { tenantCommands } from './commands/tenants.ts';
 import { CommandContext, type CliIo } from './context.ts';
 import { CliError, ExitCode } from './errors.ts';
@@ -31,6 +32,7 @@ export function createProgram(io: CliIo): Command {
     ...tenantCommands(context),
     endpointCommands(context),
     modelCommands(context),
+    registryCommands(context),
     certificateCommands(context),
     inferCommand(context),
   ]) {

@@ -56,7 +56,7 @@ const TYPE = {
   downstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
   hcm: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   extAuthz: 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
-  extAuthzPerRoute: 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute',
+  rbac: 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
   tlsInspector: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
   httpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
@@ -162,18 +162,73 @@ function downstreamTls(server: GatewayServer, values: Record<string, string>): R
   };
 }
 
-/** Hosts that a CUSTOM AuthorizationPolicy on the gateway sends to the provider. */
-function extAuthzHostPatterns(options: EnvoyBootstrapOptions): string[] {
-  return ofKind(options.objects, 'AuthorizationPolicy')
+/** Istio's CUSTOM shadow rules: their stat prefix, which Envoy also puts before the metadata keys it writes. */
+const EXT_AUTHZ_SHADOW_PREFIX = 'istio_ext_authz_';
+/** Istio names CUSTOM shadow policies `istio-ext-authz-ns[<ns>]-policy[<name>]-rule[<i>]`. */
+const EXT_AUTHZ_POLICY_ID_PREFIX = 'istio-ext-authz';
+
+/** Istio's string matcher for policy values: `*` any, `*x` suffix, `x*` prefix, else exact; hosts ignore case. */
+function istioStringMatch(value: string): Record<string, unknown> {
+  if (value === '*') return { safe_regex: { regex: '.+' } };
+  if (value.startsWith('*')) return { suffix: value.slice(1), ignore_case: true };
+  if (value.endsWith('*')) return { prefix: value.slice(0, -1), ignore_case: true };
+  return { exact: value, ignore_case: true };
+}
+
+interface PolicyRule {
+  to?: { operation?: Record<string, unknown> }[];
+  from?: unknown[];
+  when?: unknown[];
+}
+
+/** One CUSTOM rule as Istio's RBAC permission: any request, or one whose `:authority` matches a host. */
+function customRulePermission(policy: KubeObject, rule: PolicyRule): Record<string, unknown> {
+  if (rule.from !== undefined || rule.when !== undefined) {
+    throw new GatewayConfigError(
+      `${policy.metadata.name}: only rules with hosts or no conditions are mirrored`,
+    );
+  }
+  const hosts = (rule.to ?? []).flatMap((to) => {
+    const keys = Object.keys(to.operation ?? {}).filter((key) => key !== 'hosts');
+    if (keys.length > 0)
+      throw new GatewayConfigError(`${policy.metadata.name}: ${keys.join(', ')} not mirrored`);
+    return (to.operation?.hosts ?? []) as string[];
+  });
+  if (rule.to === undefined) return { any: true };
+  return {
+    or_rules: {
+      rules: hosts.map((host) => ({ header: { name: ':authority', string_match: istioStringMatch(host) } })),
+    },
+  };
+}
+
+/**
+ * Mirrors how Istio compiles CUSTOM policies on a workload: an RBAC filter whose *shadow* rules (never
+ * enforced) mark a request whose rule matched, and an ext_authz filter enabled only for marked requests
+ * (`filter_enabled_metadata`). A request no rule matches is routed without any call to the provider.
+ */
+function extAuthzShadowRules(options: EnvoyBootstrapOptions): Record<string, unknown> {
+  const policies: Record<string, unknown> = {};
+  const custom = ofKind(options.objects, 'AuthorizationPolicy')
     .filter((policy) => policy.metadata.namespace === options.gatewayNamespace)
     .filter((policy) => {
       const s = spec(policy) as { action?: string; provider?: { name?: string } };
       return s.action === 'CUSTOM' && s.provider?.name === options.authorizationProvider;
-    })
-    .flatMap((policy) => {
-      const rules = (spec(policy).rules ?? []) as { to?: { operation?: { hosts?: string[] } }[] }[];
-      return rules.flatMap((rule) => (rule.to ?? []).flatMap((to) => to.operation?.hosts ?? []));
     });
+  for (const policy of sorted(custom, (p) => p.metadata.name)) {
+    ((spec(policy).rules ?? []) as PolicyRule[]).forEach((rule, index) => {
+      const id = `${EXT_AUTHZ_POLICY_ID_PREFIX}-ns[${policy.metadata.namespace}]-policy[${policy.metadata.name}]-rule[${index}]`;
+      policies[id] = { permissions: [customRulePermission(policy, rule)], principals: [{ any: true }] };
+    });
+  }
+  return {
+    name: 'envoy.filters.http.rbac',
+    typed_config: {
+      '@type': TYPE.rbac,
+      shadow_rules: { action: 'DENY', policies },
+      shadow_rules_stat_prefix: EXT_AUTHZ_SHADOW_PREFIX,
+    },
+  };
 }
 
 /**
@@ -222,7 +277,6 @@ function filterChain(
   const gatewayRef = `${gateway.metadata.namespace}/${gateway.metadata.name}`;
   const hosts = server.hosts.map(serverHost);
   const values = credential(options.objects, server.tls!.credentialName!, options.gatewayNamespace);
-  const authzHosts = extAuthzHostPatterns(options);
 
   const virtualServices = sorted(
     ofKind(options.objects, 'VirtualService').filter((vs) => {
@@ -234,21 +288,12 @@ function filterChain(
   const virtualHosts = virtualServices.flatMap((vs) => {
     const vsHosts = ((spec(vs).hosts ?? []) as string[]).filter((h) => hosts.some((p) => hostMatches(p, h)));
     const routes = ((spec(vs).http ?? []) as HttpRoute[]).map((http) => route(http, destinations));
-    return vsHosts.map((host) => {
-      const virtualHost: Record<string, unknown> = {
-        name: `${host}:${server.port.number}`,
-        // Istio's gateway virtual hosts match the authority with and without a port.
-        domains: [host, `${host}:*`],
-        routes,
-      };
-      // Istio runs ext_authz only for requests whose host a CUSTOM rule names; others skip the provider.
-      if (!authzHosts.some((pattern) => hostMatches(pattern, host))) {
-        virtualHost.typed_per_filter_config = {
-          'envoy.filters.http.ext_authz': { '@type': TYPE.extAuthzPerRoute, disabled: true },
-        };
-      }
-      return virtualHost;
-    });
+    return vsHosts.map((host) => ({
+      name: `${host}:${server.port.number}`,
+      // Istio's gateway virtual hosts match the authority whatever its port (IgnorePortInHostMatching).
+      domains: [host, `${host}:*`],
+      routes,
+    }));
   });
 
   const hcm = {
@@ -267,6 +312,7 @@ function filterChain(
       virtual_hosts: virtualHosts,
     },
     http_filters: [
+      extAuthzShadowRules(options),
       {
         // Istio's CUSTOM action with an envoyExtAuthzGrpc provider. Istio never sets
         // include_peer_certificate: Authorino sees the certificate only through XFCC.
@@ -277,6 +323,12 @@ function filterChain(
           failure_mode_allow: false,
           status_on_error: { code: EXT_AUTHZ_STATUS_ON_ERROR },
           grpc_service: { envoy_grpc: { cluster_name: EXT_AUTHZ_CLUSTER }, timeout: EXT_AUTHZ_TIMEOUT },
+          // Only requests a CUSTOM shadow rule marked reach the provider.
+          filter_enabled_metadata: {
+            filter: 'envoy.filters.http.rbac',
+            path: [{ key: `${EXT_AUTHZ_SHADOW_PREFIX}shadow_effective_policy_id` }],
+            value: { string_match: { prefix: EXT_AUTHZ_POLICY_ID_PREFIX } },
+          },
         },
       },
       { name: 'envoy.filters.http.router', typed_config: { '@type': TYPE.router } },

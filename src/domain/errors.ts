@@ -72,11 +72,14 @@ export class UnauthenticatedError extends DomainError {
 /** A dependency (apiserver, object store, issuer) cannot answer now; retrying later may succeed. */
 export class UnavailableError extends DomainError {
   readonly code = 'Unavailable';
+  /** `message` reaches the caller; `options.cause` (a backend's own error, which may name internal
+   *  addresses) only reaches the server's log. */
   constructor(
     message: string,
     readonly retryAfterSeconds?: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'UnavailableError';
   }
 }
@@ -85,7 +88,7 @@ export class UnavailableError extends DomainError {
 export class QuotaExceededError extends DomainError {
   readonly code = 'QuotaExceeded';
   constructor(
-    readonly quota: 'maxEndpoints' | 'cpu' | 'memory' | 'storageBytes',
+    readonly quota: 'maxEndpoints' | 'cpu' | 'memory' | 'storageBytes' | 'openUploads' | 'certificates',
     readonly limit: string,
     readonly requested: string,
     message = `quota ${quota} exceeded: limit ${limit}, would be ${requested}`,

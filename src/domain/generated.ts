@@ -14,7 +14,7 @@ export interface Tenant {
   status?: TenantStatus;
 }
 
-/** A model version served by a serving runtime for one tenant, reachable through the tenant's gateway at <endpoint>.<tenant hostname>. Named <tenant>-<endpoint>. */
+/** A model version served by a serving runtime for one tenant, reachable through the tenant's gateway at <endpoint>.<tenant hostname>. Named <tenant>--<endpoint>; neither name contains "--", so the name says which tenant owns it in exactly one way. */
 export interface InferenceEndpoint {
   apiVersion: 'tenantmesh.io/v1alpha1';
   kind: 'InferenceEndpoint';
@@ -46,7 +46,7 @@ export interface Subject {
 
 /** A grant of data-plane access to one endpoint. */
 export interface EndpointGrant {
-  /** Short endpoint name (the InferenceEndpoint is named <tenant>-<endpoint>). */
+  /** Short endpoint name (the InferenceEndpoint is named <tenant>--<endpoint>). */
   endpoint: string;
   /** Subjects allowed to call the endpoint. */
   subjects: Subject[];
@@ -56,9 +56,9 @@ export interface EndpointGrant {
 export interface TenantQuota {
   /** Maximum number of inference endpoints. */
   maxEndpoints?: number;
-  /** Total CPU requests of all the tenant's serving pods (a Kubernetes quantity). */
+  /** Total CPU limits of all the tenant's serving pods (a request counts where no limit is set; a Kubernetes quantity). */
   cpu?: IntOrString;
-  /** Total memory requests of all the tenant's serving pods (a Kubernetes quantity). */
+  /** Total memory limits of all the tenant's serving pods (a request counts where no limit is set; a Kubernetes quantity). */
   memory?: IntOrString;
   /** Maximum bytes stored in the tenant's bucket. */
   storageBytes?: number;

@@ -1,7 +1,11 @@
 /**
  * Every name tenantmesh derives from a tenant or an endpoint, in one place, so the operator, the API, the
  * renderers and the docs cannot disagree (docs/architecture.md, "Names every part agrees on").
- * `t` is a tenant name, `e` a short endpoint name (the InferenceEndpoint is `<t>-<e>`).
+ * `t` is a tenant name, `e` a short endpoint name (the InferenceEndpoint is `<t>--<e>`).
+ *
+ * Names are collision-free by construction: tenant and endpoint names never contain {@link NAME_SEPARATOR},
+ * so `<t>--<e>` splits in exactly one way and no two (tenant, endpoint) pairs, nor a tenant-level name and an
+ * endpoint-level one, can ever produce the same object name (tenants `acme` and `acme-prod` coexist).
  */
 import type { Tenant } from './generated.ts';
 import type { PlatformConfig } from './platform.ts';
@@ -13,13 +17,29 @@ export const API_VERSION = 'v1alpha1';
 /** `apiVersion` of tenantmesh objects. */
 export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 
+/**
+ * The data-plane permission: verb `invoke` on the virtual resource `inferenceendpoints` of `tenantmesh.io`,
+ * name `<t>--<e>`, in the serving namespace. No built-in role (`view`, `edit`, a cluster-wide reader) grants
+ * it; only `registry-user-<t>` and the per-endpoint grant Roles do (docs/rbac.md).
+ */
+export const INVOKE_ATTRIBUTES = {
+  verb: 'invoke',
+  group: API_GROUP,
+  resource: 'inferenceendpoints',
+} as const;
+
 /** Field managers for server-side apply. */
 export const FIELD_MANAGERS = { operator: 'tenantmesh-operator', api: 'tenantmesh-api' } as const;
 
-/** Tenant names are DNS labels of 3–40 characters starting with a letter (room for every prefix below). */
-export const TENANT_NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-/** Short endpoint names are DNS labels; `<t>-<e>` must still fit the 63 characters of a Service name. */
-export const ENDPOINT_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Joins a tenant and an endpoint name; neither may contain it, so the join is unambiguous. */
+export const NAME_SEPARATOR = '--';
+/**
+ * Tenant names are DNS labels of 3–40 characters starting with a letter (room for every prefix below),
+ * without {@link NAME_SEPARATOR}: every hyphen is followed by a letter or digit.
+ */
+export const TENANT_NAME_PATTERN = /^[a-z](-?[a-z0-9])*$/;
+/** Short endpoint names are DNS labels without {@link NAME_SEPARATOR}; `<t>--<e>` must fit 63 characters. */
+export const ENDPOINT_NAME_PATTERN = /^[a-z0-9](-?[a-z0-9])*$/;
 export const TENANT_NAME_MIN = 3;
 export const TENANT_NAME_MAX = 40;
 export const RESOURCE_NAME_MAX = 63;
@@ -46,13 +66,15 @@ export function modelVersionPrefix(model: string, version: string): string {
 
 /** Name of the InferenceEndpoint, its Deployment, Service, VirtualService and DestinationRule. */
 export function endpointResourceName(t: string, e: string): string {
-  return `${t}-${e}`;
+  return `${t}${NAME_SEPARATOR}${e}`;
 }
 
-/** The short endpoint name of InferenceEndpoint `name` of tenant `t`, or undefined if it is not `<t>-<e>`. */
+/** The short endpoint name of InferenceEndpoint `name` of tenant `t`, or undefined if it is not `<t>--<e>`. */
 export function shortEndpointName(t: string, name: string): string | undefined {
-  const prefix = `${t}-`;
-  return name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : undefined;
+  const prefix = `${t}${NAME_SEPARATOR}`;
+  if (!name.startsWith(prefix)) return undefined;
+  const endpoint = name.slice(prefix.length);
+  return ENDPOINT_NAME_PATTERN.test(endpoint) ? endpoint : undefined;
 }
 
 /** The DNS name the tenant's endpoints hang under: `spec.hostname`, else `<t>.<domain>`. */
@@ -128,7 +150,7 @@ export function tenantUsersGroup(t: string): string {
   return `${t}-users`;
 }
 
-/** Data-plane Role: `get` on the tenant's endpoint Services. */
+/** Data-plane Role: `invoke` on the tenant's InferenceEndpoints (docs/rbac.md). */
 export function registryUserRoleName(t: string): string {
   return `registry-user-${t}`;
 }
@@ -138,9 +160,9 @@ export function registryUsersBindingName(t: string): string {
   return `${t}-users`;
 }
 
-/** Role and RoleBinding of an endpoint-level grant. */
+/** Role and RoleBinding of an endpoint-level grant; the separator keeps it apart from `registry-user-<t>`. */
 export function endpointGrantRoleName(t: string, e: string): string {
-  return `registry-user-${t}-${e}`;
+  return `registry-user-${endpointResourceName(t, e)}`;
 }
 
 /** The cluster-wide, static platform-admin ClusterRole (and its binding). */
@@ -188,3 +210,35 @@ export interface ClientCertificateRecord {
 
 /** Key of the registry ConfigMap holding the JSON list of records. */
 export const CLIENT_CERTIFICATE_REGISTRY_KEY = 'certificates.json';
+
+/**
+ * ConfigMap (serving namespace) holding one issued client certificate's record (key
+ * {@link CLIENT_CERTIFICATE_RECORD_KEY}), labelled {@link CLIENT_CERTIFICATE_LABEL} and with the tenant's labels.
+ * One object per certificate, so neither issuing nor revoking can run out of room; the single registry
+ * ConfigMap of earlier versions is still read. Serials are random 128-bit numbers, unique across tenants.
+ */
+export function clientCertificateRecordName(normalisedSerial: string): string {
+  return `tenantmesh-client-certificate-${normalisedSerial}`;
+}
+
+/** Label on every certificate record ConfigMap (value: the normalised serial). */
+export const CLIENT_CERTIFICATE_LABEL = 'tenantmesh.io/client-certificate';
+
+/** Key of a certificate record ConfigMap holding its JSON record. */
+export const CLIENT_CERTIFICATE_RECORD_KEY = 'certificate.json';
+
+/**
+ * The tenant's model registry Service in the serving namespace, named after the tenant so that in-cluster clients
+ * reach the registry at `<t>.<serving namespace>.svc` (the Model Registry tenancy convention).
+ */
+export function registryServiceName(t: string): string {
+  return t;
+}
+
+/** The external host of the tenant's model registry: `registry.<tenant hostname>`. */
+export function registryHost(hostname: string): string {
+  return `registry.${hostname}`;
+}
+
+/** Path prefixes of the Model Registry REST API: current clients use v1, the upstream server v1alpha3. */
+export const REGISTRY_API_PREFIXES = ['/api/model_registry/v1', '/api/model_registry/v1alpha3'] as const;

@@ -1,3 +1,5 @@
+import { jsonPointer } from './errors.ts';
+import type { FieldViolation } from './errors.ts';
 import type { Subject } from './generated.ts';
 import {
   ANONYMOUS_USER,
@@ -23,6 +25,23 @@ export function grantRefusal(role: GrantRole, subject: Subject): string | undefi
     return `${subject.name} is a Kubernetes built-in group; it cannot administer a tenant (grant it as users instead)`;
   }
   return undefined;
+}
+
+/**
+ * One violation per subject of `subjects` that `role` may not be granted; `path` is where the list sits in the
+ * request body (for the problem's pointers).
+ */
+export function grantViolations(
+  role: GrantRole,
+  subjects: readonly Subject[],
+  path: readonly (string | number)[],
+): FieldViolation[] {
+  return subjects.flatMap((subject, index) => {
+    const refusal = grantRefusal(role, subject);
+    return refusal === undefined
+      ? []
+      : [{ pointer: jsonPointer([...path, index, 'name']), message: refusal }];
+  });
 }
 
 /**

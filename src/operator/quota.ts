@@ -41,17 +41,33 @@ export interface EndpointDemand {
   memory: number;
 }
 
-/** Requests of the runtime container (endpoint's own win over the runtime's defaults) times replicas. */
+/**
+ * The most one replica may use of `resource`: its limit (endpoint's own, else the runtime's), else its request,
+ * which the rendered Deployment also sets as the limit; unbounded with neither. The API counts the same way.
+ */
+function perReplicaBound(
+  endpoint: InferenceEndpoint,
+  runtime: ServingRuntime | undefined,
+  resource: 'cpu' | 'memory',
+): number {
+  const own = endpoint.spec.resources ?? {};
+  const fallback = runtime?.spec.container.resources ?? {};
+  const request = parseQuantity(own.requests?.[resource] ?? fallback.requests?.[resource]);
+  const limit = parseQuantity(own.limits?.[resource] ?? fallback.limits?.[resource]);
+  if (limit === undefined && request === undefined) return Number.POSITIVE_INFINITY;
+  return Math.max(limit ?? 0, request ?? 0);
+}
+
+/** What the runtime containers of all replicas may use: each replica's limit (else request) × replicas. */
 export function endpointDemand(
   endpoint: InferenceEndpoint,
   runtime: ServingRuntime | undefined,
 ): EndpointDemand {
-  const own = endpoint.spec.resources?.requests ?? {};
-  const fallback = runtime?.spec.container.resources?.requests ?? {};
   const replicas = endpoint.spec.replicas ?? CRD_DEFAULTS.InferenceEndpoint['spec.replicas'];
+  if (replicas === 0) return { cpu: 0, memory: 0 };
   return {
-    cpu: (parseQuantity(own.cpu ?? fallback.cpu) ?? 0) * replicas,
-    memory: (parseQuantity(own.memory ?? fallback.memory) ?? 0) * replicas,
+    cpu: perReplicaBound(endpoint, runtime, 'cpu') * replicas,
+    memory: perReplicaBound(endpoint, runtime, 'memory') * replicas,
   };
 }
 
@@ -87,9 +103,9 @@ export function applyQuota(
     if (quota.maxEndpoints !== undefined && decision.admitted.length >= quota.maxEndpoints) {
       message = `the tenant may have at most ${quota.maxEndpoints} endpoints`;
     } else if (maxCpu !== undefined && cpu + demand.cpu > maxCpu) {
-      message = `cpu requests would total ${round(cpu + demand.cpu)}, over the tenant's quota of ${quota.cpu}`;
+      message = `cpu limits would total ${round(cpu + demand.cpu)}, over the tenant's quota of ${quota.cpu}`;
     } else if (maxMemory !== undefined && memory + demand.memory > maxMemory) {
-      message = `memory requests would total ${round(memory + demand.memory)} bytes, over the tenant's quota of ${quota.memory}`;
+      message = `memory limits would total ${round(memory + demand.memory)} bytes, over the tenant's quota of ${quota.memory}`;
     }
     if (message !== undefined) {
       decision.rejected.push({ endpoint, message });
@@ -102,6 +118,7 @@ export function applyQuota(
   return decision;
 }
 
-function round(value: number): number {
+function round(value: number): number | string {
+  if (!Number.isFinite(value)) return 'unbounded (an endpoint declares neither requests nor limits)';
   return Math.round(value * 1000) / 1000;
 }

@@ -7,6 +7,8 @@ import {
   bucketName,
   caKeySecretName,
   clientCertificateRegistryName,
+  CLIENT_CERTIFICATE_LABEL,
+  CLIENT_CERTIFICATE_RECORD_KEY,
   commonLabels,
   endpointHost,
   endpointPodSelector,
@@ -37,7 +39,7 @@ import type {
   TenantSecretMaterial,
 } from '../render/index.ts';
 import { EXPIRES_AT_ANNOTATION } from '../render/secrets.ts';
-import { identityOf, type OperatorCache } from './cache.ts';
+import { identityOf, tenantOfObject, type OperatorCache } from './cache.ts';
 import { needsApply, withDesiredHash } from './compare.ts';
 import { CONDITION_TYPES, REASONS, mergeConditions, type DesiredCondition } from './conditions.ts';
 import type { OperatorMetrics, WriteOperation } from './metrics.ts';
@@ -139,15 +141,26 @@ export class TenantReconciler {
     }
   }
 
-  private async applyIfChanged(object: KubeObject): Promise<void> {
+  /**
+   * Applies the object if it differs from the live one. A live object labelled for another tenant is left
+   * alone and described in the returned message: force-applying it would hand this tenant's subjects what
+   * belongs to the other (names are collision-free by construction; this guards what construction missed).
+   */
+  private async applyIfChanged(object: KubeObject): Promise<string | undefined> {
     const desired = withDesiredHash(object);
     const live = this.deps.cache.owned(desired);
-    if (!needsApply(desired, live)) return;
+    const liveTenant = live ? tenantOfObject(live) : undefined;
+    if (liveTenant !== undefined && liveTenant !== tenantOfObject(desired)) {
+      const where = desired.metadata.namespace ? `${desired.metadata.namespace}/` : '';
+      return `${desired.kind} ${where}${desired.metadata.name} belongs to tenant ${liveTenant}`;
+    }
+    if (!needsApply(desired, live)) return undefined;
     const applied = await this.deps.kube.applyObject(desired, {
       fieldManager: FIELD_MANAGERS.operator,
       force: true,
     });
     this.wrote('apply', desired.kind, applied, live?.metadata.resourceVersion);
+    return undefined;
   }
 
   private async ensureFinalizer(tenant: Tenant): Promise<Tenant> {
@@ -189,8 +202,10 @@ export class TenantReconciler {
     // The API writes the certificate registry without an owner (it may exist before the operator has seen
     // the tenant), so garbage collection cannot remove it: the finalizer does.
     const registry = this.registryRef(name);
-    if (await this.deps.kube.delete('v1', 'ConfigMap', registry.metadata.name, registry.metadata.namespace)) {
-      this.wrote('delete', 'ConfigMap');
+    for (const object of [registry, ...this.certificateRecordObjects(name)]) {
+      if (await this.deps.kube.delete('v1', 'ConfigMap', object.metadata.name, object.metadata.namespace)) {
+        this.wrote('delete', 'ConfigMap');
+      }
     }
     await this.deps.store.removeBucket(name);
     if (tenant.metadata.uid) this.bucketsEnsured.delete(tenant.metadata.uid);
@@ -310,12 +325,15 @@ export class TenantReconciler {
         metadata: { name: caKeySecretName(name), namespace: this.caNamespace },
       }),
     );
-    // The API owns the certificate registry; the operator only reads it.
+    // The API owns the certificate registry and its records; the operator only reads them.
     keep.add(identityOf(this.registryRef(name)));
+    for (const record of this.certificateRecordObjects(name)) keep.add(identityOf(record));
 
-    await Promise.all(desired.map((object) => this.applyIfChanged(object)));
+    const conflicts = (await Promise.all(desired.map((object) => this.applyIfChanged(object)))).filter(
+      (conflict) => conflict !== undefined,
+    );
     await this.prune(name, keep);
-    await this.writeStatuses(tenant, verdicts, capabilities, ca, now);
+    await this.writeStatuses(tenant, verdicts, capabilities, ca, now, conflicts);
 
     const anyLatest = verdicts.some(
       (verdict) => (verdict.endpoint.spec.model.version ?? 'latest') === 'latest',
@@ -452,6 +470,18 @@ export class TenantReconciler {
     return { ...issued, refreshInMs: 60 * 60_000 };
   }
 
+  /** The API's per-certificate record ConfigMaps of the tenant, from the cache. */
+  private certificateRecordObjects(tenant: string): KubeObject[] {
+    return this.deps.cache
+      .ownedBy(tenant)
+      .filter(
+        (object) =>
+          object.kind === 'ConfigMap' &&
+          object.metadata.namespace === this.deps.platform.servingNamespace &&
+          object.metadata.labels?.[CLIENT_CERTIFICATE_LABEL] !== undefined,
+      );
+  }
+
   private registryRef(tenant: string): KubeObject {
     return {
       apiVersion: 'v1',
@@ -477,7 +507,20 @@ export class TenantReconciler {
     const text = (registry?.['data'] as Record<string, string> | undefined)?.[
       CLIENT_CERTIFICATE_REGISTRY_KEY
     ];
-    const records = parseRegistry(text);
+    // One object per certificate, plus the single registry of earlier versions; an object wins over its
+    // registry entry (a revocation of a registry entry is written as its own object).
+    const ownRecords = this.certificateRecordObjects(tenant.metadata.name).flatMap((object) =>
+      parseRegistry(
+        `[${(object['data'] as Record<string, string> | undefined)?.[CLIENT_CERTIFICATE_RECORD_KEY] ?? ''}]`,
+      ),
+    );
+    const recorded = new Set(ownRecords.map((record) => this.deps.pki.normaliseSerial(record.serialNumber)));
+    const records = [
+      ...ownRecords,
+      ...parseRegistry(text).filter(
+        (record) => !recorded.has(this.deps.pki.normaliseSerial(record.serialNumber)),
+      ),
+    ];
     const revoked = records
       .filter((record) => record.revokedAt)
       .map((record) => ({ serialNumber: record.serialNumber, revokedAt: new Date(record.revokedAt!) }));
@@ -606,6 +649,7 @@ export class TenantReconciler {
     capabilities: Capabilities,
     ca: CaMaterial,
     now: Date,
+    conflicts: string[],
   ): Promise<void> {
     const name = tenant.metadata.name;
     const hostname = tenantHostname(tenant, this.deps.platform);
@@ -706,6 +750,13 @@ export class TenantReconciler {
           `${notReady} endpoints not ready`,
         ),
         condition(CONDITION_TYPES.degraded, 'True', REASONS.meshUnavailable, message),
+      );
+    } else if (conflicts.length > 0) {
+      const message = `not applied, held by another tenant: ${conflicts.sort().join('; ')}`;
+      desired.push(
+        condition(CONDITION_TYPES.ready, 'False', REASONS.nameConflict, message),
+        condition(CONDITION_TYPES.progressing, 'False', REASONS.nameConflict, message),
+        condition(CONDITION_TYPES.degraded, 'True', REASONS.nameConflict, message),
       );
     } else if (degraded > 0) {
       const message = `${degraded} of ${verdicts.length} endpoints are degraded`;

@@ -3,12 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { startApi, type OidcIssuerOptions, type RunningApi } from '../api/main.ts';
+import { startApi, type ConsoleConfig, type OidcIssuerOptions, type RunningApi } from '../api/main.ts';
+import type { RegistryDatabaseConfig } from '../registry/database.ts';
 import { platformConfig, type PlatformConfig } from '../domain/index.ts';
 import { startOperator, type RunningOperator } from '../operator/main.ts';
 import type { ModelStoreConfig } from '../storage/store.ts';
 import { nodeUnavailableReason, startLocalCluster } from '../localcluster/index.ts';
+import { cliClientId, consoleClientId, demoGroups, demoTenant } from '../testenv/dex.ts';
 import { startEnvironment } from '../testenv/environment.ts';
+import { freePort } from '../testenv/ports.ts';
 import { waitFor } from '../testenv/wait.ts';
 import { mintToken } from '../testenv/oidc-issuer.ts';
 
@@ -36,6 +39,9 @@ interface PlatformServicesConfig {
   s3: ModelStoreConfig;
   oidcIssuers: OidcIssuerOptions[];
   serviceAccountAudiences: string[];
+  console?: ConsoleConfig;
+  /** The model registry's PostgreSQL (the local one, or `registryDatabase` of the config file). */
+  registryDatabase?: RegistryDatabaseConfig;
 }
 
 /** Runs the operator and the management API in this process against one cluster. */
@@ -64,8 +70,10 @@ async function startServices(kubeconfigPath: string, config: PlatformServicesCon
       oidcIssuers: config.oidcIssuers,
       serviceAccountAudiences: config.serviceAccountAudiences,
       platform: config.platform,
+      ...(config.console ? { console: config.console } : {}),
       host: '127.0.0.1',
       port: apiPort,
+      ...(config.registryDatabase ? { registryDatabase: config.registryDatabase } : {}),
     });
   } catch (error) {
     await operator.stop();
@@ -109,11 +117,14 @@ async function main(): Promise<void> {
   return runLocalPlatform(values['run-dir'], apiPort);
 }
 
-async function runLocalPlatform(runDir: string | undefined, apiPort: number): Promise<void> {
+async function runLocalPlatform(runDir: string | undefined, requestedApiPort: number): Promise<void> {
   console.log('Starting the local tenantmesh platform (first run builds the components; see README)…');
   const started = Date.now();
+  // The identity provider redirects to the console on this port, so it is fixed before either starts.
+  const apiPort = requestedApiPort || (await freePort());
   const environment = await startEnvironment({
-    components: ['etcd', 'kubernetes', 'minio', 'authorino', 'istio-crds'],
+    consolePort: apiPort,
+    components: ['etcd', 'kubernetes', 'minio', 'authorino', 'istio-crds', 'dex', 'postgresql'],
     keepRunDir: true,
     handleSignals: false,
     ...(runDir ? { runDir: path.resolve(runDir) } : {}),
@@ -138,6 +149,7 @@ async function runLocalPlatform(runDir: string | undefined, apiPort: number): Pr
         domain: 'models.tenantmesh.local',
         oidcIssuers: [
           { issuerUrl: info.oidc.issuerUrl, audiences: [info.oidc.audience], usernameClaim: 'email' },
+          { issuerUrl: info.dex.issuerUrl, audiences: dexAudiences, usernameClaim: 'email' },
         ],
         storage: { endpoint: `http://${info.s3.endPoint}:${info.s3.port}` },
       }),
@@ -149,8 +161,17 @@ async function runLocalPlatform(runDir: string | undefined, apiPort: number): Pr
           usernameClaim: 'email',
           caPem: info.caPem,
         },
+        { issuer: info.dex.issuerUrl, audiences: dexAudiences, usernameClaim: 'email', caPem: info.caPem },
       ],
       serviceAccountAudiences: [info.oidc.audience],
+      console: {
+        issuer: info.dex.issuerUrl,
+        clientId: info.dex.console.clientId,
+        clientSecret: info.dex.console.clientSecret,
+        caPem: info.caPem,
+        publicUrl: `http://127.0.0.1:${apiPort}`,
+      },
+      ...(info.postgresql ? { registryDatabase: info.postgresql } : {}),
     },
     apiPort,
   ).catch(async (error: unknown) => {
@@ -158,6 +179,10 @@ async function runLocalPlatform(runDir: string | undefined, apiPort: number): Pr
     throw error;
   });
 
+  await createDemoTenant(services.api.url, adminToken);
+  const people = info.dex.users
+    .map((u) => `                   ${u.role.padEnd(15)} ${u.email.padEnd(32)} ${u.password}`)
+    .join('\n');
   console.log(`
 tenantmesh local platform is up (${((Date.now() - started) / 1000).toFixed(1)} s). Everything listens on 127.0.0.1.
 
@@ -167,6 +192,12 @@ tenantmesh local platform is up (${((Date.now() - started) / 1000).toFixed(1)} s
   Authorino        ext_authz gRPC ${info.authorino.grpcAddress}, raw HTTP ${info.authorino.httpAddress}
   OIDC issuer      ${info.oidc.issuerUrl}   (audience "${info.oidc.audience}", CA in ${path.join(info.runDir, 'pki', 'ca.crt')})
   Management API   ${services.api.url}   (OpenAPI: ${services.api.url}/openapi.json)
+  Web console      ${services.api.url}/console   (log in as one of the demo users below)
+  Dex (login)      ${info.dex.issuerUrl}   (CLI: tenantmesh login --issuer ${info.dex.issuerUrl} --ca-file ${path.join(info.runDir, 'pki', 'ca.crt')})
+  Demo users       (passwords are new every run; tenant "${demoTenant}" has admins ${demoGroups.tenantAdmins}, users ${demoGroups.tenantUsers})
+${people}
+  Model registries ${services.api.url}/api/model_registry/v1/… with Host: <tenant>.${info.namespaces.serving}.svc
+                   (npx tenantmesh registry models <tenant>; metadata in PostgreSQL 127.0.0.1:${info.postgresql?.port ?? '-'})
   Operator probes  ${services.operator.probeUrl}/metrics
   Demo admin token ${tokenFile}   (OIDC, group tenantmesh:platform-admins, 12 h)
                    curl -H "Authorization: Bearer $(cat ${tokenFile})" ${services.api.url}/v1/tenants
@@ -220,6 +251,25 @@ Press Ctrl-C to stop everything and restore the host.`);
   });
 }
 
+const dexAudiences = [consoleClientId, cliClientId];
+
+/** The demo tenant the demo tenant admin and tenant user belong to, created through the API as the demo admin. */
+async function createDemoTenant(apiUrl: string, adminToken: string): Promise<void> {
+  const response = await fetch(`${apiUrl}/v1/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: demoTenant,
+      displayName: 'Demo tenant',
+      admins: [{ kind: 'Group', name: demoGroups.tenantAdmins }],
+      quota: { maxEndpoints: 5, cpu: '8', memory: '16Gi', storageBytes: 20 * 1024 ** 3 },
+    }),
+  });
+  if (response.status !== 201 && response.status !== 409) {
+    throw new Error(`creating the demo tenant failed: HTTP ${response.status} ${await response.text()}`);
+  }
+}
+
 async function runAgainstCluster(
   kubeconfig: string,
   configFile: string | undefined,
@@ -239,6 +289,7 @@ async function runAgainstCluster(
       s3: raw.s3,
       oidcIssuers: raw.oidcIssuers ?? [],
       serviceAccountAudiences: raw.serviceAccountAudiences ?? [],
+      ...(raw.registryDatabase ? { registryDatabase: raw.registryDatabase } : {}),
     },
     apiPort,
   );

@@ -1,4 +1,5 @@
 import {
+  INVOKE_ATTRIBUTES,
   LABELS,
   authConfigName,
   clientCertificateGroup,
@@ -35,8 +36,11 @@ function celList(values: readonly string[]): string {
   return `[${values.map(celString).join(', ')}]`;
 }
 
-/** CEL for the first DNS label of the requested host, i.e. the short endpoint name. */
-export const REQUESTED_ENDPOINT_CEL = 'request.host.split(".")[0]';
+/**
+ * CEL for the first DNS label of the requested host, lower-cased, i.e. the short endpoint name. Endpoint names
+ * are lower case; folding here means `Resnet.H` can never differ from `resnet.H` in any rule below.
+ */
+export const REQUESTED_ENDPOINT_CEL = 'request.host.lowerAscii().split(".")[0]';
 const HAS_BEARER_CEL = '"authorization" in request.headers';
 const identity = (field: string) => `auth.identity.${field}`;
 
@@ -132,18 +136,18 @@ function clientSubjectRules(ctx: TenantContext): Record<string, unknown> {
 }
 
 function subjectAccessReview(ctx: TenantContext): Record<string, unknown> {
-  const serviceName = `${celString(endpointResourceName(ctx.name, ''))} + ${REQUESTED_ENDPOINT_CEL}`;
+  const endpointName = `${celString(endpointResourceName(ctx.name, ''))} + ${REQUESTED_ENDPOINT_CEL}`;
   return {
     kubernetesSubjectAccessReview: {
       user: { expression: identity(IDENTITY_FIELDS.user) },
       // The caller's own groups, never a fixed list: a fixed list would let anyone authenticated in.
       authorizationGroups: { expression: identity(IDENTITY_FIELDS.groups) },
       resourceAttributes: {
-        verb: { value: 'get' },
-        group: { value: '' },
-        resource: { value: 'services' },
+        verb: { value: INVOKE_ATTRIBUTES.verb },
+        group: { value: INVOKE_ATTRIBUTES.group },
+        resource: { value: INVOKE_ATTRIBUTES.resource },
         namespace: { value: ctx.platform.servingNamespace },
-        name: { expression: serviceName },
+        name: { expression: endpointName },
       },
     },
     cache: {
@@ -159,8 +163,25 @@ function subjectAccessReview(ctx: TenantContext): Record<string, unknown> {
   };
 }
 
+/**
+ * A certificate caller must carry `O=<tenant>`, as every client certificate tenantmesh issues does: a CA shared
+ * by two tenants (bring your own) would otherwise let one tenant's certificates call the other's endpoints.
+ */
+function clientOrganizationRule(ctx: TenantContext): Record<string, unknown> {
+  return {
+    when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "x509"` }],
+    patternMatching: {
+      patterns: [
+        {
+          predicate: `"Organization" in auth.identity && ${celString(ctx.name)} in auth.identity.Organization`,
+        },
+      ],
+    },
+  };
+}
+
 function authorization(ctx: TenantContext): Record<string, unknown> {
-  const rules: Record<string, unknown> = {};
+  const rules: Record<string, unknown> = { 'client-organization': clientOrganizationRule(ctx) };
   if (clientAuthentication(ctx.tenant) === 'certificate') {
     // The gateway sets XFCC only for a certificate it verified (SANITIZE_SET strips a client's own), so its
     // presence means one was presented: a token alone is not enough for a certificate-only tenant.
@@ -182,7 +203,8 @@ function authorization(ctx: TenantContext): Record<string, unknown> {
 /**
  * The tenant's Authorino AuthConfig for `*.<tenant hostname>`: identity from the client certificate the
  * gateway forwards in XFCC, from OIDC JWTs or from ServiceAccount tokens, each normalised to (user, groups);
- * then Kubernetes RBAC decides with a SubjectAccessReview `get services/<t>-<e>` in the serving namespace.
+ * then Kubernetes RBAC decides with a SubjectAccessReview `invoke inferenceendpoints/<t>--<e>` (group
+ * `tenantmesh.io`) in the serving namespace.
  */
 export function renderAuthConfig(ctx: TenantContext): KubeObject {
   return {

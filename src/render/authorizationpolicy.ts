@@ -4,23 +4,19 @@ import {
   extAuthzPolicyName,
   gatewayPrincipal,
   gatewayOnlyPolicyName,
-  tenantWildcardHost,
 } from '../domain/index.ts';
 import type { KubeObject } from '../domain/index.ts';
-import { GATEWAY_HTTPS_PORT } from './gateway.ts';
 import { objectMeta } from './meta.ts';
 import type { TenantContext } from './types.ts';
 
 /**
- * Hosts the CUSTOM policy sends to Authorino. Istio matches the Host header literally, port included, so a
- * client that sends `host:443` would otherwise skip ext_authz while still being routed.
+ * CUSTOM policy on the ingress gateway: every request the gateway handles is decided by Authorino, whatever
+ * its `:authority`. The rule names no hosts on purpose: Istio routes a request at a gateway whatever port its
+ * `:authority` carries (`IgnorePortInHostMatching`) while policy `hosts` match it literally, so a host list
+ * (`*.H`, `*.H:443`) lets `x.H:8443` through routed and never checked. Authorino picks the tenant's AuthConfig
+ * by host (retrying without the port) and denies hosts no AuthConfig claims, upper case included, so the
+ * gateway selected by `gatewaySelector` must be dedicated to tenantmesh (docs/dataplane.md).
  */
-export function extAuthzHosts(hostname: string): string[] {
-  const wildcard = tenantWildcardHost(hostname);
-  return [wildcard, `${wildcard}:${GATEWAY_HTTPS_PORT}`];
-}
-
-/** CUSTOM policy on the ingress gateway: every request for the tenant's hosts is decided by Authorino. */
 export function renderExtAuthzPolicy(ctx: TenantContext): KubeObject {
   const { platform } = ctx;
   return {
@@ -35,7 +31,8 @@ export function renderExtAuthzPolicy(ctx: TenantContext): KubeObject {
       selector: { matchLabels: { ...platform.gatewaySelector } },
       action: 'CUSTOM',
       provider: { name: platform.authorinoProvider },
-      rules: [{ to: [{ operation: { hosts: extAuthzHosts(ctx.hostname) } }] }],
+      // One empty rule matches every request; no `to.operation.hosts` for a different authority to escape.
+      rules: [{}],
     },
   };
 }

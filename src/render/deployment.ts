@@ -66,13 +66,16 @@ function compact(resources: CpuMemory | undefined): CpuMemory | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-/** The endpoint's own requests/limits win, field by field, over the runtime's defaults. */
+/**
+ * The endpoint's own requests/limits win, field by field, over the runtime's defaults; a request without a
+ * limit becomes the limit too, so a replica never uses more than the tenant's quota counted for it.
+ */
 export function effectiveResources(ctx: EndpointContext): EndpointResources {
   const own = ctx.resource.spec.resources ?? {};
   const fallback = ctx.runtime.spec.container.resources ?? {};
   const result: EndpointResources = {};
   const requests = compact({ ...fallback.requests, ...own.requests });
-  const limits = compact({ ...fallback.limits, ...own.limits });
+  const limits = compact({ ...requests, ...fallback.limits, ...own.limits });
   if (requests) result.requests = requests;
   if (limits) result.limits = limits;
   return result;

@@ -1,10 +1,12 @@
 import {
   API_GROUP,
+  INVOKE_ATTRIBUTES,
   PLATFORM_ADMIN_CLUSTER_ROLE,
   clientCertificateGroup,
   commonLabels,
   endpointGrantRoleName,
   endpointResourceName,
+  registryServiceName,
   registryUserRoleName,
   registryUsersBindingName,
   tenantAdminClusterRoleName,
@@ -95,31 +97,49 @@ function roleBinding(
   };
 }
 
-/** `get` on exactly these Services; none at all for an empty list (empty resourceNames would mean every one). */
-function getServicesRule(serviceNames: string[]): PolicyRule[] {
-  if (serviceNames.length === 0) return [];
+/**
+ * `invoke` on exactly these InferenceEndpoints; none at all for an empty list (empty resourceNames would mean
+ * every one). `invoke` is a verb only the data plane asks, so no built-in role grants it by accident.
+ */
+function invokeEndpointsRule(endpointNames: string[]): PolicyRule[] {
+  if (endpointNames.length === 0) return [];
   return [
-    { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: [...serviceNames].sort() },
+    {
+      apiGroups: [INVOKE_ATTRIBUTES.group],
+      resources: [INVOKE_ATTRIBUTES.resource],
+      verbs: [INVOKE_ATTRIBUTES.verb],
+      resourceNames: [...endpointNames].sort(),
+    },
   ];
 }
 
 /**
- * Data plane: Role `registry-user-<t>` (get on the tenant's endpoint Services) bound as `<t>-users` to the
+ * Data plane: Role `registry-user-<t>` (invoke on the tenant's InferenceEndpoints) bound as `<t>-users` to the
  * tenant's users group, its client certificates' group and every user and admin subject. Authorino's
  * SubjectAccessReview asks exactly this question.
  */
 export function renderDataPlaneRbac(ctx: TenantContext): KubeObject[] {
   const roleName = registryUserRoleName(ctx.name);
+  // `get` on the tenant's registry Service is what the Model Registry tenancy design checks for registry access.
+  const registryRule: PolicyRule = {
+    apiGroups: [''],
+    resources: ['services'],
+    verbs: ['get'],
+    resourceNames: [registryServiceName(ctx.name)],
+  };
   return [
-    role(roleName, ctx.platform.servingNamespace, ctx, getServicesRule(ctx.endpoints.map((e) => e.name))),
+    role(roleName, ctx.platform.servingNamespace, ctx, [
+      registryRule,
+      ...invokeEndpointsRule(ctx.endpoints.map((e) => e.name)),
+    ]),
     roleBinding(registryUsersBindingName(ctx.name), roleName, ctx, tenantDataPlaneSubjects(ctx)),
   ];
 }
 
-/** An endpoint grant: Role and RoleBinding `registry-user-<t>-<e>` covering only that endpoint's Service. */
+/** An endpoint grant: Role and RoleBinding `registry-user-<t>--<e>` covering only that endpoint. */
 export function renderEndpointGrantRbac(ctx: TenantContext, grant: EndpointGrant): KubeObject[] {
   const name = endpointGrantRoleName(ctx.name, grant.endpoint);
-  const rules = getServicesRule([endpointResourceName(ctx.name, grant.endpoint)]);
+  const rules = invokeEndpointsRule([endpointResourceName(ctx.name, grant.endpoint)]);
   return [
     role(name, ctx.platform.servingNamespace, ctx, rules, grant.endpoint),
     roleBinding(name, name, ctx, grant.subjects, grant.endpoint),

@@ -51,7 +51,7 @@ export interface EndpointContext {
   tenant: string;
   /** Short endpoint name `<e>`. */
   endpoint: string;
-  /** `<t>-<e>`: name of the InferenceEndpoint and of its Deployment, Service, VirtualService, DestinationRule. */
+  /** `<t>--<e>`: name of the InferenceEndpoint and of its Deployment, Service, VirtualService, DestinationRule. */
   name: string;
   /** Host clients call: `<e>.<tenant hostname>`. */
   host: string;

@@ -103,6 +103,12 @@ export interface UploadStatus extends UploadSession {
   receivedBytes: number;
 }
 
+/** A tenant's use of its storage quota (see {@link ModelStore.usage}). */
+export interface StorageUsage {
+  publishedBytes: number;
+  openUploads: { uploadId: string; createdAt: string; size?: number }[];
+}
+
 export interface Download {
   stream: Readable;
   /** Size of the whole file. */
@@ -184,6 +190,11 @@ export interface ModelStore {
     options?: { sha256?: string },
   ): Promise<VersionManifest>;
   abortUpload(tenant: string, model: string, version: string, uploadId: string): Promise<void>;
+  /**
+   * What the tenant's bucket holds against its storage quota: the bytes of published versions, and the open
+   * upload sessions with the size each declared (the bytes they reserve).
+   */
+  usage(tenant: string): Promise<StorageUsage>;
   /** Aborts sessions and removes staged data and claims older than `olderThanMs`. */
   cleanupStaleUploads(
     tenant: string,
@@ -301,11 +312,17 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
   async function listObjectNames(
     bucket: string,
     prefix: string,
-  ): Promise<{ name: string; lastModified: Date }[]> {
-    const found: { name: string; lastModified: Date }[] = [];
+  ): Promise<{ name: string; lastModified: Date; size: number }[]> {
+    const found: { name: string; lastModified: Date; size: number }[] = [];
     for await (const item of client.listObjects(bucket, prefix, true)) {
-      const entry = item as { name?: string; lastModified?: Date };
-      if (entry.name) found.push({ name: entry.name, lastModified: entry.lastModified ?? new Date(0) });
+      const entry = item as { name?: string; lastModified?: Date; size?: number };
+      if (entry.name) {
+        found.push({
+          name: entry.name,
+          lastModified: entry.lastModified ?? new Date(0),
+          size: entry.size ?? 0,
+        });
+      }
     }
     return found;
   }
@@ -828,6 +845,30 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
           if (errorCode(error) !== 'NoSuchUpload') throw error;
         }
         await removeStaging(bucket, uploadId);
+      });
+    },
+
+    async usage(tenant) {
+      validateTenant(tenant);
+      const bucket = bucketName(tenant);
+      return guarded(`bucket of tenant ${tenant}`, async () => {
+        const published = await listObjectNames(bucket, 'models/');
+        const sessionObjects = (await listObjectNames(bucket, '.staging/')).filter((o) =>
+          o.name.endsWith('/session.json'),
+        );
+        const sessions = await Promise.all(
+          sessionObjects.map((o) => readJson<StoredSession>(bucket, o.name).catch(() => undefined)),
+        );
+        return {
+          publishedBytes: published.reduce((sum, o) => sum + o.size, 0),
+          openUploads: sessions
+            .filter((session) => session !== undefined)
+            .map((session) => ({
+              uploadId: session.uploadId,
+              createdAt: session.createdAt,
+              ...(session.size === undefined ? {} : { size: session.size }),
+            })),
+        };
       });
     },
 

@@ -7,8 +7,17 @@ import { createTenantCa, issueServingCertificate } from '../pki/index.ts';
 import { installClusterPrerequisites } from './cluster.ts';
 import { probe } from './http.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
+import {
+  consoleClientId,
+  cliClientId,
+  hashPasswords,
+  makeDemoUsers,
+  renderDexConfig,
+  type DexInfo,
+} from './dex.ts';
 import { startOidcIssuer, type OidcSigningMaterial, type RunningOidcIssuer } from './oidc-issuer.ts';
 import { freePort } from './ports.ts';
+import { startPostgresql, type PostgresEndpoint } from './postgresql.ts';
 import { ProcessSupervisor } from './processes.ts';
 import { assetPath, provisionAssets, type Assets, type Component } from './provision.ts';
 import { waitFor } from './wait.ts';
@@ -39,8 +48,14 @@ export interface EnvironmentInfo {
   staticUsers: Record<string, StaticUser>;
   serviceAccountIssuer: string;
   oidc: OidcSigningMaterial;
+  /** The local identity provider (Dex) people log in to, its clients and its demo users. */
+  dex: DexInfo;
+  /** Port on 127.0.0.1 the console is expected on (its OIDC redirect URI names it). */
+  consolePort: number;
   s3: S3Endpoint;
   authorino: { grpcAddress: string; httpAddress: string; namespace: string };
+  /** The run's PostgreSQL (model registry metadata); absent when it was not started. */
+  postgresql?: PostgresEndpoint;
   assets: Assets;
   namespaces: { serving: string; gateway: string };
 }
@@ -50,12 +65,16 @@ export interface EnvironmentOptions {
   minio?: boolean;
   authorino?: boolean;
   controllerManager?: boolean;
+  /** Start PostgreSQL (default true when it was provisioned). */
+  postgresql?: boolean;
   /** Directory for logs and data; a fresh temporary directory by default. */
   runDir?: string;
   /** Keep the run directory after stop (npm start does, tests do not). */
   keepRunDir?: boolean;
   /** Kill the components as soon as a signal arrives (default); `npm start` stops them in order itself. */
   handleSignals?: boolean;
+  /** Port of the management API serving the console (Dex's console client redirects there); free by default. */
+  consolePort?: number;
   /** Which components to provision; tests want all, `npm start` only what it runs. */
   components?: readonly Component[];
 }
@@ -107,9 +126,9 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     const issuerTls = await issueServingCertificate(ca, { hosts: loopback, validityDays: 7, now });
     issuer = await startOidcIssuer({ tls: issuerTls, caPem: ca.certPem, audience: platformAudience });
 
-    const [etcdPort, etcdPeerPort, apiPort, kcmPort, minioPort, minioConsolePort] = await Promise.all(
-      Array.from({ length: 6 }, freePort),
-    );
+    const [etcdPort, etcdPeerPort, apiPort, kcmPort, minioPort, minioConsolePort, dexPort, dexTelemetryPort] =
+      await Promise.all(Array.from({ length: 8 }, freePort));
+    const consolePort = options.consolePort || (await freePort());
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     supervisor.start('etcd', assetPath(assets, 'etcd'), [
       `--data-dir=${path.join(runDir, 'etcd')}`,
@@ -158,6 +177,10 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       );
     };
     const minioReady = startMinio();
+    const postgresqlReady =
+      options.postgresql !== false && assets['postgres']
+        ? startPostgresql(supervisor, assets, runDir, { durable: options.keepRunDir === true })
+        : Promise.resolve(undefined);
 
     await waitFor(async () => (await probe(`${etcdUrl}/health`)).body.includes('"health":"true"'), {
       description: `etcd healthy at ${etcdUrl}`,
@@ -172,6 +195,17 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       writeFileSync(target, content, { mode: 0o600 });
       return target;
     };
+
+    const dex = await startDex({
+      supervisor,
+      binary: assetPath(assets, 'dex'),
+      port: dexPort!,
+      telemetryPort: dexTelemetryPort!,
+      tls: issuerTls,
+      caPem: ca.certPem,
+      consolePort,
+      file,
+    });
     const serviceAccountKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const saKeyPath = file(
       'sa.key',
@@ -192,6 +226,18 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
             url: issuer.signing.issuerUrl,
             certificateAuthority: ca.certPem,
             audiences: [platformAudience],
+          },
+          claimMappings: {
+            username: { claim: 'email', prefix: '' },
+            groups: { claim: 'groups', prefix: '' },
+          },
+        },
+        {
+          issuer: {
+            url: dex.issuerUrl,
+            certificateAuthority: ca.certPem,
+            audiences: [consoleClientId, cliClientId],
+            audienceMatchPolicy: 'MatchAny',
           },
           claimMappings: {
             username: { claim: 'email', prefix: '' },
@@ -300,6 +346,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     }
 
     await minioReady;
+    const postgresql = await postgresqlReady;
 
     // The apiserver fetches the issuer's JWKS asynchronously; wait until it recognises an OIDC user.
     await waitForOidcAuthenticator(apiserverUrl, ca.certPem, issuer.signing);
@@ -312,8 +359,11 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       staticUsers,
       serviceAccountIssuer,
       oidc: issuer.signing,
+      dex,
+      consolePort,
       s3,
       authorino,
+      ...(postgresql ? { postgresql } : {}),
       assets,
       namespaces: { serving: servingNamespace, gateway: gatewayNamespace },
     };
@@ -330,6 +380,53 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     await stop();
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${tails}`, { cause: error });
   }
+}
+
+/**
+ * Starts Dex on 127.0.0.1 over https (the apiserver only trusts https issuers) with a serving certificate of the
+ * run's CA, memory storage and the demo users, and waits until it serves its discovery document.
+ */
+async function startDex(options: {
+  supervisor: ProcessSupervisor;
+  binary: string;
+  port: number;
+  telemetryPort: number;
+  tls: { certPem: string; keyPem: string };
+  caPem: string;
+  consolePort: number;
+  file: (name: string, content: string) => string;
+}): Promise<DexInfo> {
+  const issuerUrl = `https://127.0.0.1:${options.port}/dex`;
+  const users = makeDemoUsers();
+  const info: DexInfo = {
+    issuerUrl,
+    console: {
+      clientId: consoleClientId,
+      clientSecret: randomBytes(24).toString('base64url'),
+      redirectUris: [
+        `http://127.0.0.1:${options.consolePort}/console/auth/callback`,
+        `http://localhost:${options.consolePort}/console/auth/callback`,
+      ],
+    },
+    cli: { clientId: cliClientId },
+    users,
+  };
+  const config = renderDexConfig({
+    issuerUrl,
+    listen: `127.0.0.1:${options.port}`,
+    telemetryListen: `127.0.0.1:${options.telemetryPort}`,
+    tlsCertPath: options.file('dex.crt', options.tls.certPem),
+    tlsKeyPath: options.file('dex.key', options.tls.keyPem),
+    consoleClient: info.console,
+    users: await hashPasswords(users),
+  });
+  options.supervisor.start('dex', options.binary, ['serve', options.file('dex.yaml', config)]);
+  await waitFor(
+    async () =>
+      (await probe(`${issuerUrl}/.well-known/openid-configuration`, { caPem: options.caPem })).status === 200,
+    { description: `Dex serving ${issuerUrl}`, timeoutMs: 60_000, intervalMs: 100 },
+  );
+  return info;
 }
 
 /** Static identities: the admin (system:masters), Authorino's own user, and a few plain test users with groups. */

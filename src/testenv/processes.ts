@@ -36,14 +36,24 @@ export class ProcessSupervisor {
     if (handleSignals) for (const signal of exitSignals) process.on(signal, this.onSignal);
   }
 
-  /** Starts `command` in its own process group; its stdout and stderr go to the component's log file. */
-  start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  /**
+   * Starts `command` in its own process group; its stdout and stderr go to the component's log file. `user` runs
+   * it as another uid/gid (PostgreSQL refuses to run as root).
+   */
+  start(
+    name: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+    user?: { uid: number; gid: number },
+  ): ChildProcess {
     const logPath = path.join(this.logDir, `${name}.log`);
     const log = createWriteStream(logPath, { flags: 'a' });
     const child = spawn(command, args, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
     });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });

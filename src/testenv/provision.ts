@@ -13,6 +13,11 @@ export const allComponents = [
   'istio-crds',
   'istioctl',
   'envoy',
+  'schemathesis',
+  'dex',
+  'chromium',
+  'postgresql',
+  'model-registry-client',
 ] as const;
 
 /** What the local one-node cluster needs: node binaries, host packages, the inputs of its own images. */

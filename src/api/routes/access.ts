@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { NotFoundError } from '../../domain/errors.ts';
+import { InvalidError, NotFoundError } from '../../domain/errors.ts';
+import { grantRefusal } from '../../domain/subjects.ts';
 import { presentAccess } from '../presenters.ts';
 import type { Subject, Tenant, TenantSpec } from '../../domain/index.ts';
 import { defineRoute } from '../route.ts';
@@ -80,6 +81,9 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
           target,
           ...grantCheck(body.role, 'create'),
         });
+        const refusal = grantRefusal(body.role, body.subject);
+        if (refusal) throw new InvalidError([{ pointer: '/subject/name', message: refusal }]);
+        if (body.endpoint !== undefined) await requireOwnEndpoint(deps, params.tenant, body.endpoint);
         const current = await tenants.get(params.tenant);
         const spec = withGrant(current.spec, body.role, body.subject, body.endpoint);
         if (!spec) return { status: 200, body: presentAccess(current) };
@@ -119,6 +123,17 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
       },
     }),
   ];
+}
+
+/**
+ * A grant names an endpoint of this tenant that exists: a grant on a name the tenant does not own would be a
+ * standing Role waiting for whoever creates that endpoint later.
+ */
+async function requireOwnEndpoint(deps: RouteDeps, tenant: string, endpoint: string): Promise<void> {
+  if (deps.endpointExists && (await deps.endpointExists(tenant, endpoint))) return;
+  throw new InvalidError([
+    { pointer: '/endpoint', message: `tenant "${tenant}" has no endpoint "${endpoint}"` },
+  ]);
 }
 
 /**

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { ConflictError, InvalidError, NotFoundError, UnavailableError } from '../../domain/index.ts';
+import {
+  ConflictError,
+  InvalidError,
+  NotFoundError,
+  QuotaExceededError,
+  UnavailableError,
+} from '../../domain/index.ts';
 import type { ClientCertificateRecord } from '../../domain/index.ts';
 import {
   InvalidCaError,
@@ -22,12 +28,17 @@ import type { RouteDeps } from './context.ts';
 export interface CertificateRoutesDeps {
   registry: CertificateRegistry;
   ca: TenantCaSource;
-  /** Longest lifetime a caller may ask for, in days (default 365). */
+  /** Longest lifetime a caller may ask for, in days (default 90). */
   maxValidityDays?: number;
+  /** Certificates of a tenant valid at once (default 500). */
+  maxPerTenant?: number;
+  /** Certificates one caller may have issued that are valid at once (default 20). */
+  maxPerIssuer?: number;
   now?: () => Date;
 }
 
-const DEFAULT_VALIDITY_DAYS = 90;
+/** Short by default: a certificate is a bearer credential for every endpoint its RBAC user may call. */
+const DEFAULT_VALIDITY_DAYS = 30;
 
 /** Wire shape of an issued certificate (mirrors presenters.CertificateDto). */
 export const certificateDto = z.object({
@@ -78,7 +89,9 @@ export function certificateRoutes(deps: RouteDeps & { certificates: CertificateR
   const { guard, prefix, tenants } = deps;
   const { registry, ca } = deps.certificates;
   const now = deps.certificates.now ?? (() => new Date());
-  const maxValidityDays = deps.certificates.maxValidityDays ?? 365;
+  const maxValidityDays = deps.certificates.maxValidityDays ?? 90;
+  const maxPerTenant = deps.certificates.maxPerTenant ?? 500;
+  const maxPerIssuer = deps.certificates.maxPerIssuer ?? 20;
   const base = `${prefix}/tenants/:tenant/certificates`;
   const check = (
     ctx: ApiContext,
@@ -93,9 +106,47 @@ export function certificateRoutes(deps: RouteDeps & { certificates: CertificateR
       subresource: 'certificates',
     });
   const find = async (tenant: string, serial: string): Promise<ClientCertificateRecord> => {
-    const record = (await registry.list(tenant)).find((r) => r.serialNumber === serial);
+    const record = (await registry.list(tenant)).find(
+      (r) => normaliseSerialNumber(r.serialNumber) === serial,
+    );
     if (!record) throw new NotFoundError('certificate', serial);
     return record;
+  };
+  /**
+   * Records are separate objects, so two issuers of one CN can both pass the first check. Whoever then sees
+   * another valid certificate of its CN revokes its own and answers 409: at most one stays valid (both may
+   * lose, and retry).
+   */
+  const settleCommonNameRace = async (tenant: string, mine: ClientCertificateRecord, at: Date) => {
+    const rival = (await registry.list(tenant)).find(
+      (r) => r.commonName === mine.commonName && r.serialNumber !== mine.serialNumber && isLive(r, at),
+    );
+    if (!rival) return;
+    await registry.revoke(tenant, mine.serialNumber, at.toISOString());
+    throw new ConflictError(
+      `certificate ${rival.serialNumber} with common name "${mine.commonName}" is still valid; revoke it first`,
+    );
+  };
+  /** Refuses one more live certificate past the tenant's or the issuer's cap. */
+  const assertWithinCaps = (records: ClientCertificateRecord[], issuer: string, at: Date) => {
+    const live = records.filter((r) => isLive(r, at));
+    if (live.length >= maxPerTenant) {
+      throw new QuotaExceededError(
+        'certificates',
+        String(maxPerTenant),
+        String(live.length + 1),
+        `the tenant has ${live.length} valid certificates (at most ${maxPerTenant}); revoke some first`,
+      );
+    }
+    const own = live.filter((r) => r.issuedBy === issuer).length;
+    if (own >= maxPerIssuer) {
+      throw new QuotaExceededError(
+        'certificates',
+        String(maxPerIssuer),
+        String(own + 1),
+        `you have issued ${own} valid certificates of this tenant (at most ${maxPerIssuer}); revoke some first`,
+      );
+    }
   };
 
   return [
@@ -127,7 +178,10 @@ export function certificateRoutes(deps: RouteDeps & { certificates: CertificateR
       body: issueCertificateBody,
       responses: {
         201: { description: 'Issued', schema: issuedDto },
-        409: { description: 'A certificate with this common name is still valid' },
+        409: {
+          description:
+            'A certificate with this common name is still valid, or the tenant’s or caller’s certificate cap is reached',
+        },
         422: { description: 'Unreadable CSR, refused key, or validity out of range' },
       },
       async handle(ctx, { params, body }) {
@@ -139,7 +193,11 @@ export function certificateRoutes(deps: RouteDeps & { certificates: CertificateR
         }
         const tenant = await tenants.get(params.tenant);
         const at = now();
-        assertCommonNameFree(await registry.list(params.tenant), body.commonName, at);
+        const issuer = identityOf(ctx).username;
+        await registry.removeExpired(params.tenant, at);
+        const existing = await registry.list(params.tenant);
+        assertCommonNameFree(existing, body.commonName, at);
+        assertWithinCaps(existing, issuer, at);
         const caPems = await ca.get(tenant);
         const policy = { commonName: body.commonName, tenant: params.tenant, validityDays, now: at };
         const issued = await issue(caPems, body.csr, policy);
@@ -149,13 +207,11 @@ export function certificateRoutes(deps: RouteDeps & { certificates: CertificateR
           notBefore: issued.notBefore.toISOString(),
           notAfter: issued.notAfter.toISOString(),
           fingerprintSha256: issued.fingerprintSha256,
-          issuedBy: identityOf(ctx).username,
+          issuedBy: issuer,
         };
         // Recorded before it is handed out: a certificate nobody can find could never be revoked.
-        await registry.change(params.tenant, (records) => {
-          assertCommonNameFree(records, body.commonName, at);
-          return [...records, record];
-        });
+        await registry.add(params.tenant, record);
+        await settleCommonNameRace(params.tenant, record, at);
         guard.changed(
           ctx,
           params.tenant,
@@ -205,15 +261,39 @@ export function certificateRoutes(deps: RouteDeps & { certificates: CertificateR
         const serial = normaliseSerialNumber(params.serial);
         const target = `tenants/${params.tenant}/certificates/${serial}`;
         await check(ctx, params.tenant, 'delete', target);
-        await find(params.tenant, serial);
-        const revokedAt = now().toISOString();
-        const records = await registry.change(params.tenant, (current) =>
-          current.map((r) => (r.serialNumber === serial && !r.revokedAt ? { ...r, revokedAt } : r)),
-        );
-        const record = records.find((r) => r.serialNumber === serial);
-        if (!record) throw new NotFoundError('certificate', serial);
+        const record = await registry.revoke(params.tenant, serial, now().toISOString());
         guard.changed(ctx, params.tenant, 'certificates.revoke', target);
         return { status: 200, body: presentCertificate(record) };
+      },
+    }),
+    defineRoute({
+      operationId: 'revokeCertificatesOfIssuer',
+      method: 'post',
+      path: `${base}/revocations`,
+      resource: 'certificates',
+      summary:
+        'Revoke every valid certificate one user issued, e.g. when their access to the tenant goes (an admin action)',
+      authorization: 'delete tenants/<tenant>/certificates',
+      params: tenantParams,
+      body: z.strictObject({ issuedBy: z.string().min(1).max(256) }),
+      responses: {
+        200: {
+          description: 'The certificates revoked now',
+          schema: z.object({ items: z.array(certificateDto) }),
+        },
+      },
+      async handle(ctx, { params, body }) {
+        const target = `tenants/${params.tenant}/certificates?issuedBy=${body.issuedBy}`;
+        await check(ctx, params.tenant, 'delete', target);
+        const at = now();
+        const revokedAt = at.toISOString();
+        const revoked: ClientCertificateRecord[] = [];
+        for (const record of await registry.list(params.tenant)) {
+          if (record.issuedBy !== body.issuedBy || !isLive(record, at)) continue;
+          revoked.push(await registry.revoke(params.tenant, record.serialNumber, revokedAt));
+        }
+        guard.changed(ctx, params.tenant, 'certificates.revoke-issuer', target);
+        return { status: 200, body: { items: revoked.map(presentCertificate) } };
       },
     }),
     defineRoute({
@@ -237,6 +317,11 @@ export function certificateRoutes(deps: RouteDeps & { certificates: CertificateR
       },
     }),
   ];
+}
+
+/** Not revoked and not expired at `at`. */
+function isLive(record: ClientCertificateRecord, at: Date): boolean {
+  return !record.revokedAt && new Date(record.notAfter).getTime() > at.getTime();
 }
 
 /** CNs name RBAC users, so two live certificates with one CN would be indistinguishable callers. */

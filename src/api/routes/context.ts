@@ -11,6 +11,11 @@ export interface RouteDeps {
   visibility: TenantVisibility;
   /** Path prefix of the API version, e.g. `/v1`. */
   prefix: string;
+  /**
+   * Whether tenant `tenant` owns endpoint `endpoint`; endpoint grants are refused otherwise. Absent when the
+   * endpoint routes are not served: then no endpoint grant can be checked, and none is accepted.
+   */
+  endpointExists?(tenant: string, endpoint: string): Promise<boolean>;
   /** How many model versions a tenant stores, so deleting a tenant never drops models silently. */
   storedModelCount?(tenant: string): Promise<number>;
 }

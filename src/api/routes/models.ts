@@ -1,9 +1,16 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { Conflict, RangeNotSatisfiable } from '../../storage/errors.ts';
-import { S3_MAX_OBJECT_BYTES, type ModelStore, type VersionManifest } from '../../storage/store.ts';
+import {
+  S3_MAX_OBJECT_BYTES,
+  type ModelStore,
+  type StorageUsage,
+  type VersionManifest,
+} from '../../storage/store.ts';
+import { InvalidError, QuotaExceededError } from '../../domain/errors.ts';
 import { buildRouters, defineRoute, type ApiContext, type ApiRoute } from '../route.ts';
 import { HttpProblem } from '../problem.ts';
+import { allowLongUpload } from '../slow-clients.ts';
 
 /** Management-plane verbs the model routes check (docs/storage.md lists which route needs which). */
 export type ModelVerb = 'list' | 'get' | 'create' | 'delete';
@@ -29,6 +36,11 @@ export interface ModelsRouterDeps {
   isVersionInUse(tenant: string, model: string, version: string): Promise<string[] | boolean>;
   /** Called after every successful state change. */
   audit?(ctx: ApiContext, event: ModelAuditEvent): void;
+  /**
+   * The model registry's metadata (PostgreSQL): a published version becomes a registered model, model version
+   * and model artifact there; a deleted one leaves it. Absent when the API runs without a registry.
+   */
+  metadata?: ModelMetadataSink;
   /** Path prefix of the API version (default `/v1`). */
   prefix?: string;
   /**
@@ -38,7 +50,37 @@ export interface ModelsRouterDeps {
   maxSinglePutBytes?: number;
   /** Largest part accepted in an upload session (default 512 MiB). */
   maxPartBytes?: number;
+  /** The tenant's storage quota in bytes (`spec.quota.storageBytes`); undefined when it has none. */
+  storageQuota?(tenant: string): Promise<number | undefined>;
+  /** Upload sessions a tenant may have open at once (default 16); stale ones are swept on a schedule. */
+  maxOpenUploads?: number;
 }
+
+/** Where published and deleted versions are recorded besides the object store (the model registry). */
+export interface ModelMetadataSink {
+  published(
+    ctx: ApiContext,
+    tenant: string,
+    version: { model: string; version: string; format: ModelFormat },
+  ): Promise<void>;
+  deleted(tenant: string, model: string, version: string): Promise<void>;
+}
+
+/** The model's format, as the registry's model artifact records it (e.g. `onnx` `1`). */
+export interface ModelFormat {
+  modelFormatName?: string;
+  modelFormatVersion?: string;
+}
+
+const formatField = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._+-]+$/, 'letters, digits and ._+- only');
+const formatQuery = z.object({
+  modelFormatName: formatField.optional(),
+  modelFormatVersion: formatField.optional(),
+});
 
 const MIB = 1024 * 1024;
 const CHECKSUM_HEADER = 'X-Checksum-Sha256';
@@ -63,7 +105,13 @@ const startUploadBody = z.object({
   sha256: sha256Schema.optional(),
 });
 
-const completeUploadBody = z.object({ sha256: sha256Schema.optional() }).optional();
+const completeUploadBody = z
+  .object({
+    sha256: sha256Schema.optional(),
+    modelFormatName: formatField.optional(),
+    modelFormatVersion: formatField.optional(),
+  })
+  .optional();
 
 const manifestFileSchema = z.object({ name: z.string(), size: z.number(), sha256: z.string() });
 const manifestSchema = z.object({
@@ -133,6 +181,28 @@ function declaredChecksum(ctx: ApiContext): string | undefined {
   return parsed.data;
 }
 
+function lengthRequired(why: string): HttpProblem {
+  return new HttpProblem(411, 'length-required', 'Length required', why);
+}
+
+/**
+ * Bytes the tenant has committed: its published versions, plus what every open upload session declared (a
+ * session reserves its size when it starts, and its parts may never exceed it).
+ */
+function committedBytes(usage: StorageUsage, except?: string): number {
+  return (
+    usage.publishedBytes +
+    usage.openUploads.filter((u) => u.uploadId !== except).reduce((sum, u) => sum + (u.size ?? 0), 0)
+  );
+}
+
+/** Refuses `bytes` more when they would take the tenant past its storage quota. */
+function assertStorageFits(quota: number | undefined, committed: number, bytes: number): void {
+  if (quota !== undefined && committed + bytes > quota) {
+    throw new QuotaExceededError('storageBytes', String(quota), String(committed + bytes));
+  }
+}
+
 /**
  * The model and version routes (docs/storage.md). Uploads stream from the client's request to the object
  * store without buffering; a client that disconnects leaves nothing published and no staged data.
@@ -142,22 +212,66 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
   const prefix = deps.prefix ?? '/v1';
   const maxSinglePutBytes = deps.maxSinglePutBytes ?? S3_MAX_OBJECT_BYTES;
   const maxPartBytes = deps.maxPartBytes ?? 512 * MIB;
+  const maxOpenUploads = deps.maxOpenUploads ?? 16;
+  const storageQuota = (tenant: string) => deps.storageQuota?.(tenant) ?? Promise.resolve(undefined);
   const base = `${prefix}/tenants/:tenant/models`;
   const audit = (ctx: ApiContext, event: ModelAuditEvent): void => deps.audit?.(ctx, event);
   const versionTarget = (p: { tenant: string; model: string; version: string }): string =>
     `tenants/${p.tenant}/models/${p.model}/versions/${p.version}`;
   /** A version just became visible (single PUT or completed session): audit it and point at it. */
-  const published = (
+  const published = async (
     ctx: ApiContext,
     params: { tenant: string; model: string; version: string },
     manifest: VersionManifest,
+    format: ModelFormat,
   ) => {
+    await deps.metadata?.published(ctx, params.tenant, {
+      model: params.model,
+      version: params.version,
+      format: {
+        ...(format.modelFormatName ? { modelFormatName: format.modelFormatName } : {}),
+        ...(format.modelFormatVersion ? { modelFormatVersion: format.modelFormatVersion } : {}),
+      },
+    });
     audit(ctx, { tenant: params.tenant, action: 'models.upload', target: versionTarget(params) });
     return {
       status: 201,
       body: manifest,
       headers: { Location: `${prefix}/${versionTarget(params)}` },
     };
+  };
+
+  /**
+   * Per part: a session never receives more than the size it declared (and reserved); one that declared none
+   * (opened while the tenant had no quota) is held to what is left of the quota.
+   */
+  const assertPartFits = async (
+    params: { tenant: string; model: string; version: string; uploadId: string; partNumber: number },
+    size: number,
+  ) => {
+    const upload = await store.getUpload(params.tenant, params.model, params.version, params.uploadId);
+    const others = upload.parts
+      .filter((part) => part.partNumber !== params.partNumber)
+      .reduce((sum, part) => sum + part.size, 0);
+    if (upload.size !== undefined) {
+      if (others + size > upload.size) {
+        throw new QuotaExceededError(
+          'storageBytes',
+          String(upload.size),
+          String(others + size),
+          `the parts would hold ${others + size} bytes, more than the ${upload.size} this upload declared`,
+        );
+      }
+      return;
+    }
+    const quota = await storageQuota(params.tenant);
+    if (quota !== undefined) {
+      assertStorageFits(
+        quota,
+        committedBytes(await store.usage(params.tenant), params.uploadId),
+        others + size,
+      );
+    }
   };
 
   return [
@@ -214,21 +328,31 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
       summary: 'Upload a version in one request; the version becomes visible when the upload is complete',
       authorization: 'create tenants/<tenant>/models',
       params: fileParams,
+      query: formatQuery,
       rawBody: {
         contentType: 'application/octet-stream',
         description: `The file. Content-Length (or chunked, up to the limit); optional ${CHECKSUM_HEADER}.`,
       },
       responses: {
         201: { description: 'Published; the manifest', schema: manifestSchema },
-        409: { description: 'The version already exists or is being written' },
+        409: { description: 'The version already exists or is being written, or the storage quota is spent' },
+        411: { description: 'No Content-Length while the tenant has a storage quota' },
         413: { description: 'Larger than the single-request limit: use an upload session' },
         422: { description: 'Checksum mismatch, truncated body or invalid name' },
       },
-      async handle(ctx, { params }) {
+      async handle(ctx, { params, query }) {
         await deps.authorize(ctx, params.tenant, 'create', 'models');
+        allowLongUpload(ctx.req);
         const size = declaredLength(ctx);
         if (size !== undefined && size > maxSinglePutBytes)
           throw tooLarge(maxSinglePutBytes, 'use an upload session');
+        const quota = await storageQuota(params.tenant);
+        if (quota !== undefined) {
+          if (size === undefined) {
+            throw lengthRequired('the tenant has a storage quota: send Content-Length so it can be checked');
+          }
+          assertStorageFits(quota, committedBytes(await store.usage(params.tenant)), size);
+        }
         const sha256 = declaredChecksum(ctx);
         const manifest = await store.putVersionFile(
           params.tenant,
@@ -241,7 +365,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
             ...(sha256 === undefined ? {} : { sha256 }),
           },
         );
-        return published(ctx, params, manifest);
+        return published(ctx, params, manifest, query);
       },
     }),
     defineRoute({
@@ -310,6 +434,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
           throw new Conflict(`version ${params.model}/${params.version} is in use${by}`);
         }
         await store.deleteVersion(params.tenant, params.model, params.version);
+        await deps.metadata?.deleted(params.tenant, params.model, params.version);
         audit(ctx, { tenant: params.tenant, action: 'models.delete', target: versionTarget(params) });
         return { status: 204 };
       },
@@ -325,10 +450,35 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
       body: startUploadBody,
       responses: {
         201: { description: 'The session', schema: sessionSchema },
-        409: { description: 'The version already exists' },
+        409: {
+          description:
+            'The version already exists, too many sessions are open, or the storage quota is spent',
+        },
+        422: { description: 'No size declared while the tenant has a storage quota' },
       },
       async handle(ctx, { params, body }) {
         await deps.authorize(ctx, params.tenant, 'create', 'models');
+        const usage = await store.usage(params.tenant);
+        if (usage.openUploads.length >= maxOpenUploads) {
+          throw new QuotaExceededError(
+            'openUploads',
+            String(maxOpenUploads),
+            String(usage.openUploads.length + 1),
+            `the tenant already has ${usage.openUploads.length} open upload sessions (at most ${maxOpenUploads}); complete or abort one first`,
+          );
+        }
+        const quota = await storageQuota(params.tenant);
+        if (quota !== undefined) {
+          if (body.size === undefined) {
+            throw new InvalidError([
+              {
+                pointer: '/size',
+                message: 'required: the tenant has a storage quota, and a session reserves its size',
+              },
+            ]);
+          }
+          assertStorageFits(quota, committedBytes(usage), body.size);
+        }
         const session = await store.startUpload(params.tenant, params.model, params.version, body.file, {
           ...(body.size === undefined ? {} : { size: body.size }),
           ...(body.sha256 === undefined ? {} : { sha256: body.sha256 }),
@@ -358,6 +508,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
       responses: {
         200: { description: 'The stored part', schema: partSchema },
         404: { description: 'No such upload session' },
+        409: { description: 'The parts would exceed the declared size or the storage quota' },
         411: { description: 'Content-Length missing' },
         413: { description: 'Part larger than the limit' },
       },
@@ -373,6 +524,8 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
           );
         }
         if (size > maxPartBytes) throw tooLarge(maxPartBytes, 'split it into smaller parts');
+        await assertPartFits(params, size);
+        allowLongUpload(ctx.req);
         const part = await store.uploadPart(
           params.tenant,
           params.model,
@@ -432,7 +585,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
             ...(sha256 === undefined ? {} : { sha256 }),
           },
         );
-        return published(ctx, params, manifest);
+        return published(ctx, params, manifest, body ?? {});
       },
     }),
     defineRoute({

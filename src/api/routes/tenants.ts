@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { presentTenant } from '../presenters.ts';
-import { ConflictError, UnavailableError, type Tenant, type TenantSpec } from '../../domain/index.ts';
+import {
+  ConflictError,
+  InvalidError,
+  UnavailableError,
+  grantViolations,
+  type Tenant,
+  type TenantSpec,
+} from '../../domain/index.ts';
 import { defineRoute, identityOf } from '../route.ts';
 import type { ApiContext, ApiRoute } from '../route.ts';
 import { hostname, subject, tenantName, tenantQuota } from '../schemas.ts';
@@ -116,6 +123,11 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
           target: `tenants/${body.name}`,
           verb: 'create',
         });
+        const refused = [
+          ...grantViolations('admins', body.admins, ['admins']),
+          ...grantViolations('users', body.users, ['users']),
+        ];
+        if (refused.length > 0) throw new InvalidError(refused);
         if (body.ca) await deps.caValidator.validate(body.ca);
         const spec: TenantSpec = {
           displayName: body.displayName,

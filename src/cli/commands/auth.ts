@@ -1,15 +1,28 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { ApiClient } from '../api-client.ts';
-import { loadConfig, profileName, saveConfig, type InferProfile } from '../config.ts';
+import { loadConfig, profileName, sameServer, saveConfig, type InferProfile } from '../config.ts';
 import type { CommandContext } from '../context.ts';
 import { CliError, ExitCode, usageError } from '../errors.ts';
 import { summarizeToken } from '../jwt.ts';
 import { formatDetails } from '../output.ts';
+import {
+  browserAvailable,
+  browserLogin,
+  defaultCliClientId,
+  deviceLogin,
+  openInBrowser,
+  type OidcLogin,
+} from '../oidc-login.ts';
 
 interface LoginOptions {
   token?: string;
   tokenFile?: string;
+  issuer?: string;
+  clientId?: string;
+  caFile?: string;
+  device?: boolean;
+  browser?: boolean;
   verify: boolean;
   inferAddress?: string;
   inferServerName?: string;
@@ -22,9 +35,16 @@ interface LoginOptions {
 export function authCommands(context: CommandContext): Command[] {
   const login = new Command('login')
     .description(
-      'Store the API server and a bearer token (an OIDC ID token or a ServiceAccount token) in a profile. ' +
-        'Prefer --token-file: a token on the command line lands in the shell history.',
+      'Log in interactively through the identity provider (--issuer: the browser flow where a browser is at ' +
+        'hand, else the device flow; the refresh token is kept and used silently), or store a bearer token ' +
+        '(an OIDC ID token or a ServiceAccount token) for automation. Prefer --token-file: a token on the ' +
+        'command line lands in the shell history.',
     )
+    .option('--issuer <url>', 'OIDC issuer to log in with (remembered in the profile)')
+    .option('--client-id <id>', `OIDC client of the CLI (default ${defaultCliClientId})`)
+    .option('--ca-file <file>', 'CA bundle (PEM) trusted for the issuer')
+    .option('--device', 'use the device flow (a code to confirm in any browser)')
+    .option('--browser', 'use the browser flow (a redirect to a local port)')
     .option('--token <jwt>', 'the token itself')
     .option('--token-file <file>', 'read the token from a file')
     .option('--no-verify', 'do not check the token against the API before saving it')
@@ -40,11 +60,47 @@ export function authCommands(context: CommandContext): Command[] {
       const stored = config.profiles[name] ?? {};
       if (options.token !== undefined && options.tokenFile !== undefined)
         throw usageError('give --token or --token-file, not both');
-      const token = (
-        options.tokenFile !== undefined ? await context.io.readText(options.tokenFile) : options.token
-      )?.trim();
+      const interactive =
+        options.token === undefined &&
+        options.tokenFile === undefined &&
+        (options.issuer !== undefined ||
+          options.device === true ||
+          options.browser === true ||
+          !!stored.oidc);
+      if (options.device && options.browser) throw usageError('give --device or --browser, not both');
       const server = globals.server ?? stored.server;
       if (!server) throw usageError('login needs --server <url> the first time');
+      let oidc: OidcLogin | undefined;
+      let token = (
+        options.tokenFile !== undefined ? await context.io.readText(options.tokenFile) : options.token
+      )?.trim();
+      if (interactive) {
+        const issuer = options.issuer ?? stored.oidc?.issuer;
+        if (!issuer) throw usageError('an interactive login needs --issuer <url> the first time');
+        oidc = {
+          issuer,
+          clientId: options.clientId ?? stored.oidc?.clientId ?? defaultCliClientId,
+          ...((options.caFile ?? stored.oidc?.caFile)
+            ? { caFile: path.resolve(options.caFile ?? stored.oidc!.caFile!) }
+            : {}),
+        };
+        const client = await context.oidcClient(oidc);
+        const prompt = {
+          say: (line: string) => context.io.stderr.write(`${line}\n`),
+          now: () => context.io.now?.() ?? Date.now(),
+          wait: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+        };
+        const useBrowser = options.browser === true || (!options.device && browserAvailable(context.io.env));
+        const tokens = useBrowser
+          ? await browserLogin(
+              client,
+              prompt,
+              context.io.openBrowser ?? ((url) => openInBrowser(url, context.io.env)),
+            )
+          : await deviceLogin(client, prompt);
+        token = tokens.idToken;
+        if (tokens.refreshToken) oidc.refreshToken = tokens.refreshToken;
+      }
       if (token !== undefined && token === '') throw usageError('the token is empty');
       if (token && options.verify) {
         // Any authenticated caller may list runtimes: a cheap proof that the API accepts the token.
@@ -57,10 +113,17 @@ export function authCommands(context: CommandContext): Command[] {
       for (const [key, value] of Object.entries(files)) if (value) infer[key as 'ca'] = path.resolve(value);
       if (options.inferAddress) infer.address = options.inferAddress;
       if (options.inferServerName) infer.serverName = options.inferServerName;
+      // A token belongs to the server it was stored for; moving the profile elsewhere leaves it behind.
+      const { token: storedToken, oidc: storedOidc, ...keep } = stored;
+      const sameTarget = stored.server !== undefined && sameServer(stored.server, server);
+      const kept = sameTarget ? storedToken : undefined;
+      // A pasted token replaces an interactive login: its refresh token must not renew someone else's token.
+      const keptOidc = token === undefined && sameTarget ? storedOidc : undefined;
       config.profiles[name] = {
-        ...stored,
+        ...keep,
         server,
-        ...(token ? { token } : {}),
+        ...((token ?? kept) ? { token: token ?? kept } : {}),
+        ...((oidc ?? keptOidc) ? { oidc: oidc ?? keptOidc } : {}),
         ...(Object.keys(infer).length > 0 ? { infer } : {}),
       };
       config.currentProfile = name;
@@ -78,8 +141,9 @@ export function authCommands(context: CommandContext): Command[] {
       const config = await loadConfig(context.io.env);
       const name = profileName(config, context.io.env, globals.profile);
       const profile = config.profiles[name];
-      if (profile?.token) {
+      if (profile?.token || profile?.oidc?.refreshToken) {
         delete profile.token;
+        if (profile.oidc) delete profile.oidc.refreshToken;
         await saveConfig(context.io.env, config);
       }
       context.info(command, `logged out of profile "${name}"`);

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generateP256KeyPair, privateKeyToPem, x509 } from '../../pki/keys.ts';
 import { seg } from '../api-client.ts';
-import { loadConfig, profileName, saveConfig } from '../config.ts';
+import { loadConfig, profileName, saveConfig, writePrivateFile } from '../config.ts';
 import type { CommandContext } from '../context.ts';
 import { usageError } from '../errors.ts';
 import { formatDetails, formatTable } from '../output.ts';
@@ -89,7 +89,7 @@ export function certificateCommands(context: CommandContext): Command {
         await writeFile(written['ca'], issued.caCertificatePem, { mode: 0o644 });
         if (generated) {
           written['key'] = path.resolve(options.outDir, `${safe}.key`);
-          await writeFile(written['key'], generated.keyPem, { mode: 0o600 });
+          await writePrivateFile(written['key'], generated.keyPem);
         }
       }
       if (options.saveProfile) {

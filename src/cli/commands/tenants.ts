@@ -3,6 +3,7 @@ import { seg } from '../api-client.ts';
 import type { CommandContext } from '../context.ts';
 import { usageError } from '../errors.ts';
 import { formatDetails, formatTable } from '../output.ts';
+import { describeSubject } from '../../domain/subjects.ts';
 import { collect, parseBytes, parseCount, parseSubject, type SubjectArg } from '../parse.ts';
 import { formatBytes } from '../progress.ts';
 
@@ -253,6 +254,7 @@ export function tenantCommands(context: CommandContext): Command[] {
         { header: 'role', value: (r) => r.role },
         { header: 'endpoint', value: (r) => r.endpoint },
         { header: 'subject', value: (r) => subjectText(r.subject) },
+        { header: 'who', value: (r) => describeSubject(r.subject) },
       ]),
     );
   });
@@ -296,7 +298,7 @@ export function tenantCommands(context: CommandContext): Command[] {
             command,
             lists,
             () =>
-              `${verb === 'grant' ? 'granted' : 'revoked'} ${role} on ${tenant}${options.endpoint ? `/${options.endpoint}` : ''} for ${subjectText}\n`,
+              `${verb === 'grant' ? 'granted' : 'revoked'} ${role} on ${tenant}${options.endpoint ? `/${options.endpoint}` : ''} for ${describeSubject(subject)}\n`,
           );
         },
       );

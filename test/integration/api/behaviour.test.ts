@@ -6,6 +6,7 @@ import {
   CLIENT_CERTIFICATE_REGISTRY_KEY,
   GROUP_VERSION,
   caKeySecretName,
+  endpointResourceName,
   clientCertificateRegistryName,
 } from '../../../src/domain/index.ts';
 import { createTenantCa } from '../../../src/pki/index.ts';
@@ -189,7 +190,7 @@ describe('the management API against the real apiserver and MinIO', () => {
     });
 
     it('shows the status the operator wrote, and blocks deleting a version an endpoint serves', async () => {
-      const name = `${T}-one`;
+      const name = endpointResourceName(T, 'one');
       await harness.kube.applyStatus(
         {
           apiVersion: GROUP_VERSION,

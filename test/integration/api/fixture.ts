@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import type { AuditEvent } from '../../../src/api/audit.ts';
-import { startApi, type RunningApi } from '../../../src/api/main.ts';
+import { startApi, type RunningApi, type StartApiOptions } from '../../../src/api/main.ts';
 import {
   FIELD_MANAGERS,
   GROUP_VERSION,
@@ -46,7 +46,7 @@ export interface ApiUnderTest {
 }
 
 /** Starts the API exactly as `npm start` would wire it, trusting the run's OIDC issuer like the apiserver. */
-export async function startApiUnderTest(): Promise<ApiUnderTest> {
+export async function startApiUnderTest(overrides: Partial<StartApiOptions> = {}): Promise<ApiUnderTest> {
   const audit: AuditEvent[] = [];
   const api = await startApi({
     kubeconfigPath: env.adminKubeconfigPath,
@@ -68,6 +68,8 @@ export async function startApiUnderTest(): Promise<ApiUnderTest> {
     audit: { record: (event) => audit.push({ schema_version: 1, time: '', ...event }) },
     // RBAC changes in these tests must show within moments.
     authorizationCacheTtlMs: 1000,
+    ...(env.postgresql ? { registryDatabase: env.postgresql } : {}),
+    ...overrides,
   });
   const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
   await kube.applyObject(runtime() as never, { fieldManager: 'api-tests' });

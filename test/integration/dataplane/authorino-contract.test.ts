@@ -4,8 +4,10 @@ import type { KubeObject } from '../../../src/domain/index.ts';
 import { createKube } from '../../../src/kube/index.ts';
 import { oidcToken, serviceAccountToken } from '../../../src/testenv/identities.ts';
 import { waitFor } from '../../../src/testenv/wait.ts';
+import { issueClientCertificate } from '../../../src/pki/index.ts';
 import { createExtAuthzClient } from '../../support/ext-authz.ts';
 import {
+  DATAPLANE_DOMAIN,
   applyAll,
   dataplanePlatform,
   deleteAll,
@@ -81,6 +83,26 @@ describe('the rendered AuthConfig decides data-plane calls in a real Authorino',
     }
   });
 
+  it('decides every :authority the gateway routes: any port, and refuses upper case it cannot match', async () => {
+    const allowed = { 'x-forwarded-client-cert': xfccFor((await orchid.client('scoring-job')).certPem) };
+    const intruder = { 'x-forwarded-client-cert': xfccFor((await orchid.client('intruder')).certPem) };
+    for (const port of [':8443', ':1', ':65535']) {
+      expect((await check('tf', allowed, port)).code, port).toBe(OK);
+      expect((await check('tf', intruder, port)).code, port).toBe(PERMISSION_DENIED);
+    }
+    // A mixed-case endpoint label is the same endpoint (the AuthConfig lower-cases it): decided as `tf`.
+    expect(
+      (await client.check({ host: `Tf.${orchid.hostname}:8443`, headers: gatewayHeaders(allowed) })).code,
+    ).toBe(OK);
+    const mixed = await client.check({ host: `Tf.${orchid.hostname}`, headers: gatewayHeaders(intruder) });
+    expect(mixed.code).toBe(PERMISSION_DENIED);
+    // A host no AuthConfig claims in that case is refused by Authorino (NOT_FOUND), never allowed.
+    for (const authority of [host('tf').toUpperCase(), `${host('tf').toUpperCase()}:8443`]) {
+      const result = await client.check({ host: authority, headers: gatewayHeaders(allowed) });
+      expect(result.code, authority).not.toBe(OK);
+    }
+  });
+
   it('denies a certificate of the tenant CA whose subject the endpoint does not allow, and only there', async () => {
     const cert = await orchid.client('intruder');
     const headers = { 'x-forwarded-client-cert': xfccFor(cert.certPem) };
@@ -95,6 +117,37 @@ describe('the rendered AuthConfig decides data-plane calls in a real Authorino',
     const result = await check('kserve', { 'x-forwarded-client-cert': xfccFor(cert.certPem) });
     expect(result.code).toBe(UNAUTHENTICATED);
     expect(result.httpStatus).toBe(401);
+  });
+
+  it("denies a certificate of a CA the tenant shares with another tenant when its O is the other tenant's", async () => {
+    // Tenant "sharer" trusts orchid's CA (bring your own, reused): orchid's certificates carry O=orchid.
+    const shared: TenantPki = { ...orchid, tenant: 'sharer', hostname: `sharer.${DATAPLANE_DOMAIN}` };
+    const sharer = renderTestTenant({
+      platform,
+      pki: shared,
+      endpoints: [endpointResource(platform, 'sharer', 'kserve', 'triton')],
+    });
+    await applyAll(kube, sharer);
+    try {
+      await waitAuthConfigReady(kube, authConfigName('sharer'), ns);
+      const orchidCert = await orchid.client('scoring-job');
+      const sharerCert = await issueClientCertificate(orchid.ca, {
+        commonName: 'scoring-job',
+        tenant: 'sharer',
+        validityDays: 1,
+        now: new Date(),
+      });
+      const at = (cert: string) =>
+        client.check({
+          host: `kserve.${shared.hostname}`,
+          path: '/inference.GRPCInferenceService/ModelInfer',
+          headers: gatewayHeaders({ 'x-forwarded-client-cert': xfccFor(cert) }),
+        });
+      expect((await at(sharerCert.certPem)).code).toBe(OK);
+      expect((await at(orchidCert.certPem)).code).toBe(PERMISSION_DENIED);
+    } finally {
+      await deleteAll(kube, sharer);
+    }
   });
 
   it("allows an OIDC user of the tenant's users group and denies another tenant's users", async () => {
@@ -144,6 +197,30 @@ describe('the rendered AuthConfig decides data-plane calls in a real Authorino',
     const stranger = await serviceAccountToken(env, ns, 'orchid-stranger', { audiences: ['tenantmesh'] });
     expect((await check('kserve', bearer(granted))).code).toBe(OK);
     expect((await check('kserve', bearer(stranger))).code).toBe(PERMISSION_DENIED);
+  });
+
+  it("denies a caller whose only right is the serving namespace's view role (reads Services, never invokes)", async () => {
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'contract-viewer', namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'viewer@example.com' }],
+    } as unknown as KubeObject;
+    await applyAll(kube, [binding]);
+    try {
+      const viewer = await oidcToken(env, { sub: 'viewer', email: 'viewer@example.com', groups: [] });
+      const reads = await kube.createSubjectAccessReview({
+        user: 'viewer@example.com',
+        groups: [],
+        resourceAttributes: { namespace: ns, verb: 'get', resource: 'services', name: 'orchid--kserve' },
+      });
+      expect(reads.allowed).toBe(true);
+      const result = await check('kserve', bearer(viewer));
+      expect(result.code).toBe(PERMISSION_DENIED);
+    } finally {
+      await deleteAll(kube, [binding]);
+    }
   });
 
   it('denies a request without credentials with the configured status and message', async () => {

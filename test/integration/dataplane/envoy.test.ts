@@ -58,11 +58,16 @@ describe('through a real Envoy built from the rendered gateway objects', () => {
   const host = (endpoint: string) => `${endpoint}.${orchid.hostname}`;
   function client(
     endpoint: string,
-    credentials: { cert?: IssuedCertificateWithKey; bearerToken?: string; caPem?: string } = {},
+    credentials: {
+      cert?: IssuedCertificateWithKey;
+      bearerToken?: string;
+      caPem?: string;
+      authority?: string;
+    } = {},
   ): InferClient {
     const created = createInferClient({
       address: `127.0.0.1:${listenerPort}`,
-      authority: host(endpoint),
+      authority: credentials.authority ?? host(endpoint),
       deadlineMs: 10_000,
       tls: {
         caPem: credentials.caPem ?? orchid.ca.certPem,
@@ -202,5 +207,32 @@ describe('through a real Envoy built from the rendered gateway objects', () => {
     expect(allowed.outputs[0]?.data).toEqual([2, 5, -6]);
     const error = await failure(kserveInfer(client('kserve', { cert, bearerToken: other })));
     expect(error.kind).toBe('permission-denied');
+  });
+
+  it('asks Authorino whatever port or letter case the :authority carries, so none reaches the model unchecked', async () => {
+    // The endpoint allows only scoring-job: a request that skipped Authorino would be answered by the model.
+    const cert = await orchid.client('intruder');
+    const predict = (authority: string) =>
+      client('tf', { cert, authority }).tfserving.predict({
+        model: 'double',
+        inputs: { input: { datatype: 'DT_FLOAT', shape: [1], data: [1] } },
+      });
+    const callsBefore = modelServer.calls.length;
+    for (const authority of [`${host('tf')}:8443`, `${host('tf')}:1`, `${host('tf')}:443`]) {
+      const error = await failure(predict(authority));
+      expect(error.kind, authority).toBe('permission-denied');
+    }
+    // Upper case: routed by Envoy (domains ignore case), refused by Authorino (no AuthConfig claims that host).
+    for (const authority of [host('tf').toUpperCase(), `${host('tf').toUpperCase()}:8443`]) {
+      const error = await failure(predict(authority));
+      expect(error.kind, authority).not.toBe('tls');
+    }
+    expect(modelServer.calls.length).toBe(callsBefore);
+    // The same certificate on an endpoint that admits it is still served through any port.
+    const allowed = await orchid.client('scoring-job');
+    const served = await kserveInfer(
+      client('kserve', { cert: allowed, authority: `${host('kserve')}:8443` }),
+    );
+    expect(served.outputs[0]?.data).toEqual([2, 5, -6]);
   });
 });

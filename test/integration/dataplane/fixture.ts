@@ -2,7 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { platformConfig } from '../../../src/domain/index.ts';
+import { endpointResourceName, platformConfig } from '../../../src/domain/index.ts';
 import type {
   InferenceEndpoint,
   KubeObject,
@@ -64,7 +64,11 @@ export function endpointResource(
   return {
     apiVersion: 'tenantmesh.io/v1alpha1',
     kind: 'InferenceEndpoint',
-    metadata: { name: `${tenant}-${endpoint}`, namespace: platform.servingNamespace, generation: 1 },
+    metadata: {
+      name: endpointResourceName(tenant, endpoint),
+      namespace: platform.servingNamespace,
+      generation: 1,
+    },
     spec: { tenant, model: { name: 'double', version: 'v1' }, runtime, ...extra },
   };
 }

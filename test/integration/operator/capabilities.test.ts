@@ -83,9 +83,9 @@ describe('the operator follows what the cluster serves', () => {
         `AuthConfig/tenantmesh-${t}`,
         `AuthorizationPolicy/tenantmesh-${t}-ext-authz`,
         `AuthorizationPolicy/tenantmesh-${t}-from-gateway`,
-        `DestinationRule/${t}-alpha`,
+        `DestinationRule/${t}--alpha`,
         `Gateway/tenantmesh-${t}`,
-        `VirtualService/${t}-alpha`,
+        `VirtualService/${t}--alpha`,
       ].sort(),
     );
     expect((await degraded())?.status).toBe('False');
@@ -104,7 +104,7 @@ describe('the operator follows what the cluster serves', () => {
       timeoutMs: 30_000,
       intervalMs: 200,
     });
-    expect(await kube.get('apps/v1', 'Deployment', `${t}-alpha`, ns)).toBeDefined();
+    expect(await kube.get('apps/v1', 'Deployment', `${t}--alpha`, ns)).toBeDefined();
     expect(await kube.get('rbac.authorization.k8s.io/v1', 'Role', `registry-user-${t}`, ns)).toBeDefined();
   });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { endpointResourceName } from '../../../src/domain/index.ts';
 import type { InferenceEndpoint, ServingRuntime, Tenant } from '../../../src/domain/index.ts';
 
 const runtimesDir = join(import.meta.dirname, '../../../charts/tenantmesh/runtimes');
@@ -30,7 +31,7 @@ export function endpoint(
   return {
     apiVersion: 'tenantmesh.io/v1alpha1',
     kind: 'InferenceEndpoint',
-    metadata: { name: `${t}-${e}`, namespace },
+    metadata: { name: endpointResourceName(t, e), namespace },
     spec: { tenant: t, model: { name: 'mnist', version: 'v1' }, runtime, ...spec },
   };
 }

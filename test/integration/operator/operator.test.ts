@@ -126,23 +126,23 @@ describe('operator against a real apiserver', () => {
       `ClusterRole/tenantmesh:tenant-user:${t}`,
       `ClusterRoleBinding/tenantmesh:tenant-admin:${t}`,
       `ClusterRoleBinding/tenantmesh:tenant-user:${t}`,
-      `Deployment/${t}-alpha`,
-      `Deployment/${t}-beta`,
-      `DestinationRule/${t}-alpha`,
-      `DestinationRule/${t}-beta`,
+      `Deployment/${t}--alpha`,
+      `Deployment/${t}--beta`,
+      `DestinationRule/${t}--alpha`,
+      `DestinationRule/${t}--beta`,
       `Gateway/tenantmesh-${t}`,
       `Role/registry-user-${t}`,
-      `Role/registry-user-${t}-alpha`,
+      `Role/registry-user-${t}--alpha`,
       `RoleBinding/${t}-users`,
-      `RoleBinding/registry-user-${t}-alpha`,
+      `RoleBinding/registry-user-${t}--alpha`,
       `Secret/tenantmesh-${t}-ca`,
       `Secret/tenantmesh-${t}-ca-trust`,
       `Secret/tenantmesh-${t}-gateway`,
       `Secret/tenantmesh-${t}-storage-read`,
-      `Service/${t}-alpha`,
-      `Service/${t}-beta`,
-      `VirtualService/${t}-alpha`,
-      `VirtualService/${t}-beta`,
+      `Service/${t}--alpha`,
+      `Service/${t}--beta`,
+      `VirtualService/${t}--alpha`,
+      `VirtualService/${t}--beta`,
     ].sort();
 
   it('creates every object of a tenant with two endpoints, accepted by the apiserver with strict validation', async () => {
@@ -177,7 +177,7 @@ describe('operator against a real apiserver', () => {
   it('gives children the right controller owner and labels', async () => {
     const objects = await managedObjects(t1);
     const tenantUid = (await getTenant(t1))!.metadata.uid;
-    const alpha = await kube.get<InferenceEndpoint & KubeObject>(GV, 'InferenceEndpoint', `${t1}-alpha`, ns);
+    const alpha = await kube.get<InferenceEndpoint & KubeObject>(GV, 'InferenceEndpoint', `${t1}--alpha`, ns);
     for (const object of objects) {
       const owner = object.metadata.ownerReferences?.[0];
       expect(object.metadata.ownerReferences, `${object.kind}/${object.metadata.name}`).toHaveLength(1);
@@ -187,7 +187,7 @@ describe('operator against a real apiserver', () => {
       if (endpointLabel === 'alpha' && object.metadata.namespace === ns) {
         expect(owner).toMatchObject({
           kind: 'InferenceEndpoint',
-          name: `${t1}-alpha`,
+          name: `${t1}--alpha`,
           uid: alpha!.metadata.uid,
         });
       } else if (endpointLabel === undefined) {
@@ -199,8 +199,8 @@ describe('operator against a real apiserver', () => {
   });
 
   it('reports Ready once the Deployments report available replicas', async () => {
-    await markAvailable(`${t1}-alpha`);
-    await markAvailable(`${t1}-beta`);
+    await markAvailable(`${t1}--alpha`);
+    await markAvailable(`${t1}--beta`);
     await waitFor(async () => condition(await getTenant(t1), CONDITION_TYPES.ready)?.status === 'True', {
       description: 'tenant Ready',
       timeoutMs: 15_000,
@@ -210,7 +210,7 @@ describe('operator against a real apiserver', () => {
     expect(status.bucket).toBe(`tenantmesh-${t1}`);
     expect(status.caFingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     expect(status.hosts).toEqual([`alpha.${t1}.${platform.domain}`, `beta.${t1}.${platform.domain}`]);
-    const alpha = await kube.get<InferenceEndpoint & KubeObject>(GV, 'InferenceEndpoint', `${t1}-alpha`, ns);
+    const alpha = await kube.get<InferenceEndpoint & KubeObject>(GV, 'InferenceEndpoint', `${t1}--alpha`, ns);
     expect(alpha?.status).toMatchObject({
       readyReplicas: 1,
       servedModelVersion: 'v1',
@@ -295,15 +295,21 @@ describe('operator against a real apiserver', () => {
         await kube.createSubjectAccessReview({
           user,
           groups,
-          resourceAttributes: { namespace: ns, verb: 'get', resource: 'services', name: service },
+          resourceAttributes: {
+            namespace: ns,
+            group: 'tenantmesh.io',
+            verb: 'invoke',
+            resource: 'inferenceendpoints',
+            name: service,
+          },
         })
       ).allowed;
-    expect(await may('carol', [`${t1}-users`], `${t1}-alpha`)).toBe(true);
-    expect(await may('carol', [`${t1}-users`], `${t1}-beta`)).toBe(true);
-    expect(await may('carol', [`${t1}-users`], `${t2}-one`)).toBe(false);
-    expect(await may('alice', ['team-a'], `${t1}-beta`)).toBe(true);
-    expect(await may('bob', ['team-b'], `${t1}-alpha`)).toBe(true);
-    expect(await may('bob', ['team-b'], `${t1}-beta`)).toBe(false);
+    expect(await may('carol', [`${t1}-users`], `${t1}--alpha`)).toBe(true);
+    expect(await may('carol', [`${t1}-users`], `${t1}--beta`)).toBe(true);
+    expect(await may('carol', [`${t1}-users`], `${t2}--one`)).toBe(false);
+    expect(await may('alice', ['team-a'], `${t1}--beta`)).toBe(true);
+    expect(await may('bob', ['team-b'], `${t1}--alpha`)).toBe(true);
+    expect(await may('bob', ['team-b'], `${t1}--beta`)).toBe(false);
   });
 
   it('marks endpoints over quota Degraded QuotaExceeded and creates nothing for them', async () => {
@@ -312,17 +318,17 @@ describe('operator against a real apiserver', () => {
     });
     await waitFor(
       async () =>
-        condition(await kube.get(GV, 'InferenceEndpoint', `${t2}-two`, ns), CONDITION_TYPES.degraded)
+        condition(await kube.get(GV, 'InferenceEndpoint', `${t2}--two`, ns), CONDITION_TYPES.degraded)
           ?.reason === REASONS.quotaExceeded,
       { description: 'QuotaExceeded on the second endpoint', timeoutMs: 20_000 },
     );
     const objects = names(await managedObjects(t2));
-    expect(objects).toContain(`Deployment/${t2}-one`);
-    expect(objects.filter((name) => name.includes(`${t2}-two`))).toEqual([]);
+    expect(objects).toContain(`Deployment/${t2}--one`);
+    expect(objects.filter((name) => name.includes(`${t2}--two`))).toEqual([]);
   });
 
   it('restores a child edited by hand and recreates a deleted one, without reconciling again for its own writes', async () => {
-    const service = `${t1}-alpha`;
+    const service = `${t1}--alpha`;
     const original = await kube.get('v1', 'Service', service, ns);
     await operator.idle();
     const reconcilesBefore = reconciles.get(t1) ?? 0;
@@ -366,14 +372,14 @@ describe('operator against a real apiserver', () => {
         fieldManager: testManager,
       },
     );
-    await waitFor(async () => !names(await managedObjects(t1)).includes(`Role/registry-user-${t1}-alpha`), {
+    await waitFor(async () => !names(await managedObjects(t1)).includes(`Role/registry-user-${t1}--alpha`), {
       description: `grant Role removed (errors: ${errors.join('; ')})`,
       timeoutMs: 20_000,
     });
-    expect(names(await managedObjects(t1))).not.toContain(`RoleBinding/registry-user-${t1}-alpha`);
+    expect(names(await managedObjects(t1))).not.toContain(`RoleBinding/registry-user-${t1}--alpha`);
 
-    await kube.delete(GV, 'InferenceEndpoint', `${t1}-beta`, ns);
-    await waitFor(async () => !names(await managedObjects(t1)).some((name) => name.endsWith(`${t1}-beta`)), {
+    await kube.delete(GV, 'InferenceEndpoint', `${t1}--beta`, ns);
+    await waitFor(async () => !names(await managedObjects(t1)).some((name) => name.endsWith(`${t1}--beta`)), {
       description: 'beta objects removed',
       timeoutMs: 30_000,
     });
@@ -423,6 +429,6 @@ describe('operator against a real apiserver', () => {
       await kube.get('v1', 'Secret', `tenantmesh-${t1}-gateway`, env.namespaces.gateway),
     ).toBeUndefined();
     expect(await s3Client(env).bucketExists(`tenantmesh-${t1}`)).toBe(false);
-    expect(await kube.get(GV, 'InferenceEndpoint', `${t1}-alpha`, ns)).toBeUndefined();
+    expect(await kube.get(GV, 'InferenceEndpoint', `${t1}--alpha`, ns)).toBeUndefined();
   });
 });

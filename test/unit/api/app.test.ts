@@ -25,6 +25,33 @@ describe('the API edge', () => {
     });
   });
 
+  it('audits every refused credential with where it was used and why, never the token', async () => {
+    const { deps, audit, auditLines } = testDeps();
+    const app = createApp(deps).callback();
+    await request(app)
+      .delete('/v1/tenants/acme')
+      .set(bearer('stolen-looking-token'))
+      .set('X-Request-Id', 'r-1');
+    await request(app).get('/v1/tenants');
+    expect(audit()).toEqual([
+      expect.objectContaining({
+        request_id: 'r-1',
+        subject: 'system:anonymous',
+        tenant: null,
+        action: 'authenticate',
+        target: 'DELETE /v1/tenants/acme',
+        decision: 'deny',
+        reason: 'token not accepted',
+      }),
+      expect.objectContaining({
+        action: 'authenticate',
+        target: 'GET /v1/tenants',
+        decision: 'deny',
+      }),
+    ]);
+    expect(auditLines.join('\n')).not.toContain('stolen-looking-token');
+  });
+
   it('generates a request id when the caller sends none or an unsafe one', async () => {
     const { deps } = testDeps();
     const app = createApp(deps).callback();

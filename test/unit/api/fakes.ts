@@ -14,6 +14,7 @@ import type {
   InferenceEndpoint,
   InferenceEndpointSpec,
 } from '../../../src/domain/index.ts';
+import { endpointResourceName } from '../../../src/domain/index.ts';
 import type { Identity } from '../../../src/auth/identity.ts';
 import type { ApiDeps } from '../../../src/api/app.ts';
 import type { AuditEvent } from '../../../src/api/audit.ts';
@@ -218,7 +219,7 @@ export class MemoryEndpointStore implements EndpointStore {
     const created: InferenceEndpoint = {
       apiVersion: 'tenantmesh.io/v1alpha1',
       kind: 'InferenceEndpoint',
-      metadata: { name: `${tenant}-${endpoint}`, resourceVersion: '1' },
+      metadata: { name: endpointResourceName(tenant, endpoint), resourceVersion: '1' },
       spec,
     };
     this.endpoints.set(`${tenant}/${endpoint}`, created);
@@ -237,7 +238,7 @@ export class MemoryEndpointStore implements EndpointStore {
 }
 
 /** A model registry without any published version. */
-const noModels = {
+export const noModels = {
   async getManifest(): Promise<never> {
     throw new NotFoundError('version', '');
   },
@@ -252,10 +253,27 @@ export class MemoryCertificateRegistry implements CertificateRegistry {
   async list(tenant: string) {
     return this.records.get(tenant) ?? [];
   }
-  async change(tenant: string, change: (records: ClientCertificateRecord[]) => ClientCertificateRecord[]) {
-    const next = change(await this.list(tenant));
-    this.records.set(tenant, next);
-    return next;
+  async add(tenant: string, record: ClientCertificateRecord) {
+    const records = await this.list(tenant);
+    if (records.some((r) => r.serialNumber === record.serialNumber)) throw new ConflictError('recorded');
+    this.records.set(tenant, [...records, record]);
+  }
+  async revoke(tenant: string, serialNumber: string, revokedAt: string) {
+    const records = await this.list(tenant);
+    const record = records.find((r) => r.serialNumber === serialNumber);
+    if (!record) throw new NotFoundError('certificate', serialNumber);
+    const revoked = record.revokedAt ? record : { ...record, revokedAt };
+    this.records.set(
+      tenant,
+      records.map((r) => (r === record ? revoked : r)),
+    );
+    return revoked;
+  }
+  async removeExpired(tenant: string, before: Date) {
+    this.records.set(
+      tenant,
+      (await this.list(tenant)).filter((r) => new Date(r.notAfter).getTime() >= before.getTime()),
+    );
   }
 }
 

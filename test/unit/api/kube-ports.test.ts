@@ -59,7 +59,7 @@ describe('the version-in-use check', () => {
   const endpoint = (name: string, version: string | undefined, served?: string): InferenceEndpoint => ({
     apiVersion: 'tenantmesh.io/v1alpha1',
     kind: 'InferenceEndpoint',
-    metadata: { name: `acme-${name}` },
+    metadata: { name: `acme--${name}` },
     spec: { tenant: 'acme', model: { name: 'resnet', ...(version ? { version } : {}) }, runtime: 'rt' },
     ...(served ? { status: { servedModelVersion: served } } : {}),
   });

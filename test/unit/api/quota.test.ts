@@ -66,3 +66,36 @@ describe('endpoint quota', () => {
     ).toBeUndefined();
   });
 });
+
+describe('endpoint quota counts what replicas may use, not only what they request', () => {
+  const greedy = spec({
+    replicas: 100,
+    resources: { requests: { cpu: '10m', memory: '10Mi' }, limits: { cpu: '64', memory: '256Gi' } },
+  });
+
+  it('refuses 100 replicas with small requests and huge limits under a 1 CPU / 1 GiB quota', () => {
+    expect(refusal(() => assertWithinQuota({ cpu: '1', memory: '1Gi' }, greedy, [], runtimes))?.quota).toBe(
+      'cpu',
+    );
+    expect(refusal(() => assertWithinQuota({ memory: '1Gi' }, greedy, [], runtimes))?.quota).toBe('memory');
+  });
+
+  it('counts replicas × limit (else request) against cpu and memory', () => {
+    const two = spec({ replicas: 2, resources: { requests: { cpu: '250m' }, limits: { cpu: '500m' } } });
+    expect(refusal(() => assertWithinQuota({ cpu: '1' }, two, [], runtimes))).toBeUndefined();
+    const three = spec({ replicas: 3, resources: { requests: { cpu: '250m' }, limits: { cpu: '500m' } } });
+    expect(refusal(() => assertWithinQuota({ cpu: '1' }, three, [], runtimes))?.requested).toBe('1.5');
+  });
+
+  it('refuses an endpoint that declares neither requests nor limits when the tenant has a quota for them', () => {
+    const bare: ServingRuntime = {
+      ...runtime,
+      spec: { ...runtime.spec, container: { image: 'x' } },
+    } as ServingRuntime;
+    const refused = refusal(() =>
+      assertWithinQuota({ cpu: '100' }, spec({ runtime: 'bare' }), [], new Map([['bare', bare]])),
+    );
+    expect(refused?.quota).toBe('cpu');
+    expect(refused?.requested).toMatch(/unbounded/);
+  });
+});

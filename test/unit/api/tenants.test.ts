@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
-import { IDENTITIES, bearer, testDeps } from './fakes.ts';
+import { IDENTITIES, MemoryEndpointStore, bearer, noModels, testDeps } from './fakes.ts';
 
 const CA = {
   certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
@@ -294,7 +294,9 @@ describe('access grants', () => {
   });
 
   it('grants a ServiceAccount access to one endpoint only', async () => {
-    const { deps, store } = testDeps();
+    const endpoints = new MemoryEndpointStore();
+    await endpoints.create('acme', 'resnet', { tenant: 'acme', model: { name: 'm' }, runtime: 'triton' });
+    const { deps, store } = testDeps({ endpoints: { store: endpoints, models: noModels } });
     const response = await request(createApp(deps).callback())
       .post('/v1/tenants/acme/access')
       .set(bearer('acme-admin-token'))
@@ -307,6 +309,23 @@ describe('access grants', () => {
     expect(store.tenants.get('acme')?.spec.endpointGrants).toEqual([
       { endpoint: 'resnet', subjects: [{ kind: 'ServiceAccount', name: 'ci', namespace: 'build' }] },
     ]);
+  });
+
+  it('refuses a grant on an endpoint the tenant does not own, even when another tenant has one of that name', async () => {
+    const endpoints = new MemoryEndpointStore();
+    await endpoints.create('globex', 'resnet', { tenant: 'globex', model: { name: 'm' }, runtime: 'triton' });
+    const { deps, store } = testDeps({ endpoints: { store: endpoints, models: noModels } });
+    const app = createApp(deps).callback();
+    for (const endpoint of ['resnet', 'not-created-yet']) {
+      const response = await request(app)
+        .post('/v1/tenants/acme/access')
+        .set(bearer('acme-admin-token'))
+        .send({ role: 'endpointUsers', endpoint, subject: { kind: 'User', name: 'oidc:mallory' } });
+      expect(response.status).toBe(422);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.body.detail).toContain(`tenant "acme" has no endpoint "${endpoint}"`);
+    }
+    expect(store.tenants.get('acme')?.spec.endpointGrants).toBeUndefined();
   });
 
   it('leaves naming tenant admins to platform admins', async () => {
@@ -356,6 +375,61 @@ describe('access grants', () => {
       .get('/v1/tenants/globex/access')
       .set(bearer('acme-admin-token'));
     expect(response.status).toBe(404);
+  });
+
+  it('grants every signed-in user as tenant users: the public registry', async () => {
+    const { deps, store } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .post('/v1/tenants/acme/access')
+      .set(bearer('acme-admin-token'))
+      .send({ role: 'users', subject: { kind: 'Group', name: 'system:authenticated' } });
+    expect(response.status).toBe(201);
+    expect(store.tenants.get('acme')?.spec.users).toContainEqual({
+      kind: 'Group',
+      name: 'system:authenticated',
+    });
+  });
+
+  it.each([
+    { role: 'users', subject: { kind: 'Group', name: 'system:unauthenticated' } },
+    { role: 'users', subject: { kind: 'User', name: 'system:anonymous' } },
+    { role: 'endpointUsers', endpoint: 'resnet', subject: { kind: 'Group', name: 'system:anonymous' } },
+    { role: 'admins', subject: { kind: 'Group', name: 'system:authenticated' } },
+    { role: 'admins', subject: { kind: 'Group', name: 'system:serviceaccounts:ci' } },
+  ])('refuses to grant $role to $subject.name with 422 naming the field', async (grant) => {
+    const { deps, store } = testDeps();
+    const before = structuredClone(store.tenants.get('acme')?.spec);
+    const response = await request(createApp(deps).callback())
+      .post('/v1/tenants/acme/access')
+      .set(bearer('admin-token'))
+      .send(grant);
+    expect(response.status).toBe(422);
+    expect(response.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(response.body.invalidParams).toEqual([
+      { pointer: '/subject/name', reason: expect.stringContaining(grant.subject.name) },
+    ]);
+    expect(store.tenants.get('acme')?.spec).toEqual(before);
+  });
+
+  it('refuses a new tenant whose admins include a built-in group, or whose users include anonymous callers', async () => {
+    const { deps, store } = testDeps();
+    const response = await request(createApp(deps).callback())
+      .post('/v1/tenants')
+      .set(bearer('admin-token'))
+      .send({
+        name: 'initech',
+        admins: [
+          { kind: 'Group', name: 'initech-admins' },
+          { kind: 'Group', name: 'system:masters' },
+        ],
+        users: [{ kind: 'Group', name: 'system:unauthenticated' }],
+      });
+    expect(response.status).toBe(422);
+    expect(response.body.invalidParams.map((p: { pointer: string }) => p.pointer)).toEqual([
+      '/admins/1/name',
+      '/users/0/name',
+    ]);
+    expect(store.tenants.has('initech')).toBe(false);
   });
 
   it('answers 404 when revoking a grant that does not exist', async () => {

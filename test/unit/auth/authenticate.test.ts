@@ -80,6 +80,43 @@ describe('bearer authentication', () => {
     await expect(authenticator.authenticate('t')).rejects.toMatchObject({ code: 'Unavailable' });
   });
 
+  it('refuses a token the reviewer accepted without confirming one of the required audiences', async () => {
+    const answer = (audiences?: string[]): TokenReviewPort => ({
+      reviewToken: async () => ({
+        authenticated: true,
+        user: { username: 'system:serviceaccount:build:ci', groups: [] },
+        ...(audiences ? { audiences } : {}),
+      }),
+    });
+    const options = { audiences: ['tenantmesh'] };
+    // An audience-unaware reviewer (or a token made for the apiserver itself) confirms no audience.
+    await expect(
+      createServiceAccountAuthenticator(answer(), options).authenticate('t'),
+    ).rejects.toMatchObject({ code: 'Unauthenticated' });
+    await expect(
+      createServiceAccountAuthenticator(answer(['https://kubernetes.default.svc']), options).authenticate(
+        't',
+      ),
+    ).rejects.toThrow('audience');
+    await expect(
+      createServiceAccountAuthenticator(answer(['tenantmesh']), options).authenticate('t'),
+    ).resolves.toMatchObject({ username: 'system:serviceaccount:build:ci' });
+  });
+
+  it('keeps the backend’s error text (addresses) out of an Unavailable answer', async () => {
+    const authenticator = createServiceAccountAuthenticator({
+      reviewToken: async () => {
+        throw new Error('connect ECONNREFUSED 10.96.0.1:443');
+      },
+    });
+    const error = await authenticator.authenticate('t').then(
+      () => new Error('accepted'),
+      (e: unknown) => e as Error,
+    );
+    expect(error.message).not.toMatch(/10\.96|ECONNREFUSED/);
+    expect((error.cause as Error).message).toMatch(/ECONNREFUSED/);
+  });
+
   it.each([
     [undefined, 'missing bearer token'],
     ['', 'missing bearer token'],

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -77,6 +77,26 @@ describe('command-line parsing', () => {
     expect(seen[1]?.method).toBe('DELETE');
     expect(seen[1]?.url.pathname).toBe('/v1/tenants/acme/access/users/ServiceAccount/deployer');
     expect(seen[1]?.url.search).toBe('?namespace=ci');
+  });
+
+  it('shows a grant to Kubernetes’ own groups in words, in the list and after granting', async () => {
+    const lists = {
+      tenant: 'public',
+      admins: [],
+      users: [
+        { kind: 'Group', name: 'system:authenticated' },
+        { kind: 'Group', name: 'system:serviceaccounts:ml-ci' },
+      ],
+      endpointUsers: [],
+    };
+    const { fetch } = fakeFetch(() => json(200, lists));
+    const list = testIo(env(), fetch);
+    expect(await run(['access', 'list', 'public'], list)).toBe(ExitCode.ok);
+    expect(list.stdout.text).toContain('every signed-in user');
+    expect(list.stdout.text).toContain('every ServiceAccount in namespace ml-ci');
+    const grant = testIo(env(), fetch);
+    expect(await run(['access', 'grant', 'public', 'group:system:authenticated'], grant)).toBe(ExitCode.ok);
+    expect(grant.stdout.text).toBe('granted users on public for every signed-in user\n');
   });
 
   it('scales an endpoint through its replicas subresource', async () => {
@@ -203,6 +223,59 @@ describe('login, whoami, logout', () => {
     const io = testIo({ TENANTMESH_CONFIG_DIR: dir });
     expect(await run(['whoami'], io)).toBe(ExitCode.unauthenticated);
     expect(io.stderr.text).toMatch(/not logged in/);
+  });
+
+  it('never sends a stored token to another server named with --server', async () => {
+    const { fetch, seen } = fakeFetch(() => json(200, { items: [] }));
+    await run(
+      ['--server', 'https://api.one', 'login', '--token', 'stored-secret', '--no-verify'],
+      testIo({ TENANTMESH_CONFIG_DIR: dir }, fetch),
+    );
+    await run(
+      ['--server', 'https://evil.test', 'tenants', 'list'],
+      testIo({ TENANTMESH_CONFIG_DIR: dir }, fetch),
+    );
+    await run(
+      ['--server', 'https://api.one:443/', 'tenants', 'list'],
+      testIo({ TENANTMESH_CONFIG_DIR: dir }, fetch),
+    );
+    expect(seen.map((r) => [r.url.origin, r.headers.get('authorization')])).toEqual([
+      ['https://evil.test', null],
+      ['https://api.one', 'Bearer stored-secret'],
+    ]);
+  });
+
+  it('leaves the old token behind when a profile is logged in to another server without a token', async () => {
+    await run(
+      ['--server', 'https://api.one', 'login', '--token', 'stored-secret', '--no-verify'],
+      testIo({ TENANTMESH_CONFIG_DIR: dir }),
+    );
+    await run(
+      ['--server', 'https://evil.test', 'login', '--no-verify'],
+      testIo({ TENANTMESH_CONFIG_DIR: dir }),
+    );
+    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
+    expect(config.profiles.default).toEqual({ server: 'https://evil.test' });
+  });
+
+  it('makes a generated key file private even when a readable file of that name existed', async () => {
+    const outDir = path.join(dir, 'certs');
+    await mkdir(outDir);
+    const keyFile = path.join(outDir, 'scorer.key');
+    await writeFile(keyFile, 'old', { mode: 0o644 });
+    await chmod(keyFile, 0o644);
+    const { fetch } = fakeFetch(() =>
+      json(201, { serialNumber: '01', certificatePem: 'CERT', caCertificatePem: 'CA', commonName: 'scorer' }),
+    );
+    const io = testIo(env(), fetch);
+    const code = await run(
+      ['certificates', 'issue', 'acme', 'scorer', '--generate-key', '--out-dir', outDir],
+      io,
+    );
+    expect(io.stderr.text).toBe('');
+    expect(code).toBe(ExitCode.ok);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    expect(await readFile(keyFile, 'utf8')).toMatch(/BEGIN PRIVATE KEY/);
   });
 
   it('asks for a server when none is configured', async () => {

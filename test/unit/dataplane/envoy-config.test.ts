@@ -49,7 +49,7 @@ describe('the Envoy bootstrap derived from the rendered gateway objects', () => 
     const hcm = hcmOf(envoyBootstrap(options()));
     expect(hcm.forward_client_cert_details).toBe('SANITIZE_SET');
     expect(hcm.set_current_client_cert_details).toMatchObject({ cert: true, subject: true, uri: true });
-    const extAuthz = hcm.http_filters[0].typed_config as Json;
+    const extAuthz = hcm.http_filters[1].typed_config as Json;
     expect(extAuthz.transport_api_version).toBe('V3');
     expect(extAuthz.failure_mode_allow).toBe(false);
     expect(extAuthz).not.toHaveProperty('include_peer_certificate');
@@ -62,7 +62,7 @@ describe('the Envoy bootstrap derived from the rendered gateway objects', () => 
     const bert = hosts.find((h) => h.domains.includes('bert.acme.models.example.com'))!;
     expect(bert.domains).toEqual(['bert.acme.models.example.com', 'bert.acme.models.example.com:*']);
     const grpcCluster = bert.routes[0].route.cluster as string;
-    expect(grpcCluster).toBe('outbound|8001||acme-bert.tenantmesh-serving.svc.cluster.local');
+    expect(grpcCluster).toBe('outbound|8001||acme--bert.tenantmesh-serving.svc.cluster.local');
     const cluster = (config.static_resources.clusters as Json[]).find((c) => c.name === grpcCluster)!;
     expect(cluster.typed_extension_protocol_options).toBeDefined();
   });
@@ -79,12 +79,61 @@ describe('the Envoy bootstrap derived from the rendered gateway objects', () => 
     });
   });
 
-  it('skips ext_authz for hosts no CUSTOM policy names', () => {
+  it('enables ext_authz only for requests a CUSTOM shadow rule marks, as Istio compiles CUSTOM policies', () => {
+    const hcm = hcmOf(envoyBootstrap(options()));
+    const [rbac, extAuthz] = hcm.http_filters as Json[];
+    expect(rbac!.name).toBe('envoy.filters.http.rbac');
+    expect(rbac!.typed_config.rules).toBeUndefined();
+    expect(rbac!.typed_config.shadow_rules_stat_prefix).toBe('istio_ext_authz_');
+    expect(extAuthz!.typed_config.filter_enabled_metadata).toEqual({
+      filter: 'envoy.filters.http.rbac',
+      path: [{ key: 'istio_ext_authz_shadow_effective_policy_id' }],
+      value: { string_match: { prefix: 'istio-ext-authz' } },
+    });
+    // The tenant's rule names no host, so it marks every request whatever its :authority.
+    expect(Object.values(rbac!.typed_config.shadow_rules.policies)).toEqual([
+      { permissions: [{ any: true }], principals: [{ any: true }] },
+    ]);
+  });
+
+  it('mirrors a host-limited CUSTOM rule as a literal, case-insensitive :authority match', () => {
+    const hostLimited = objects.map((o) =>
+      o.kind === 'AuthorizationPolicy' && (o.spec as Json).action === 'CUSTOM'
+        ? {
+            ...o,
+            spec: {
+              ...(o.spec as Json),
+              rules: [{ to: [{ operation: { hosts: ['*.acme.models.example.com'] } }] }],
+            },
+          }
+        : o,
+    );
+    const [rbac] = hcmOf(envoyBootstrap(options({ objects: hostLimited }))).http_filters as Json[];
+    expect(Object.values(rbac!.typed_config.shadow_rules.policies)).toEqual([
+      {
+        permissions: [
+          {
+            or_rules: {
+              rules: [
+                {
+                  header: {
+                    name: ':authority',
+                    string_match: { suffix: '.acme.models.example.com', ignore_case: true },
+                  },
+                },
+              ],
+            },
+          },
+        ],
+        principals: [{ any: true }],
+      },
+    ]);
+  });
+
+  it('sends nothing to the provider without a CUSTOM policy', () => {
     const withoutPolicy = objects.filter((o) => o.kind !== 'AuthorizationPolicy');
-    const hosts = hcmOf(envoyBootstrap(options({ objects: withoutPolicy }))).route_config
-      .virtual_hosts as Json[];
-    for (const host of hosts)
-      expect(host.typed_per_filter_config?.['envoy.filters.http.ext_authz']?.disabled).toBe(true);
+    const [rbac] = hcmOf(envoyBootstrap(options({ objects: withoutPolicy }))).http_filters as Json[];
+    expect(rbac!.typed_config.shadow_rules.policies).toEqual({});
   });
 
   it('refuses a credential Secret outside the gateway namespace, as the Istio gateway cannot read it', () => {

@@ -74,6 +74,21 @@ describe('quota', () => {
     expect(decision.rejected[0]?.message).toContain('cpu');
   });
 
+  it('holds an endpoint written around the API to replicas × limits, not its small requests', () => {
+    const decision = applyQuota(
+      tenant({ cpu: '1', memory: '1Gi' }),
+      [
+        endpoint('greedy', '2025-01-01T00:00:00Z', {
+          replicas: 100,
+          resources: { requests: { cpu: '10m', memory: '10Mi' }, limits: { cpu: '64', memory: '256Gi' } },
+        }),
+      ],
+      new Map([['tfs', runtime]]),
+    );
+    expect(decision.admitted).toEqual([]);
+    expect(decision.rejected[0]?.message).toMatch(/cpu limits would total 6400/);
+  });
+
   it('rejects an endpoint whose own memory request exceeds the memory quota', () => {
     const decision = applyQuota(
       tenant({ memory: '2Gi' }),

@@ -54,7 +54,7 @@ function endpoint(name: string, spec: InferenceEndpoint['spec']): InferenceEndpo
   };
 }
 
-export const resnet = endpoint('acme-resnet', {
+export const resnet = endpoint('acme--resnet', {
   tenant: 'acme',
   model: { name: 'resnet50', version: 'latest' },
   runtime: 'tensorflow-serving',
@@ -63,7 +63,7 @@ export const resnet = endpoint('acme-resnet', {
   allowedClientSubjects: ['scoring-job', 'batch'],
 });
 
-export const bert = endpoint('acme-bert', {
+export const bert = endpoint('acme--bert', {
   tenant: 'acme',
   model: { name: 'bert', version: 'v7' },
   runtime: 'triton',

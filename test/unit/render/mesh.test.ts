@@ -56,12 +56,12 @@ describe('Istio objects', () => {
     ]);
   });
 
-  it('ext_authz covers the tenant hosts with and without the HTTPS port', () => {
+  it('ext_authz covers every request at the gateway: no host list a different :authority could escape', () => {
     const spec = specOf(renderExtAuthzPolicy(ctx));
     expect(spec).toMatchObject({ action: 'CUSTOM', provider: { name: 'tenantmesh-authorino' } });
-    expect(spec.rules).toEqual([
-      { to: [{ operation: { hosts: ['*.acme.models.example.com', '*.acme.models.example.com:443'] } }] },
-    ]);
+    expect(spec.selector).toEqual({ matchLabels: { istio: 'ingressgateway' } });
+    // Istio routes `x.H:8443` and `X.H` at the gateway; an empty rule sends them to Authorino too.
+    expect(spec.rules).toEqual([{}]);
   });
 
   it('serving pods accept traffic only from the gateway principal', () => {
@@ -175,16 +175,16 @@ describe('the AuthConfig', () => {
     expect(sar).not.toHaveProperty('groups');
   });
 
-  it('asks RBAC for get on the Service of the requested endpoint in the serving namespace', () => {
+  it('asks RBAC for invoke on the requested endpoint (lower-cased host label), not a read any view role grants', () => {
     const sar = spec.authorization['tenant-rbac']!.kubernetesSubjectAccessReview as {
       resourceAttributes: Spec;
     };
     expect(sar.resourceAttributes).toEqual({
-      verb: { value: 'get' },
-      group: { value: '' },
-      resource: { value: 'services' },
+      verb: { value: 'invoke' },
+      group: { value: 'tenantmesh.io' },
+      resource: { value: 'inferenceendpoints' },
       namespace: { value: 'tenantmesh-serving' },
-      name: { expression: '"acme-" + request.host.split(".")[0]' },
+      name: { expression: '"acme--" + request.host.lowerAscii().split(".")[0]' },
     });
   });
 
@@ -201,6 +201,15 @@ describe('the AuthConfig', () => {
       expression: '"tenantmesh:client:acme:" + auth.identity.CommonName',
     });
     expect(overrides.tenantmeshGroups).toEqual({ value: ['tenantmesh:clients:acme'] });
+  });
+
+  it("requires a certificate caller's O to be the tenant, so a CA shared with another tenant opens nothing", () => {
+    expect(spec.authorization['client-organization']).toEqual({
+      when: [{ predicate: 'auth.identity.tenantmeshMethod == "x509"' }],
+      patternMatching: {
+        patterns: [{ predicate: '"Organization" in auth.identity && "acme" in auth.identity.Organization' }],
+      },
+    });
   });
 
   it('accepts every configured OIDC issuer and ServiceAccount tokens for the configured audiences', () => {
@@ -222,7 +231,7 @@ describe('the AuthConfig', () => {
     expect(spec.authorization['tenant-rbac']!.cache).toEqual({
       key: {
         expression:
-          'auth.identity.tenantmeshUser + "|" + auth.identity.tenantmeshGroups.join(",") + "|" + request.host.split(".")[0]',
+          'auth.identity.tenantmeshUser + "|" + auth.identity.tenantmeshGroups.join(",") + "|" + request.host.lowerAscii().split(".")[0]',
       },
       ttl: 30,
     });

@@ -23,20 +23,23 @@ describe('RBAC objects', () => {
     await expect(toYaml(renderOpenShiftGroup(ctx))).toMatchFileSnapshot('__golden__/openshiftgroup.yaml');
   });
 
-  it("the tenant's data-plane Role allows get on exactly its endpoint Services", () => {
+  it("the tenant's data-plane Role allows get on its registry Service and invoke on exactly its endpoints", () => {
     expect(find(objects, 'Role', 'registry-user-acme').rules).toEqual([
+      { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['acme'] },
       {
-        apiGroups: [''],
-        resources: ['services'],
-        verbs: ['get'],
-        resourceNames: ['acme-bert', 'acme-resnet'],
+        apiGroups: ['tenantmesh.io'],
+        resources: ['inferenceendpoints'],
+        verbs: ['invoke'],
+        resourceNames: ['acme--bert', 'acme--resnet'],
       },
     ]);
   });
 
-  it('a tenant without endpoints gets a data-plane Role that grants nothing', () => {
+  it('a tenant without endpoints gets a data-plane Role that grants its registry Service only', () => {
     const empty = renderTenantRbac(tenantContext(sampleInput({ endpoints: [] })));
-    expect(find(empty, 'Role', 'registry-user-acme').rules).toEqual([]);
+    expect(find(empty, 'Role', 'registry-user-acme').rules).toEqual([
+      { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['acme'] },
+    ]);
   });
 
   it("the users binding covers the users group, the tenant's certificates, admins and users", () => {
@@ -50,11 +53,16 @@ describe('RBAC objects', () => {
     ]);
   });
 
-  it("an endpoint grant renders a Role limited to that endpoint's Service", () => {
-    expect(find(objects, 'Role', 'registry-user-acme-bert').rules).toEqual([
-      { apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: ['acme-bert'] },
+  it('an endpoint grant renders a Role limited to invoking that endpoint', () => {
+    expect(find(objects, 'Role', 'registry-user-acme--bert').rules).toEqual([
+      {
+        apiGroups: ['tenantmesh.io'],
+        resources: ['inferenceendpoints'],
+        verbs: ['invoke'],
+        resourceNames: ['acme--bert'],
+      },
     ]);
-    expect(find(objects, 'RoleBinding', 'registry-user-acme-bert').subjects).toEqual([
+    expect(find(objects, 'RoleBinding', 'registry-user-acme--bert').subjects).toEqual([
       { kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'partners' },
     ]);
   });

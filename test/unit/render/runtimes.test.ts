@@ -18,7 +18,7 @@ function rendered(name: string) {
   const endpoint: InferenceEndpoint = {
     apiVersion: 'tenantmesh.io/v1alpha1',
     kind: 'InferenceEndpoint',
-    metadata: { name: 'acme-iris', namespace: 'tenantmesh-serving', uid: 'u-iris', generation: 1 },
+    metadata: { name: 'acme--iris', namespace: 'tenantmesh-serving', uid: 'u-iris', generation: 1 },
     spec: { tenant: 'acme', model: { name: 'iris', version: '3' }, runtime: name },
   };
   const ctx = tenantContext(sampleInput({ endpoints: [{ resource: endpoint, modelVersion: '3' }] }));

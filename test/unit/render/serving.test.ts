@@ -80,7 +80,11 @@ describe('serving objects', () => {
 
   it("an endpoint's own resources override the runtime defaults field by field", () => {
     const server = podOf(renderDeployment(resnet!)).spec.containers[0]!;
-    expect(server.resources).toEqual({ requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '3Gi' } });
+    expect(server.resources).toEqual({
+      requests: { cpu: '1', memory: '1Gi' },
+      // A request without a limit is its own limit: what the quota counts bounds what the pod may use.
+      limits: { cpu: '1', memory: '3Gi' },
+    });
   });
 
   it('ports are named so Istio knows gRPC from HTTP', () => {
