@@ -11,6 +11,11 @@ export interface OwnedKind {
   /** Informers watch only these namespaces (none: cluster-scoped). */
   namespaced: boolean;
   /**
+   * Watched only in the platform's own namespaces (serving, gateway, CA), one informer each, so the operator
+   * needs no cluster-wide right on the kind: Secrets hold keys, and the chart grants them per namespace.
+   */
+  platformNamespacesOnly?: boolean;
+  /**
    * Served from a CRD with a status subresource, where the apiserver bumps the generation for every change
    * outside status and metadata: an update with the same generation only moved another controller's status.
    */
@@ -19,10 +24,10 @@ export interface OwnedKind {
 
 /** Every kind the renderers produce, in the order deletes are safest (dependents first is not needed: GC). */
 export const OWNED_KINDS: OwnedKind[] = [
-  { apiVersion: 'v1', kind: 'Secret', group: '', namespaced: true },
+  { apiVersion: 'v1', kind: 'Secret', group: '', namespaced: true, platformNamespacesOnly: true },
   { apiVersion: 'v1', kind: 'Service', group: '', namespaced: true },
   // Not rendered: the API's client-certificate registry, watched so a revocation reaches the gateway's CRL.
-  { apiVersion: 'v1', kind: 'ConfigMap', group: '', namespaced: true },
+  { apiVersion: 'v1', kind: 'ConfigMap', group: '', namespaced: true, platformNamespacesOnly: true },
   { apiVersion: 'apps/v1', kind: 'Deployment', group: 'apps', namespaced: true },
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',

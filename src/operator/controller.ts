@@ -44,6 +44,8 @@ export interface OperatorOptions {
   resyncIntervalMs?: number;
   /** Lifetime of the storage read credentials. Default 12 h. */
   storageCredentialTtlSeconds?: number;
+  /** Namespace of the tenant CA Secrets. Default: the serving namespace. */
+  caNamespace?: string;
   /** Lease timings (tests shorten them). */
   lease?: { durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /** Told about every failed reconcile and recovered informer error. */
@@ -129,7 +131,11 @@ export function createOperator(options: OperatorOptions): Operator {
     endpointsOf: (tenant) => endpoints?.byIndex(BY_TENANT, tenant) ?? [],
     runtimes: () => runtimes?.list() ?? [],
     ownedBy: (tenant) => [...owned.values()].flatMap((informer) => informer.byIndex(BY_TENANT, tenant)),
-    owned: (ref) => owned.get(`${ref.apiVersion}/${ref.kind}`)?.get(objectKey(ref)),
+    owned: (ref) =>
+      (
+        owned.get(`${ref.apiVersion}/${ref.kind}/${ref.metadata.namespace ?? ''}`) ??
+        owned.get(`${ref.apiVersion}/${ref.kind}`)
+      )?.get(objectKey(ref)),
     modelPullFailure: (tenant, endpoint) =>
       (servingPods?.byIndex(BY_TENANT, tenant) ?? [])
         .filter((pod) => endpointOfPod(pod) === endpoint)
@@ -137,9 +143,15 @@ export function createOperator(options: OperatorOptions): Operator {
         .find((failure) => failure !== undefined),
   };
 
+  const caNamespace = options.caNamespace ?? platform.servingNamespace;
+  /** Where Secrets and ConfigMaps are watched: the operator holds no cluster-wide right on them. */
+  const platformNamespaces = [
+    ...new Set([platform.servingNamespace, platform.gatewayNamespace, caNamespace]),
+  ].sort();
   const reconciler = new TenantReconciler({
     kube,
     platform,
+    caNamespace,
     store: options.store,
     pki: options.pki ?? defaultPki,
     clock,
@@ -274,29 +286,35 @@ export function createOperator(options: OperatorOptions): Operator {
     const ownerOf = (object: KubeObject) => tenantOfObject(object) ?? PLATFORM_KEY;
     for (const kind of OWNED_KINDS) {
       if (kind.group !== '' && !servesGroup(groups, kind.group, kind.apiVersion.split('/')[1])) continue;
-      const informer = new Informer<KubeObject>(
-        kube.listWatch(kind.apiVersion, kind.kind, { labelSelector: `${LABELS.managedBy}=${PRODUCT}` }),
-        {
-          onAdd: (object) => enqueueChange(ownerOf(object), object),
-          onUpdate: (old, object) => {
-            // A relist's unchanged objects need no reconcile here: their tenant is queued by its own relist.
-            if (old.metadata.resourceVersion === object.metadata.resourceVersion) {
-              metrics.events.inc({ kind: kind.kind, outcome: 'unchanged' });
-              return;
-            }
-            // Nor does another controller's status on a custom resource: nothing we render moved.
-            if (kind.customResource && onlyStatusChanged(old, object)) {
-              metrics.events.inc({ kind: kind.kind, outcome: 'status-only' });
-              return;
-            }
-            enqueueChange(ownerOf(object), object, old);
+      const scopes = kind.platformNamespacesOnly ? platformNamespaces : [undefined];
+      for (const namespace of scopes) {
+        const informer = new Informer<KubeObject>(
+          kube.listWatch(kind.apiVersion, kind.kind, {
+            labelSelector: `${LABELS.managedBy}=${PRODUCT}`,
+            ...(namespace ? { namespace } : {}),
+          }),
+          {
+            onAdd: (object) => enqueueChange(ownerOf(object), object),
+            onUpdate: (old, object) => {
+              // A relist's unchanged objects need no reconcile here: their tenant is queued by its own relist.
+              if (old.metadata.resourceVersion === object.metadata.resourceVersion) {
+                metrics.events.inc({ kind: kind.kind, outcome: 'unchanged' });
+                return;
+              }
+              // Nor does another controller's status on a custom resource: nothing we render moved.
+              if (kind.customResource && onlyStatusChanged(old, object)) {
+                metrics.events.inc({ kind: kind.kind, outcome: 'status-only' });
+                return;
+              }
+              enqueueChange(ownerOf(object), object, old);
+            },
+            onDelete: (object) => enqueueDelete(ownerOf(object), object),
           },
-          onDelete: (object) => enqueueDelete(ownerOf(object), object),
-        },
-        { ...informerOptions, indexers: { [BY_TENANT]: byTenantLabel } },
-      );
-      owned.set(`${kind.apiVersion}/${kind.kind}`, informer);
-      informers.push(informer);
+          { ...informerOptions, indexers: { [BY_TENANT]: byTenantLabel } },
+        );
+        owned.set(`${kind.apiVersion}/${kind.kind}${namespace ? `/${namespace}` : ''}`, informer);
+        informers.push(informer);
+      }
     }
     // Serving pods, for the model puller's termination message: only a change of that message queues the
     // tenant, so the pods' frequent status updates cost no reconcile.

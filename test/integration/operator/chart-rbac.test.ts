@@ -1,123 +1,335 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { platformConfig, type InferenceEndpoint, type Tenant } from '../../../src/domain/index.ts';
-import { createKube, type KubeObject } from '../../../src/kube/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  GROUP_VERSION,
+  LABELS,
+  endpointResourceName,
+  platformConfig,
+  type InferenceEndpoint,
+  type Tenant,
+} from '../../../src/domain/index.ts';
+import { KubeError, createKube, type Kube, type KubeObject } from '../../../src/kube/index.ts';
 import { createOperator, type Operator } from '../../../src/operator/controller.ts';
 import { storagePortFrom } from '../../../src/operator/ports.ts';
 import { createModelStore } from '../../../src/storage/store.ts';
 import { serviceAccountToken } from '../../../src/testenv/identities.ts';
 import { renderKubeconfig } from '../../../src/testenv/kubeconfig.ts';
 import { waitFor } from '../../../src/testenv/wait.ts';
-import { chartClusterRoleRules } from '../../support/chart.ts';
-import { endpoint, runtimeNamed, tenant } from './fixtures.ts';
+import { RELEASE_NAMESPACE, chartDocuments, chartValues } from '../../support/chart.ts';
+import {
+  RUNTIME,
+  callersOf,
+  env,
+  startApiUnderTest,
+  suffix,
+  tenantAdminUser,
+  type ApiUnderTest,
+  type Callers,
+} from '../api/fixture.ts';
 
 /**
- * The operator as the chart runs it: a ServiceAccount bound to exactly the chart's ClusterRole, nothing else.
- * The other operator tests run as system:masters, which is how a missing verb went unnoticed.
+ * The chart's RBAC, applied to a real apiserver: the SubjectAccessReviews prove nothing broader than needed is
+ * granted, and the operator and the API then do their whole job authenticated as the chart's ServiceAccounts.
  */
-const env = inject('env');
 const admin = createKube({ kubeconfigPath: env.adminKubeconfigPath });
-const ns = env.namespaces.serving;
-const run = randomBytes(3).toString('hex');
-const roleName = `tenantmesh-operator-chart-${run}`;
-const serviceAccount = `operator-chart-${run}`;
-const runtimeName = `chart-tfs-${run}`;
-const t = `chrb-${run}`;
-const GV = 'tenantmesh.io/v1alpha1';
-const manager = 'tenantmesh-test';
-const errors: string[] = [];
-let operator: Operator | undefined;
-let scratch: string;
+const platform = platformConfig({
+  servingNamespace: env.namespaces.serving,
+  gatewayNamespace: env.namespaces.gateway,
+});
+const values = {
+  ...chartValues(),
+  servingNamespace: platform.servingNamespace,
+  gatewayNamespace: platform.gatewayNamespace,
+};
+const T = `rbac-${suffix()}`;
+const account = (name: string) => ({
+  user: `system:serviceaccount:${RELEASE_NAMESPACE}:${name}`,
+  groups: ['system:serviceaccounts', `system:serviceaccounts:${RELEASE_NAMESPACE}`, 'system:authenticated'],
+});
+const OPERATOR = account('tenantmesh-operator');
+const API = account('tenantmesh-api');
+
+let dir: string;
+let operatorKube: Kube;
+let apiKube: Kube;
+let operator: Operator;
+let harness: ApiUnderTest;
+let callers: Callers;
+const operatorErrors: string[] = [];
+
+/** A kubeconfig file for the chart's ServiceAccount `name`, with a token from the TokenRequest API. */
+async function kubeconfigOf(name: string): Promise<string> {
+  const token = await serviceAccountToken(env, RELEASE_NAMESPACE, name);
+  const file = path.join(dir, `${name}.kubeconfig`);
+  writeFileSync(file, renderKubeconfig({ server: env.apiserverUrl, caPem: env.caPem, user: name, token }), {
+    mode: 0o600,
+  });
+  return file;
+}
+
+async function may(
+  who: { user: string; groups: string[] },
+  verb: string,
+  resource: string,
+  options: { group?: string; namespace?: string; name?: string } = {},
+): Promise<boolean> {
+  const status = await admin.createSubjectAccessReview({
+    ...who,
+    resourceAttributes: {
+      verb,
+      resource,
+      group: options.group ?? '',
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+      ...(options.name ? { name: options.name } : {}),
+    },
+  });
+  return status.allowed === true;
+}
+
+/** The reason of a refused write, or 'allowed' when the apiserver took it. */
+async function attempt(write: () => Promise<unknown>): Promise<string> {
+  try {
+    await write();
+    return 'allowed';
+  } catch (error) {
+    if (error instanceof KubeError) return error.reason;
+    throw error;
+  }
+}
 
 beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-chart-rbac-'));
   await admin.applyObject(
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: roleName },
-      rules: chartClusterRoleRules('operator-rbac.yaml', 'tenantmesh-operator'),
-    } as KubeObject,
-    { fieldManager: manager },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: RELEASE_NAMESPACE } },
+    { fieldManager: 'chart-rbac-test' },
   );
-  await admin.applyObject(
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: roleName },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
-      subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: ns }],
-    } as KubeObject,
-    { fieldManager: manager },
-  );
-  const token = await serviceAccountToken(env, ns, serviceAccount);
-  scratch = mkdtempSync(path.join(tmpdir(), 'chart-rbac-'));
-  const kubeconfigPath = path.join(scratch, 'operator.kubeconfig');
-  writeFileSync(
-    kubeconfigPath,
-    renderKubeconfig({ server: env.apiserverUrl, caPem: env.caPem, user: serviceAccount, token }),
-  );
-  await admin.applyObject(runtimeNamed(runtimeName) as unknown as KubeObject, { fieldManager: manager });
+  for (const template of ['operator-rbac.yaml', 'api-rbac.yaml']) {
+    for (const object of chartDocuments(template, values)) {
+      await admin.applyObject(object as unknown as KubeObject, {
+        fieldManager: 'chart-rbac-test',
+        force: true,
+      });
+    }
+  }
+  operatorKube = createKube({ kubeconfigPath: await kubeconfigOf('tenantmesh-operator') });
+  const apiKubeconfig = await kubeconfigOf('tenantmesh-api');
+  apiKube = createKube({ kubeconfigPath: apiKubeconfig });
+
   operator = createOperator({
-    kube: createKube({ kubeconfigPath }),
-    platform: platformConfig({ servingNamespace: ns, gatewayNamespace: env.namespaces.gateway }),
+    kube: operatorKube,
+    platform,
     store: storagePortFrom(createModelStore(env.s3)),
-    workers: 2,
-    identity: `chart-${run}`,
-    lease: { durationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
-    onError: (key, err) => errors.push(`${key}: ${err instanceof Error ? err.message : String(err)}`),
+    caNamespace: RELEASE_NAMESPACE,
+    leaderElection: false,
+    onError: (key, error) => {
+      if (key === T || key.startsWith('__')) {
+        operatorErrors.push(`${key}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
   });
   operator.start();
-  // The Lease lives in the serving namespace that the other operator tests share: on a loaded machine taking it
-  // over from a stopped holder can take a lease duration or two.
-  await waitFor(() => operator!.isReady(), {
-    description: 'operator under the chart RBAC leading',
-    timeoutMs: 90_000,
-  }).catch((error: unknown) => {
-    throw new Error(
-      `${error instanceof Error ? error.message : String(error)}; operator errors: ${errors.join('; ')}`,
-    );
+  await waitFor(() => operator.isReady(), {
+    description: 'operator (chart identity) ready',
+    timeoutMs: 60_000,
   });
+  harness = await startApiUnderTest({ kubeconfigPath: apiKubeconfig, caNamespace: RELEASE_NAMESPACE });
+  callers = await callersOf(T);
 });
 
 afterAll(async () => {
+  await harness?.call('delete', `/v1/tenants/${T}`, { token: callers.platformAdmin });
+  await waitFor(async () => !(await admin.get(GROUP_VERSION, 'Tenant', T)), {
+    description: `tenant ${T} removed by the operator`,
+    timeoutMs: 60_000,
+  }).catch(() => undefined);
   await operator?.stop();
-  await admin.delete(GV, 'Tenant', t);
-  await admin.delete(GV, 'ServingRuntime', runtimeName);
-  await admin.delete('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', roleName);
-  await admin.delete('rbac.authorization.k8s.io/v1', 'ClusterRole', roleName);
-  await admin.delete('v1', 'ServiceAccount', serviceAccount, ns);
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  await harness?.api.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
-describe("the operator under exactly the chart's RBAC", () => {
-  it('builds a tenant with endpoints, then deletes it with its endpoints: nothing is left Terminating', async () => {
-    await admin.applyObject(tenant(t) as unknown as KubeObject, { fieldManager: manager });
-    for (const e of ['a', 'b']) {
-      await admin.applyObject(endpoint(t, e, runtimeName, ns) as unknown as KubeObject, {
-        fieldManager: manager,
-      });
+describe('the chart grants the operator nothing broader than it needs', () => {
+  it('has no bind or escalate on any role, so it cannot grant what it does not hold', async () => {
+    for (const resource of ['roles', 'clusterroles']) {
+      for (const verb of ['bind', 'escalate']) {
+        expect(
+          await may(OPERATOR, verb, resource, { group: 'rbac.authorization.k8s.io', name: 'cluster-admin' }),
+        ).toBe(false);
+        expect(
+          await may(OPERATOR, verb, resource, {
+            group: 'rbac.authorization.k8s.io',
+            namespace: platform.servingNamespace,
+          }),
+        ).toBe(false);
+      }
     }
-    await waitFor(
-      async () =>
-        (await admin.get('apps/v1', 'Deployment', `${t}-a`, ns)) !== undefined &&
-        (await admin.get('apps/v1', 'Deployment', `${t}-b`, ns)) !== undefined,
-      { description: 'the Deployments of both endpoints', timeoutMs: 60_000 },
-    );
-    const live = await admin.get<Tenant & KubeObject>(GV, 'Tenant', t);
-    expect(live?.metadata.finalizers).toContain('tenantmesh.io/cleanup');
+    expect(await may(OPERATOR, 'impersonate', 'users')).toBe(false);
+  });
 
-    await admin.delete(GV, 'Tenant', t);
+  it('is refused when it tries to bind cluster-admin to itself or to write a role wider than its own', async () => {
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: `rbac-test-escalation-${T}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: 'tenantmesh-operator', namespace: RELEASE_NAMESPACE }],
+    };
+    expect(
+      await attempt(() => operatorKube.create(binding as KubeObject, { fieldManager: 'attacker' })),
+    ).toBe('Forbidden');
+    const wideRole = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: `rbac-test-wide-${T}` },
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }],
+    };
+    expect(
+      await attempt(() => operatorKube.create(wideRole as KubeObject, { fieldManager: 'attacker' })),
+    ).toBe('Forbidden');
+  });
+
+  it('reads Secrets only in the serving, gateway and CA namespaces', async () => {
+    for (const namespace of [platform.servingNamespace, platform.gatewayNamespace, RELEASE_NAMESPACE]) {
+      expect(await may(OPERATOR, 'get', 'secrets', { namespace }), namespace).toBe(true);
+    }
+    expect(await may(OPERATOR, 'list', 'secrets')).toBe(false);
+    for (const namespace of ['kube-system', 'default']) {
+      expect(await may(OPERATOR, 'get', 'secrets', { namespace }), namespace).toBe(false);
+    }
+    expect(await attempt(() => operatorKube.list('v1', 'Secret', { namespace: 'kube-system' }))).toBe(
+      'Forbidden',
+    );
+  });
+});
+
+describe('the chart grants the API nothing broader than it needs', () => {
+  it('has no Secret right outside the namespaces of the CA keys, and may list Secrets nowhere', async () => {
+    expect(await may(API, 'list', 'secrets')).toBe(false);
+    expect(await may(API, 'get', 'secrets', { namespace: 'kube-system' })).toBe(false);
+    expect(await may(API, 'get', 'secrets', { namespace: platform.gatewayNamespace })).toBe(false);
+    expect(await may(API, 'list', 'secrets', { namespace: RELEASE_NAMESPACE })).toBe(false);
+    expect(await may(API, 'get', 'secrets', { namespace: RELEASE_NAMESPACE })).toBe(true);
+    expect(await attempt(() => apiKube.list('v1', 'Secret', { namespace: 'kube-system' }))).toBe('Forbidden');
+    expect(await attempt(() => apiKube.list('v1', 'Secret'))).toBe('Forbidden');
+  });
+
+  it('cannot write RBAC', async () => {
+    for (const resource of ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings']) {
+      expect(await may(API, 'create', resource, { group: 'rbac.authorization.k8s.io' }), resource).toBe(
+        false,
+      );
+    }
+  });
+});
+
+describe('under exactly the chart’s rules', () => {
+  it('the API creates a tenant and the operator builds all of it', async () => {
+    const created = await harness.call('post', '/v1/tenants', {
+      token: callers.platformAdmin,
+      json: { name: T, admins: [{ kind: 'User', name: tenantAdminUser(T) }] },
+    });
+    expect(created.status, created.text).toBe(201);
     await waitFor(
       async () =>
-        (await admin.get(GV, 'Tenant', t)) === undefined &&
-        (
-          await admin.list<InferenceEndpoint & KubeObject>(GV, 'InferenceEndpoint', { namespace: ns })
-        ).items.every((item) => item.spec.tenant !== t),
-      { description: 'the tenant and its endpoints to be gone', timeoutMs: 60_000 },
+        (await harness.call('get', `/v1/tenants/${T}`, { token: callers.tenantAdmin })).status === 200,
+      {
+        description: 'the tenant admin to see the tenant (operator-written bindings)',
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      },
     );
-    expect(errors.filter((error) => /forbidden/i.test(error))).toEqual([]);
+    await waitFor(
+      async () =>
+        (await admin.get('v1', 'Secret', `tenantmesh-${T}-ca`, RELEASE_NAMESPACE)) &&
+        (await admin.get('v1', 'Secret', `tenantmesh-${T}-gateway`, platform.gatewayNamespace)) &&
+        (await admin.get(
+          'rbac.authorization.k8s.io/v1',
+          'Role',
+          `registry-user-${T}`,
+          platform.servingNamespace,
+        )),
+      {
+        description: 'CA, gateway Secret and data-plane Role of the tenant',
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      },
+    );
+  });
+
+  it('the API serves a tenant admin’s whole round: model, endpoint, grant, certificate, revocation, deletion', async () => {
+    const token = callers.tenantAdmin;
+    const put = await harness.call('put', `/v1/tenants/${T}/models/m/versions/1/files/m.bin`, {
+      token,
+      body: Buffer.from('weights'),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    expect(put.status, put.text).toBe(201);
+    const endpoint = await harness.call('post', `/v1/tenants/${T}/endpoints`, {
+      token,
+      json: { name: 'ep', model: { name: 'm', version: '1' }, runtime: RUNTIME },
+    });
+    expect(endpoint.status, endpoint.text).toBe(201);
+    const grant = await harness.call('post', `/v1/tenants/${T}/access`, {
+      token,
+      json: { role: 'endpointUsers', endpoint: 'ep', subject: { kind: 'User', name: 'scorer' } },
+    });
+    expect(grant.status, grant.text).toBe(200);
+    await waitFor(
+      async () =>
+        (
+          await admin.list('rbac.authorization.k8s.io/v1', 'Role', {
+            namespace: platform.servingNamespace,
+            labelSelector: `${LABELS.tenant}=${T},${LABELS.endpoint}=ep`,
+          })
+        ).items.length > 0,
+      {
+        description: 'the endpoint grant’s Role, written by the operator',
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      },
+    );
+    const issued = await harness.call('post', `/v1/tenants/${T}/certificates`, {
+      token,
+      json: { commonName: 'scorer' },
+    });
+    expect(issued.status, issued.text).toBe(201);
+    const serial = issued.json().serialNumber as string;
+    expect((await harness.call('get', `/v1/tenants/${T}/certificates`, { token })).status).toBe(200);
+    const revoked = await harness.call('delete', `/v1/tenants/${T}/certificates/${serial}`, { token });
+    expect(revoked.status, revoked.text).toBeLessThan(300);
+    const deleted = await harness.call('delete', `/v1/tenants/${T}/endpoints/ep`, { token });
+    expect(deleted.status, deleted.text).toBe(204);
+    // One endpoint stays, so the tenant's deletion below must delete it (the finalizer) and its Deployment.
+    const kept = await harness.call('post', `/v1/tenants/${T}/endpoints`, {
+      token,
+      json: { name: 'kept', model: { name: 'm', version: '1' }, runtime: RUNTIME },
+    });
+    expect(kept.status, kept.text).toBe(201);
+    await waitFor(
+      async () =>
+        (await admin.get('apps/v1', 'Deployment', endpointResourceName(T, 'kept'), platform.servingNamespace)) !==
+        undefined,
+      { description: 'the kept endpoint’s Deployment, written by the operator', timeoutMs: 60_000, intervalMs: 250 },
+    );
+    expect(operatorErrors.filter((e) => /forbidden/i.test(e))).toEqual([]);
+  });
+
+  it('the operator cleans the tenant and its endpoints up across namespaces when the API deletes it', async () => {
+    const removed = await harness.call('delete', `/v1/tenants/${T}`, { token: callers.platformAdmin });
+    expect(removed.status, removed.text).toBe(204);
+    await waitFor(async () => !(await admin.get<Tenant & KubeObject>(GROUP_VERSION, 'Tenant', T)), {
+      description: `tenant ${T} finalized by the operator`,
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
+    expect(
+      await admin.get('v1', 'Secret', `tenantmesh-${T}-gateway`, platform.gatewayNamespace),
+    ).toBeUndefined();
+    const endpoints = await admin.list<InferenceEndpoint & KubeObject>(GROUP_VERSION, 'InferenceEndpoint', {
+      namespace: platform.servingNamespace,
+    });
+    expect(endpoints.items.filter((item) => item.spec.tenant === T)).toEqual([]);
+    expect(operatorErrors.filter((e) => /forbidden/i.test(e))).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chartObject, chartValues } from './templates.ts';
+import { chartObject, chartValues } from '../../support/chart.ts';
 
 interface Peer {
   ipBlock?: unknown;

@@ -1,33 +1,38 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../../src/domain/index.ts';
 import { renderPlatform, renderTenant } from '../../../src/render/index.ts';
 import { platform, sampleInput } from '../render/fixtures.ts';
+import { RELEASE_NAMESPACE, chartDocuments, chartValues } from '../../support/chart.ts';
 
 interface PolicyRule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
+  resourceNames?: string[];
 }
 
-/** Reads a chart template, standing in for Helm's own values so the YAML parses. */
-function chartDocuments(template: string): Record<string, unknown>[] {
-  const text = readFileSync(
-    fileURLToPath(new URL(`../../../charts/tenantmesh/templates/${template}`, import.meta.url)),
-    'utf8',
-  )
-    .replace(/\{\{-? *include[^}]*\}\}/g, '{}')
-    .replace(/\{\{-?[^}]*\}\}/g, 'templated');
-  return parseAllDocuments(text).map((document) => document.toJS() as Record<string, unknown>);
+/** The rules a service account of the chart holds: cluster-wide, and per namespace through Roles. */
+interface Grants {
+  cluster: PolicyRule[];
+  namespaced: Map<string, PolicyRule[]>;
 }
 
-function clusterRoleRules(template: string, name: string): PolicyRule[] {
-  const role = chartDocuments(template).find(
-    (doc) => doc.kind === 'ClusterRole' && (doc.metadata as { name?: string }).name === name,
-  );
-  if (!role) throw new Error(`${template} has no ClusterRole ${name}`);
-  return role.rules as PolicyRule[];
+function grantsOf(template: string, name: string): Grants {
+  const documents = chartDocuments(template);
+  const named = (kind: string) =>
+    documents.filter((doc) => doc.kind === kind && (doc.metadata as { name?: string }).name === name);
+  const cluster = named('ClusterRole').flatMap((role) => role.rules as PolicyRule[]);
+  const namespaced = new Map<string, PolicyRule[]>();
+  for (const role of named('Role')) {
+    const namespace = (role.metadata as { namespace: string }).namespace;
+    namespaced.set(namespace, [...(namespaced.get(namespace) ?? []), ...(role.rules as PolicyRule[])]);
+  }
+  // Every Role and ClusterRole of the chart is bound to its service account, and nothing else is.
+  for (const binding of [...named('ClusterRoleBinding'), ...named('RoleBinding')]) {
+    expect(binding['subjects']).toEqual([{ kind: 'ServiceAccount', name, namespace: RELEASE_NAMESPACE }]);
+  }
+  expect(named('RoleBinding')).toHaveLength(named('Role').length);
+  return { cluster, namespaced };
 }
 
 const plural: Record<string, string> = {
@@ -48,55 +53,136 @@ const plural: Record<string, string> = {
   Group: 'groups',
 };
 
-function allows(rules: PolicyRule[], group: string, resource: string, verb: string): boolean {
+const matches = (list: string[], value: string) => list.includes(value) || list.includes('*');
+
+function allows(
+  rules: PolicyRule[],
+  group: string,
+  resource: string,
+  verb: string,
+  resourceName?: string,
+): boolean {
   return rules.some(
     (rule) =>
-      rule.apiGroups.includes(group) && rule.resources.includes(resource) && rule.verbs.includes(verb),
+      matches(rule.apiGroups, group) &&
+      matches(rule.resources, resource) &&
+      matches(rule.verbs, verb) &&
+      (!rule.resourceNames || (resourceName !== undefined && rule.resourceNames.includes(resourceName))),
   );
 }
 
+/** Whether the grants allow `verb` at `namespace` (a cluster-wide grant covers every namespace). */
+function grantsAllow(
+  grants: Grants,
+  namespace: string | undefined,
+  group: string,
+  resource: string,
+  verb: string,
+): boolean {
+  return (
+    allows(grants.cluster, group, resource, verb) ||
+    (namespace !== undefined && allows(grants.namespaced.get(namespace) ?? [], group, resource, verb))
+  );
+}
+
+const groupOf = (object: KubeObject) =>
+  object.apiVersion.includes('/') ? object.apiVersion.split('/')[0]! : '';
+
 describe('the chart grants the operator exactly what its renderers need', () => {
-  const rules = clusterRoleRules('operator-rbac.yaml', 'tenantmesh-operator');
+  const operator = grantsOf('operator-rbac.yaml', 'tenantmesh-operator');
   const everything = { istio: true, authorino: true, openshift: true };
   const rendered = [
     ...renderTenant(sampleInput({ capabilities: everything })),
     ...renderPlatform(platform, everything),
   ];
 
-  it('lets the operator apply, watch and delete every kind it renders', () => {
+  it('renders with the chart’s own namespaces', () => {
+    const values = chartValues() as { servingNamespace: string; gatewayNamespace: string };
+    expect([platform.servingNamespace, platform.gatewayNamespace]).toEqual([
+      values.servingNamespace,
+      values.gatewayNamespace,
+    ]);
+  });
+
+  it('lets the operator apply, watch and delete every kind it renders, where it renders it', () => {
     const missing: string[] = [];
     for (const object of rendered) {
-      const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0]! : '';
       const resource = plural[object.kind];
       if (!resource) throw new Error(`add ${object.kind} to the plural table of this test`);
       for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'delete']) {
-        if (!allows(rules, group, resource, verb)) missing.push(`${verb} ${group || 'core'}/${resource}`);
+        if (!grantsAllow(operator, object.metadata.namespace, groupOf(object), resource, verb)) {
+          missing.push(
+            `${verb} ${groupOf(object) || 'core'}/${resource} in ${object.metadata.namespace ?? '*'}`,
+          );
+        }
       }
     }
     expect([...new Set(missing)]).toEqual([]);
   });
 
-  it('lets the operator write status of the tenantmesh resources it reconciles', () => {
-    expect(allows(rules, 'tenantmesh.io', 'tenants/status', 'patch')).toBe(true);
-    expect(allows(rules, 'tenantmesh.io', 'inferenceendpoints/status', 'patch')).toBe(true);
+  it('lets the operator keep CA keys and read the certificate registry outside the serving namespace’s Pods', () => {
+    for (const namespace of [platform.servingNamespace, platform.gatewayNamespace, RELEASE_NAMESPACE]) {
+      expect(grantsAllow(operator, namespace, '', 'secrets', 'watch')).toBe(true);
+    }
+    expect(grantsAllow(operator, platform.servingNamespace, '', 'configmaps', 'watch')).toBe(true);
   });
 
-  it('lets the operator grant what the tenant roles grant, through bind and escalate rather than holding it', () => {
-    expect(allows(rules, 'rbac.authorization.k8s.io', 'clusterroles', 'escalate')).toBe(true);
-    expect(allows(rules, 'rbac.authorization.k8s.io', 'roles', 'bind')).toBe(true);
+  it('lets the operator write status of the tenantmesh resources it reconciles', () => {
+    expect(allows(operator.cluster, 'tenantmesh.io', 'tenants/status', 'patch')).toBe(true);
+    expect(allows(operator.cluster, 'tenantmesh.io', 'inferenceendpoints/status', 'patch')).toBe(true);
+  });
+
+  it('holds every permission the roles it writes hand out, so it needs neither bind nor escalate', () => {
+    const uncovered: string[] = [];
+    for (const role of rendered.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')) {
+      for (const rule of (role as unknown as { rules: PolicyRule[] }).rules) {
+        for (const group of rule.apiGroups)
+          for (const resource of rule.resources)
+            for (const verb of rule.verbs) {
+              if (!grantsAllow(operator, role.metadata.namespace, group, resource, verb)) {
+                uncovered.push(`${role.kind} ${role.metadata.name}: ${verb} ${group}/${resource}`);
+              }
+            }
+      }
+    }
+    expect(uncovered).toEqual([]);
+  });
+
+  it('gives the operator no bind, no escalate and no impersonation anywhere', () => {
+    const all = [...operator.cluster, ...[...operator.namespaced.values()].flat()];
+    for (const verb of ['bind', 'escalate', 'impersonate', '*']) {
+      expect(all.filter((rule) => rule.verbs.includes(verb))).toEqual([]);
+    }
+  });
+
+  it('gives the operator Secrets and ConfigMaps only through Roles in the platform’s namespaces', () => {
+    expect(allows(operator.cluster, '', 'secrets', 'get')).toBe(false);
+    expect(allows(operator.cluster, '', 'configmaps', 'get')).toBe(false);
+    expect([...operator.namespaced.keys()].sort()).toEqual(
+      [platform.gatewayNamespace, platform.servingNamespace, RELEASE_NAMESPACE].sort(),
+    );
   });
 });
 
-describe('the chart keeps the management API away from RBAC', () => {
+describe('the chart keeps the management API away from RBAC and from Secrets at large', () => {
+  const api = grantsOf('api-rbac.yaml', 'tenantmesh-api');
+
   it('gives the API no write access to roles or bindings, only the watch its tenant list needs', () => {
-    const rules = clusterRoleRules('api-rbac.yaml', 'tenantmesh-api');
-    const rbacRules = rules.filter((rule) => rule.apiGroups.includes('rbac.authorization.k8s.io'));
+    const all = [...api.cluster, ...[...api.namespaced.values()].flat()];
+    const rbacRules = all.filter((rule) => rule.apiGroups.includes('rbac.authorization.k8s.io'));
     expect(rbacRules.flatMap((rule) => rule.verbs).sort()).toEqual(['list', 'watch']);
-    expect(rbacRules.flatMap((rule) => rule.resources).sort()).toEqual([
-      'clusterrolebindings',
-      'clusterroles',
-    ]);
-    expect(allows(rules, 'authorization.k8s.io', 'subjectaccessreviews', 'create')).toBe(true);
-    expect(allows(rules, 'authentication.k8s.io', 'tokenreviews', 'create')).toBe(true);
+    expect(rbacRules.flatMap((rule) => rule.resources).sort()).toEqual(['clusterrolebindings', 'clusterroles']);
+    expect(allows(api.cluster, 'authorization.k8s.io', 'subjectaccessreviews', 'create')).toBe(true);
+    expect(allows(api.cluster, 'authentication.k8s.io', 'tokenreviews', 'create')).toBe(true);
+  });
+
+  it('gives the API Secrets only where the CA keys are, and never lets it list them', () => {
+    expect(allows(api.cluster, '', 'secrets', 'get')).toBe(false);
+    expect(allows(api.cluster, '', 'configmaps', 'get')).toBe(false);
+    for (const [namespace, rules] of api.namespaced) {
+      expect([platform.servingNamespace, RELEASE_NAMESPACE]).toContain(namespace);
+      expect(allows(rules, '', 'secrets', 'list')).toBe(false);
+      expect(allows(rules, '', 'secrets', 'watch')).toBe(false);
+    }
   });
 });
