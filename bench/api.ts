@@ -22,6 +22,7 @@ import { Client as MinioClient } from 'minio';
 import { pino } from 'pino';
 import { startApi } from '../src/api/main.ts';
 import { listen } from '../src/api/server.ts';
+import { localOidcIssuer } from '../src/testenv/oidc-issuer.ts';
 import { FIELD_MANAGERS, GROUP_VERSION, platformConfig, type Tenant } from '../src/domain/index.ts';
 import { createKube } from '../src/kube/index.ts';
 import { renderPlatform } from '../src/render/index.ts';
@@ -58,18 +59,13 @@ if (values.child) {
 
 /** The servers under test: the API wired to the cluster, and a bare Koa route, printed as one JSON line. */
 async function runChild(env: EnvironmentInfo): Promise<void> {
-  const platform = platformConfig({ servingNamespace: env.namespaces.serving });
+  const platform = platformConfig({
+    servingNamespace: env.namespaces.serving,
+    oidcIssuers: [localOidcIssuer(env.oidc)],
+  });
   const api = await startApi({
     kubeconfigPath: env.adminKubeconfigPath,
     s3: env.s3,
-    oidcIssuers: [
-      {
-        issuer: env.oidc.issuerUrl,
-        audiences: [env.oidc.audience],
-        usernameClaim: 'email',
-        caPem: env.oidc.caPem,
-      },
-    ],
     serviceAccountAudiences: [env.oidc.audience],
     platform,
     port: 0,
@@ -222,7 +218,10 @@ async function removeObjects(env: EnvironmentInfo, bucket: string): Promise<void
  * the management RBAC the operator renders; `five@bench.test` is an admin of five of them.
  */
 async function prepareTenants(env: EnvironmentInfo, count: number) {
-  const platform = platformConfig({ servingNamespace: env.namespaces.serving });
+  const platform = platformConfig({
+    servingNamespace: env.namespaces.serving,
+    oidcIssuers: [localOidcIssuer(env.oidc)],
+  });
   const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
   for (const object of renderPlatform(platform, { istio: false, authorino: false, openshift: false })) {
     await kube.applyObject(object as never, { fieldManager: FIELD_MANAGERS.operator, force: true });

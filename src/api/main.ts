@@ -10,7 +10,7 @@ import { createAuthorizer } from '../auth/authorize.ts';
 import { createOidcVerifier } from '../auth/jwt.ts';
 import type { OidcIssuerConfig } from '../auth/jwt.ts';
 import { createServiceAccountAuthenticator } from '../auth/tokenreview.ts';
-import { loadConfigFile, objectStoreCredentials, type TrustedIssuer } from '../config/file.ts';
+import { loadConfigFile, objectStoreCredentials } from '../config/file.ts';
 import {
   bucketName,
   modelVersionPrefix,
@@ -18,7 +18,7 @@ import {
   registryServiceName,
   storageCredentialSecretName,
 } from '../domain/index.ts';
-import type { PlatformConfig } from '../domain/index.ts';
+import type { OidcIssuer, PlatformConfig } from '../domain/index.ts';
 import { createKube } from '../kube/index.ts';
 import { createRegistryAccess } from '../auth/registry-access.ts';
 import { createRegistryPool, databaseConfigFromEnv } from '../registry/database.ts';
@@ -63,17 +63,14 @@ export interface S3Options {
   region?: string;
 }
 
-/** One trusted OIDC issuer; the claim mappings must equal the kube-apiserver's for the same issuer. */
-export type OidcIssuerOptions = TrustedIssuer;
-
 /** Everything {@link startApi} needs. */
 export interface StartApiOptions {
   /** Kubeconfig of the API's own identity; the default loading rules (KUBECONFIG, in-cluster) when absent. */
   kubeconfigPath?: string;
   s3: S3Options;
-  oidcIssuers: OidcIssuerOptions[];
   /** Audiences a ServiceAccount token must be issued for; TokenReview is off when empty. */
   serviceAccountAudiences: string[];
+  /** The platform; its `oidcIssuers` are the issuers the API trusts, mapped as the data plane maps them. */
   platform?: PlatformConfig;
   /** Namespace of the tenant CA Secrets (default: the serving namespace). */
   caNamespace?: string;
@@ -126,7 +123,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
 
   const metrics = createApiMetrics();
   const counted = (kind: string) => () => metrics.reviews.inc({ kind });
-  const verifiers = options.oidcIssuers.map((issuer) => createOidcVerifier(oidcConfig(issuer)));
+  const verifiers = platform.oidcIssuers.map((issuer) => createOidcVerifier(oidcConfig(issuer)));
   const authenticator = createAuthenticator({
     oidc: verifiers,
     ...(options.serviceAccountAudiences.length > 0
@@ -286,15 +283,16 @@ function registryMetadataSink(repository: RegistryRepository): ModelMetadataSink
   };
 }
 
-function oidcConfig(issuer: OidcIssuerOptions): OidcIssuerConfig {
+/** The verifier's configuration of a platform issuer: the same claim mappings the AuthConfig renders. */
+export function oidcConfig(issuer: OidcIssuer): OidcIssuerConfig {
   return {
-    issuer: issuer.issuer,
+    issuer: issuer.issuerUrl,
     audiences: issuer.audiences,
     ...(issuer.usernameClaim ? { usernameClaim: issuer.usernameClaim } : {}),
     ...(issuer.usernamePrefix ? { usernamePrefix: issuer.usernamePrefix } : {}),
     ...(issuer.groupsClaim ? { groupsClaim: issuer.groupsClaim } : {}),
     ...(issuer.groupsPrefix ? { groupsPrefix: issuer.groupsPrefix } : {}),
-    ...(issuer.caPem ? { caPem: issuer.caPem } : {}),
+    ...(issuer.certificateAuthority ? { caPem: issuer.certificateAuthority } : {}),
   };
 }
 
@@ -328,7 +326,6 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): StartA
   return {
     ...(kubeconfigPath ? { kubeconfigPath } : {}),
     s3: { ...config.objectStore, ...objectStoreCredentials(env) },
-    oidcIssuers: config.oidcIssuers,
     serviceAccountAudiences: config.platform.serviceAccountTokenAudiences,
     platform: config.platform,
     ...(config.api.caNamespace ? { caNamespace: config.api.caNamespace } : {}),

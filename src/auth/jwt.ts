@@ -4,6 +4,7 @@ import {
   UnauthenticatedError as Unauthenticated,
   UnavailableError as Unavailable,
 } from '../domain/errors.ts';
+import { mapOidcClaims, oidcClaimRules } from '../domain/oidc.ts';
 import { createCaTrustingFetch } from './fetch.ts';
 import type { FetchLike } from './fetch.ts';
 import type { Identity } from './identity.ts';
@@ -129,25 +130,10 @@ export function peekIssuer(token: string): string | undefined {
   }
 }
 
-/** Maps the user and groups the way the apiserver's claim mappings do. */
+/** Maps the user and groups the way the apiserver's claim mappings do (the rules in domain/oidc.ts). */
 export function identityFromClaims(payload: JWTPayload, config: OidcIssuerConfig): Identity {
-  const usernameClaim = config.usernameClaim ?? 'sub';
-  const username = payload[usernameClaim];
-  if (typeof username !== 'string' || username === '') {
-    throw new Unauthenticated(`claim "${usernameClaim}" missing`);
-  }
-  if (usernameClaim === 'email' && payload['email_verified'] === false) {
-    throw new Unauthenticated('email not verified');
-  }
-  const rawGroups = payload[config.groupsClaim ?? 'groups'];
-  const groups = typeof rawGroups === 'string' ? [rawGroups] : Array.isArray(rawGroups) ? rawGroups : [];
-  const groupsPrefix = config.groupsPrefix ?? '';
-  return {
-    kind: 'oidc',
-    username: `${config.usernamePrefix ?? ''}${username}`,
-    groups: groups.filter((g): g is string => typeof g === 'string').map((g) => `${groupsPrefix}${g}`),
-    extra: {},
-  };
+  const { username, groups } = mapOidcClaims(payload, oidcClaimRules(config));
+  return { kind: 'oidc', username, groups, extra: {} };
 }
 
 /** A short, safe reason for a rejected token (never echoes the token). */

@@ -176,7 +176,11 @@ function resolveConfig(file: ConfigFile, source: string, readText: (file: string
     gatewayServiceAccount: file.gateway?.serviceAccount ?? defaults.gatewayServiceAccount,
     gatewaySelector: file.gateway?.selector ?? defaults.gatewaySelector,
     trustDomain: file.gateway?.trustDomain ?? defaults.trustDomain,
-    oidcIssuers: issuers.map(({ caFile: _caFile, ...issuer }) => issuer),
+    // One list for the API's verifiers and the AuthConfigs (domain/oidc.ts derives the claim rules of both).
+    oidcIssuers: issuers.map(({ caFile, ...issuer }) => ({
+      ...issuer,
+      ...(caFile ? { certificateAuthority: readCa(caFile, source, readText) } : {}),
+    })),
     serviceAccountTokenAudiences: file.serviceAccountTokenAudiences ?? defaults.serviceAccountTokenAudiences,
     authorizationCacheTtlSeconds: file.authorizationCacheTtlSeconds ?? defaults.authorizationCacheTtlSeconds,
     storage: { endpoint: storageEndpoint },

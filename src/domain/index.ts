@@ -6,3 +6,4 @@ export * from './labels.ts';
 export * from './errors.ts';
 export * from './identity.ts';
 export * from './subjects.ts';
+export * from './oidc.ts';

@@ -1,6 +1,10 @@
 import type { Subject } from './generated.ts';
 
-/** An OIDC issuer whose JWTs the data plane (Authorino) and the management API accept. */
+/**
+ * An OIDC issuer whose JWTs the data plane (Authorino) and the management API accept: the one configuration both
+ * derive their claim rules from (domain/oidc.ts). Keep it equal to the kube-apiserver's `jwt[]` entry for the
+ * same issuer (structured authentication configuration), so kubectl sees the same user.
+ */
 export interface OidcIssuer {
   /** Issuer URL exactly as in the tokens' `iss`; Authorino reads its discovery document. */
   issuerUrl: string;
@@ -8,12 +12,17 @@ export interface OidcIssuer {
   audiences: string[];
   /** Claim holding the username. Default `sub`. */
   usernameClaim?: string;
-  /** Prefix put before the username, as the kube-apiserver's claim mapping does. Default none. */
+  /** `claimMappings.username.prefix`: put before the username. Default none (as `prefix: ""`). */
   usernamePrefix?: string;
   /** Claim holding the groups. Default `groups`. */
   groupsClaim?: string;
-  /** Prefix put before each group. Default none. */
+  /** `claimMappings.groups.prefix`: put before each group, e.g. `oidc:`. Default none. */
   groupsPrefix?: string;
+  /**
+   * PEM bundle the management API trusts for the issuer's discovery document and keys (the apiserver's
+   * `issuer.certificateAuthority`); the data plane's trust is Authorino's own configuration.
+   */
+  certificateAuthority?: string;
 }
 
 /** Where the tenants' buckets live, as serving pods reach it. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { startApi, type ConsoleConfig, type OidcIssuerOptions, type RunningApi } from '../api/main.ts';
+import { startApi, type ConsoleConfig, type RunningApi } from '../api/main.ts';
 import type { RegistryDatabaseConfig } from '../registry/database.ts';
 import { platformConfig, type PlatformConfig } from '../domain/index.ts';
 import { startOperator, type RunningOperator } from '../operator/main.ts';
@@ -13,7 +13,7 @@ import { cliClientId, consoleClientId, demoGroups, demoTenant } from '../testenv
 import { startEnvironment } from '../testenv/environment.ts';
 import { freePort } from '../testenv/ports.ts';
 import { waitFor } from '../testenv/wait.ts';
-import { mintToken } from '../testenv/oidc-issuer.ts';
+import { localOidcIssuer, mintToken } from '../testenv/oidc-issuer.ts';
 
 /**
  * `npm start`: brings up the local platform (real etcd, kube-apiserver, controller-manager, MinIO, Authorino and a
@@ -24,8 +24,9 @@ const usage = `Usage: npm start [-- options]
 
   --kubeconfig <file>   target an existing cluster instead of starting a local one (needs --config)
   --use-kubeconfig      target the cluster in $KUBECONFIG (needs --config)
-  --config <file>       JSON for an existing cluster: {"platform": {...}, "s3": {endPoint, port, useSSL,
-                        accessKey, secretKey}, "oidcIssuers": [{issuer, audiences, usernameClaim, caPem}],
+  --config <file>       JSON for an existing cluster: {"platform": {..., "oidcIssuers": [{issuerUrl,
+                        audiences, usernameClaim, usernamePrefix, groupsClaim, groupsPrefix,
+                        certificateAuthority}]}, "s3": {endPoint, port, useSSL, accessKey, secretKey},
                         "serviceAccountAudiences": [...]}
   --api-port <port>     port of the management API on 127.0.0.1 (default 8080; 0 picks a free one)
   --run-dir <dir>       where the local platform keeps logs and data (default: a new temporary directory)
@@ -37,7 +38,6 @@ const usage = `Usage: npm start [-- options]
 interface PlatformServicesConfig {
   platform: PlatformConfig;
   s3: ModelStoreConfig;
-  oidcIssuers: OidcIssuerOptions[];
   serviceAccountAudiences: string[];
   console?: ConsoleConfig;
   /** The model registry's PostgreSQL (the local one, or `registryDatabase` of the config file). */
@@ -67,7 +67,6 @@ async function startServices(kubeconfigPath: string, config: PlatformServicesCon
     api = await startApi({
       kubeconfigPath,
       s3: config.s3,
-      oidcIssuers: config.oidcIssuers,
       serviceAccountAudiences: config.serviceAccountAudiences,
       platform: config.platform,
       ...(config.console ? { console: config.console } : {}),
@@ -148,21 +147,16 @@ async function runLocalPlatform(runDir: string | undefined, requestedApiPort: nu
         gatewayNamespace: info.namespaces.gateway,
         domain: 'models.tenantmesh.local',
         oidcIssuers: [
-          { issuerUrl: info.oidc.issuerUrl, audiences: [info.oidc.audience], usernameClaim: 'email' },
-          { issuerUrl: info.dex.issuerUrl, audiences: dexAudiences, usernameClaim: 'email' },
+          localOidcIssuer(info.oidc),
+          localOidcIssuer(info.oidc, {
+            issuerUrl: info.dex.issuerUrl,
+            audiences: dexAudiences,
+            certificateAuthority: info.caPem,
+          }),
         ],
         storage: { endpoint: `http://${info.s3.endPoint}:${info.s3.port}` },
       }),
       s3: info.s3,
-      oidcIssuers: [
-        {
-          issuer: info.oidc.issuerUrl,
-          audiences: [info.oidc.audience],
-          usernameClaim: 'email',
-          caPem: info.caPem,
-        },
-        { issuer: info.dex.issuerUrl, audiences: dexAudiences, usernameClaim: 'email', caPem: info.caPem },
-      ],
       serviceAccountAudiences: [info.oidc.audience],
       console: {
         issuer: info.dex.issuerUrl,
@@ -287,7 +281,6 @@ async function runAgainstCluster(
     {
       platform: platformConfig(raw.platform ?? {}),
       s3: raw.s3,
-      oidcIssuers: raw.oidcIssuers ?? [],
       serviceAccountAudiences: raw.serviceAccountAudiences ?? [],
       ...(raw.registryDatabase ? { registryDatabase: raw.registryDatabase } : {}),
     },

@@ -1,14 +1,19 @@
 import {
+  IMPLICIT_GROUPS_OF_EVERY_CALLER,
   INVOKE_ATTRIBUTES,
   LABELS,
+  RESERVED_NAME_PREFIX,
+  SERVICE_ACCOUNTS_GROUP,
+  SERVICE_ACCOUNT_USERNAME_PREFIX,
   authConfigName,
   clientCertificateGroup,
   clientCertificateUsername,
   commonLabels,
   endpointResourceName,
+  oidcClaimRules,
   tenantWildcardHost,
 } from '../domain/index.ts';
-import type { KubeObject, OidcIssuer } from '../domain/index.ts';
+import type { KubeObject, OidcClaimRules, OidcIssuer } from '../domain/index.ts';
 import { clientAuthentication } from './gateway.ts';
 import { objectMeta } from './meta.ts';
 import type { TenantContext } from './types.ts';
@@ -22,6 +27,7 @@ export const IDENTITY_FIELDS = {
   user: 'tenantmeshUser',
   groups: 'tenantmeshGroups',
   audienceAccepted: 'tenantmeshAudienceAccepted',
+  claimsAccepted: 'tenantmeshClaimsAccepted',
 } as const;
 
 /** The header the Istio gateway puts the verified client certificate in (SANITIZE_SET). */
@@ -50,6 +56,21 @@ function claimAsList(claim: string): string {
   return `(type(${value}) == string ? [${value}] : ${value})`;
 }
 
+/**
+ * CEL for the groups Kubernetes would give the caller (domain `effectiveGroups`): its own groups, then the
+ * groups of every authenticated caller, then for a ServiceAccount username the ServiceAccount groups.
+ */
+function effectiveGroupsCel(groups: string, username?: string): string {
+  const implicit = celList(IMPLICIT_GROUPS_OF_EVERY_CALLER);
+  if (username === undefined) return `${groups} + ${implicit}`;
+  const namespaceGroup = `${celString(`${SERVICE_ACCOUNTS_GROUP}:`)} + ${username}.split(":")[2]`;
+  const serviceAccountGroups = `[${celString(SERVICE_ACCOUNTS_GROUP)}, ${namespaceGroup}]`;
+  const isServiceAccount = `${username}.startsWith(${celString(SERVICE_ACCOUNT_USERNAME_PREFIX)})`;
+  // A TokenReview answer usually lists these already; filtering first keeps each group once.
+  const known = `${implicit} + (${isServiceAccount} ? ${serviceAccountGroups} : [])`;
+  return `${groups}.filter(g, !(g in ${known})) + ${known}`;
+}
+
 function clientCertificateIdentity(ctx: TenantContext): Record<string, unknown> {
   const usernamePrefix = clientCertificateUsername(ctx.name, '');
   return {
@@ -62,34 +83,46 @@ function clientCertificateIdentity(ctx: TenantContext): Record<string, unknown> 
     overrides: {
       [IDENTITY_FIELDS.method]: { value: 'x509' },
       [IDENTITY_FIELDS.user]: { expression: `${celString(usernamePrefix)} + auth.identity.CommonName` },
-      [IDENTITY_FIELDS.groups]: { value: [clientCertificateGroup(ctx.name)] },
+      [IDENTITY_FIELDS.groups]: {
+        value: [clientCertificateGroup(ctx.name), ...IMPLICIT_GROUPS_OF_EVERY_CALLER],
+      },
     },
   };
 }
 
 function oidcIdentity(issuer: OidcIssuer): Record<string, unknown> {
-  const usernameClaim = issuer.usernameClaim ?? 'sub';
-  const groupsClaim = issuer.groupsClaim ?? 'groups';
-  const groups = `(${celString(groupsClaim)} in auth.identity ? ${claimAsList(groupsClaim)} : [])`;
-  const prefixedGroups = issuer.groupsPrefix
-    ? `${groups}.map(g, ${celString(issuer.groupsPrefix)} + g)`
+  const rules = oidcClaimRules(issuer);
+  const groups = `(${celString(rules.groupsClaim)} in auth.identity ? ${claimAsList(rules.groupsClaim)} : [])`;
+  const prefixedGroups = rules.groupsPrefix
+    ? `${groups}.map(g, ${celString(rules.groupsPrefix)} + g)`
     : groups;
+  const username = `${celString(rules.usernamePrefix)} + auth.identity[${celString(rules.usernameClaim)}]`;
   return {
     when: [{ predicate: HAS_BEARER_CEL }],
     credentials: { authorizationHeader: { prefix: 'Bearer' } },
     jwt: { issuerUrl: issuer.issuerUrl },
     overrides: {
       [IDENTITY_FIELDS.method]: { value: 'oidc' },
-      [IDENTITY_FIELDS.user]: {
-        expression: `${celString(issuer.usernamePrefix ?? '')} + auth.identity[${celString(usernameClaim)}]`,
-      },
-      [IDENTITY_FIELDS.groups]: { expression: prefixedGroups },
+      [IDENTITY_FIELDS.user]: { expression: username },
+      [IDENTITY_FIELDS.groups]: { expression: effectiveGroupsCel(prefixedGroups) },
       // Authorino checks signature, expiry and issuer; the audience is checked by the oidc-audience rule.
       [IDENTITY_FIELDS.audienceAccepted]: {
         expression: `"aud" in auth.identity && ${claimAsList('aud')}.exists(a, a in ${celList(issuer.audiences)})`,
       },
+      // The API's claim rules (domain mapOidcClaims), checked by the oidc-claims rule.
+      [IDENTITY_FIELDS.claimsAccepted]: { expression: claimsAcceptedCel(rules, username, prefixedGroups) },
     },
   };
+}
+
+/** CEL that is true when the claims pass mapOidcClaims' checks: verified email, no reserved names. */
+function claimsAcceptedCel(rules: OidcClaimRules, username: string, groups: string): string {
+  const reserved = celString(RESERVED_NAME_PREFIX);
+  const checks = [`!(${username}).startsWith(${reserved})`, `${groups}.all(g, !g.startsWith(${reserved}))`];
+  if (rules.requireVerifiedEmail) {
+    checks.unshift('(!("email_verified" in auth.identity) || auth.identity.email_verified == true)');
+  }
+  return checks.join(' && ');
 }
 
 function serviceAccountIdentity(audiences: string[]): Record<string, unknown> {
@@ -102,7 +135,12 @@ function serviceAccountIdentity(audiences: string[]): Record<string, unknown> {
     overrides: {
       [IDENTITY_FIELDS.method]: { value: 'serviceaccount' },
       [IDENTITY_FIELDS.user]: { expression: 'auth.identity.user.username' },
-      [IDENTITY_FIELDS.groups]: { expression: 'auth.identity.user.groups' },
+      [IDENTITY_FIELDS.groups]: {
+        expression: effectiveGroupsCel(
+          '("groups" in auth.identity.user ? auth.identity.user.groups : [])',
+          'auth.identity.user.username',
+        ),
+      },
     },
   };
 }
@@ -193,6 +231,10 @@ function authorization(ctx: TenantContext): Record<string, unknown> {
     rules['oidc-audience'] = {
       when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "oidc"` }],
       patternMatching: { patterns: [{ predicate: identity(IDENTITY_FIELDS.audienceAccepted) }] },
+    };
+    rules['oidc-claims'] = {
+      when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "oidc"` }],
+      patternMatching: { patterns: [{ predicate: identity(IDENTITY_FIELDS.claimsAccepted) }] },
     };
   }
   Object.assign(rules, clientSubjectRules(ctx));

@@ -15,7 +15,13 @@ import {
   renderDexConfig,
   type DexInfo,
 } from './dex.ts';
-import { startOidcIssuer, type OidcSigningMaterial, type RunningOidcIssuer } from './oidc-issuer.ts';
+import {
+  apiserverJwtAuthenticator,
+  localOidcIssuer,
+  startOidcIssuer,
+  type OidcSigningMaterial,
+  type RunningOidcIssuer,
+} from './oidc-issuer.ts';
 import { freePort } from './ports.ts';
 import { startPostgresql, type PostgresEndpoint } from './postgresql.ts';
 import { ProcessSupervisor } from './processes.ts';
@@ -221,29 +227,14 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       apiVersion: 'apiserver.config.k8s.io/v1',
       kind: 'AuthenticationConfiguration',
       jwt: [
-        {
-          issuer: {
-            url: issuer.signing.issuerUrl,
-            certificateAuthority: ca.certPem,
-            audiences: [platformAudience],
-          },
-          claimMappings: {
-            username: { claim: 'email', prefix: '' },
-            groups: { claim: 'groups', prefix: '' },
-          },
-        },
-        {
-          issuer: {
-            url: dex.issuerUrl,
-            certificateAuthority: ca.certPem,
+        apiserverJwtAuthenticator(localOidcIssuer(issuer.signing)),
+        apiserverJwtAuthenticator(
+          localOidcIssuer(issuer.signing, {
+            issuerUrl: dex.issuerUrl,
             audiences: [consoleClientId, cliClientId],
-            audienceMatchPolicy: 'MatchAny',
-          },
-          claimMappings: {
-            username: { claim: 'email', prefix: '' },
-            groups: { claim: 'groups', prefix: '' },
-          },
-        },
+            certificateAuthority: ca.certPem,
+          }),
+        ),
       ],
     };
     supervisor.start('kube-apiserver', assetPath(assets, 'kube-apiserver'), [

@@ -1,6 +1,7 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { oidcClaimRules, type OidcIssuer } from '../domain/index.ts';
 
 /**
  * What is needed to mint tokens for the local issuer. It is plain data so the test environment can hand it to
@@ -28,6 +29,7 @@ export interface TestTokenClaims {
   /** Seconds from now before which the token is not valid. */
   notBefore?: number;
   issuer?: string;
+  /** More claims; they win over the defaults (e.g. `email_verified: false`). */
   extra?: Record<string, unknown>;
 }
 
@@ -35,6 +37,45 @@ export interface TestTokenClaims {
 export interface RunningOidcIssuer {
   signing: OidcSigningMaterial;
   close(): Promise<void>;
+}
+
+/**
+ * The local issuer as the platform trusts it: usernames from `email`, groups from `groups`, no prefixes. The
+ * kube-apiserver's authentication configuration, the API and the AuthConfig are all derived from this.
+ */
+export function localOidcIssuer(
+  signing: OidcSigningMaterial,
+  overrides: Partial<OidcIssuer> = {},
+): OidcIssuer {
+  return {
+    issuerUrl: signing.issuerUrl,
+    audiences: [signing.audience],
+    usernameClaim: 'email',
+    groupsClaim: 'groups',
+    certificateAuthority: signing.caPem,
+    ...overrides,
+  };
+}
+
+/**
+ * The kube-apiserver's `jwt[]` entry (structured authentication configuration) for an issuer, with the claim
+ * mappings the API and the AuthConfig apply, so kubectl sees the same user.
+ */
+export function apiserverJwtAuthenticator(issuer: OidcIssuer): Record<string, unknown> {
+  const rules = oidcClaimRules(issuer);
+  return {
+    issuer: {
+      url: issuer.issuerUrl,
+      ...(issuer.certificateAuthority ? { certificateAuthority: issuer.certificateAuthority } : {}),
+      audiences: [...issuer.audiences],
+      // More than one audience (Dex's console and CLI clients) needs the policy named.
+      ...(issuer.audiences.length > 1 ? { audienceMatchPolicy: 'MatchAny' } : {}),
+    },
+    claimMappings: {
+      username: { claim: rules.usernameClaim, prefix: rules.usernamePrefix },
+      groups: { claim: rules.groupsClaim, prefix: rules.groupsPrefix },
+    },
+  };
 }
 
 /** Starts the development/test OIDC issuer on 127.0.0.1 with a fresh RS256 key. */
@@ -89,10 +130,10 @@ export async function mintToken(signing: OidcSigningMaterial, claims: TestTokenC
   const key = await importJWK(signing.privateJwk, signing.alg);
   const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({
-    ...claims.extra,
     email: claims.email ?? `${claims.sub}@tenantmesh.test`,
     email_verified: true,
     groups: claims.groups ?? [],
+    ...claims.extra,
   })
     .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: 'JWT' })
     .setIssuer(claims.issuer ?? signing.issuerUrl)

@@ -19,11 +19,15 @@ import type { TenantContext } from '../../../src/render/types.ts';
 import { createModelStore, type ModelStore } from '../../../src/storage/store.ts';
 import type { EnvironmentInfo } from '../../../src/testenv/environment.ts';
 import { oidcToken, serviceAccountToken } from '../../../src/testenv/identities.ts';
+import { localOidcIssuer } from '../../../src/testenv/oidc-issuer.ts';
 import { waitFor } from '../../../src/testenv/wait.ts';
 
 export const env: EnvironmentInfo = inject('env');
 export const controlUrl: string = inject('controlUrl');
-export const platform = platformConfig({ servingNamespace: env.namespaces.serving });
+export const platform = platformConfig({
+  servingNamespace: env.namespaces.serving,
+  oidcIssuers: [localOidcIssuer(env.oidc)],
+});
 export const PLATFORM_ADMINS_GROUP = 'tenantmesh:platform-admins';
 export const RUNTIME = 'api-test-runtime';
 
@@ -51,15 +55,6 @@ export async function startApiUnderTest(overrides: Partial<StartApiOptions> = {}
   const api = await startApi({
     kubeconfigPath: env.adminKubeconfigPath,
     s3: env.s3,
-    oidcIssuers: [
-      {
-        issuer: env.oidc.issuerUrl,
-        audiences: [env.oidc.audience],
-        usernameClaim: 'email',
-        groupsClaim: 'groups',
-        caPem: env.oidc.caPem,
-      },
-    ],
     serviceAccountAudiences: [env.oidc.audience],
     platform,
     port: 0,

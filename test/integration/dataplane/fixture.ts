@@ -21,6 +21,7 @@ import {
 import type { IssuedCertificateWithKey, RevokedCertificate, TenantCa } from '../../../src/pki/index.ts';
 import { renderTenant } from '../../../src/render/index.ts';
 import type { EnvironmentInfo } from '../../../src/testenv/environment.ts';
+import { localOidcIssuer } from '../../../src/testenv/oidc-issuer.ts';
 import { waitFor } from '../../../src/testenv/wait.ts';
 
 /** Parent domain of the tenants these tests create; no other test uses it, so Authorino hosts never collide. */
@@ -36,7 +37,7 @@ export function dataplanePlatform(
     domain: DATAPLANE_DOMAIN,
     servingNamespace: env.namespaces.serving,
     gatewayNamespace: env.namespaces.gateway,
-    oidcIssuers: [{ issuerUrl: env.oidc.issuerUrl, audiences: ['tenantmesh'], usernameClaim: 'email' }],
+    oidcIssuers: [localOidcIssuer(env.oidc)],
     serviceAccountTokenAudiences: ['tenantmesh'],
     authorizationCacheTtlSeconds: 5,
     ...overrides,

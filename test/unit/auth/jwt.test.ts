@@ -81,13 +81,58 @@ describe('OIDC token verification', () => {
     });
   });
 
-  it('refuses an email username whose email is not verified', () => {
-    expect(() =>
-      identityFromClaims(
-        { email: 'a@example.com', email_verified: false },
-        { issuer: 'x', audiences: [], usernameClaim: 'email' },
-      ),
-    ).toThrow('email not verified');
+  it.each<[string, Record<string, unknown>, string]>([
+    ['false', { email: 'a@example.com', email_verified: false }, 'email not verified'],
+    ['the string "false"', { email: 'a@example.com', email_verified: 'false' }, 'email not verified'],
+    ['the string "true"', { email: 'a@example.com', email_verified: 'true' }, 'email not verified'],
+  ])('refuses an email username whose email_verified is %s', (_case, claims, reason) => {
+    expect(() => identityFromClaims(claims, { issuer: 'x', audiences: [], usernameClaim: 'email' })).toThrow(
+      reason,
+    );
+  });
+
+  it('accepts an email username with email_verified true or absent (as the apiserver does)', () => {
+    const config = { issuer: 'x', audiences: [], usernameClaim: 'email' };
+    expect(identityFromClaims({ email: 'a@example.com', email_verified: true }, config).username).toBe(
+      'a@example.com',
+    );
+    expect(identityFromClaims({ email: 'a@example.com' }, config).username).toBe('a@example.com');
+  });
+
+  it('does not ask a sub username for a verified email', () => {
+    expect(
+      identityFromClaims({ sub: 'alice', email_verified: false }, { issuer: 'x', audiences: [] }).username,
+    ).toBe('alice');
+  });
+
+  it.each<[string, Record<string, unknown>, Record<string, string>, string]>([
+    [
+      'a group system:masters',
+      { sub: 'mallory', groups: ['ml', 'system:masters'] },
+      {},
+      'group "system:masters"',
+    ],
+    ['a group given as one string', { sub: 'mallory', groups: 'system:nodes' }, {}, 'group "system:nodes"'],
+    ['a system: username', { sub: 'system:kube-scheduler' }, {}, 'reserved "system:" space'],
+    [
+      'a prefix that lands in system:',
+      { sub: 'mallory', groups: ['masters'] },
+      { groupsPrefix: 'system:' },
+      'group "system:masters"',
+    ],
+  ])('refuses %s from the IdP with a reason', (_case, claims, prefixes, reason) => {
+    expect(() => identityFromClaims(claims, { issuer: 'x', audiences: [], ...prefixes })).toThrow(reason);
+  });
+
+  it('lets a prefix move an IdP group out of the reserved space', () => {
+    const identity = identityFromClaims(
+      { sub: 'mallory', groups: ['system:masters', 'tenantmesh:platform-admins'] },
+      { issuer: 'x', audiences: [], usernamePrefix: 'oidc:', groupsPrefix: 'oidc:' },
+    );
+    expect(identity).toMatchObject({
+      username: 'oidc:mallory',
+      groups: ['oidc:system:masters', 'oidc:tenantmesh:platform-admins'],
+    });
   });
 
   it('refuses a discovery document that names a different issuer', async () => {

@@ -188,6 +188,39 @@ describe('the AuthConfig', () => {
     });
   });
 
+  it('checks the API’s claim rules for OIDC callers: verified email when the username is the email, no system: names', () => {
+    const withEmail = tenantContext(
+      sampleInput({
+        platform: {
+          ...platform,
+          oidcIssuers: [
+            {
+              issuerUrl: 'https://login.example.com',
+              audiences: ['tenantmesh'],
+              usernameClaim: 'email',
+              groupsPrefix: 'oidc:',
+            },
+          ],
+        },
+      }),
+    );
+    const rendered = specOf(renderAuthConfig(withEmail)) as typeof spec;
+    const overrides = rendered.authentication['oidc-0']!.overrides as Record<string, Spec>;
+    const accepted = overrides.tenantmeshClaimsAccepted!.expression as string;
+    expect(accepted).toContain(
+      '(!("email_verified" in auth.identity) || auth.identity.email_verified == true)',
+    );
+    expect(accepted).toContain('!("" + auth.identity["email"]).startsWith("system:")');
+    expect(accepted).toContain('.map(g, "oidc:" + g).all(g, !g.startsWith("system:"))');
+    expect(rendered.authorization['oidc-claims']).toEqual({
+      when: [{ predicate: 'auth.identity.tenantmeshMethod == "oidc"' }],
+      patternMatching: { patterns: [{ predicate: 'auth.identity.tenantmeshClaimsAccepted' }] },
+    });
+    // The golden issuer maps `sub`: no email rule there.
+    const golden = spec.authentication['oidc-0']!.overrides as Record<string, Spec>;
+    expect(golden.tenantmeshClaimsAccepted!.expression).not.toContain('email_verified');
+  });
+
   it("trusts only the tenant's CA, read from the certificate the gateway forwards", () => {
     expect(spec.authentication['client-certificate']!.x509).toEqual({
       selector: { matchLabels: { 'tenantmesh.io/tenant-ca': 'acme' } },
@@ -195,12 +228,14 @@ describe('the AuthConfig', () => {
     });
   });
 
-  it('maps a client certificate to the tenant-scoped user and group the PKI documents', () => {
+  it('maps a client certificate to the tenant-scoped user and group the PKI documents, plus system:authenticated', () => {
     const overrides = spec.authentication['client-certificate']!.overrides as Record<string, Spec>;
     expect(overrides.tenantmeshUser).toEqual({
       expression: '"tenantmesh:client:acme:" + auth.identity.CommonName',
     });
-    expect(overrides.tenantmeshGroups).toEqual({ value: ['tenantmesh:clients:acme'] });
+    expect(overrides.tenantmeshGroups).toEqual({
+      value: ['tenantmesh:clients:acme', 'system:authenticated'],
+    });
   });
 
   it("requires a certificate caller's O to be the tenant, so a CA shared with another tenant opens nothing", () => {
