@@ -31,6 +31,9 @@ export const platform = platformConfig({
 export const PLATFORM_ADMINS_GROUP = 'tenantmesh:platform-admins';
 export const RUNTIME = 'api-test-runtime';
 
+/** How long the API under test reuses a decision: RBAC changes in these tests must show within moments. */
+export const AUTHORIZATION_CACHE_TTL_MS = 1000;
+
 /** A short random suffix, so runs and files never collide on names. */
 export const suffix = (): string => randomBytes(3).toString('hex');
 
@@ -62,7 +65,7 @@ export async function startApiUnderTest(overrides: Partial<StartApiOptions> = {}
     logger: pino({ level: 'silent' }),
     audit: { record: (event) => audit.push({ schema_version: 1, time: '', ...event }) },
     // RBAC changes in these tests must show within moments.
-    authorizationCacheTtlMs: 1000,
+    authorizationCacheTtlMs: AUTHORIZATION_CACHE_TTL_MS,
     ...(env.postgresql ? { registryDatabase: env.postgresql } : {}),
     ...overrides,
   });
