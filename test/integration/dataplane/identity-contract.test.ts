@@ -3,6 +3,7 @@ import { authConfigName } from '../../../src/domain/index.ts';
 import type { KubeObject } from '../../../src/domain/index.ts';
 import { createKube } from '../../../src/kube/index.ts';
 import { oidcToken, serviceAccountToken } from '../../../src/testenv/identities.ts';
+import { waitFor } from '../../../src/testenv/wait.ts';
 import { createExtAuthzClient } from '../../support/ext-authz.ts';
 import {
   applyAll,
@@ -65,6 +66,14 @@ describe('identities in the rendered AuthConfig, decided by a real Authorino and
     });
     await applyAll(kube, applied);
     await waitAuthConfigReady(kube, authConfigName('opal'), ns);
+    // The tenant's own certificates are bound on every endpoint whatever the grants: once one is admitted, the
+    // apiserver's RBAC cache holds the tenant's bindings (slow under load), and the cases below are about identity.
+    const probe = { 'x-forwarded-client-cert': xfccFor((await opal.client('rbac-probe')).certPem) };
+    await waitFor(async () => (await check('closed', probe)).code === OK, {
+      description: "the tenant's RBAC to reach the apiserver's authorizer",
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
   });
   afterAll(async () => {
     client.close();
