@@ -11,6 +11,7 @@ import { startApi } from '../../../src/api/main.ts';
 import { createKube } from '../../../src/kube/index.ts';
 import { createModelStore } from '../../../src/storage/store.ts';
 import { cliClientId, consoleClientId, type DemoRole, type DemoUser } from '../../../src/testenv/dex.ts';
+import { localOidcIssuer } from '../../../src/testenv/oidc-issuer.ts';
 import { env, platform, type ApiUnderTest } from '../api/fixture.ts';
 
 /** Screenshots land here (ignored by git); the README's come from here too. */
@@ -25,22 +26,18 @@ export async function startConsoleUnderTest(): Promise<ApiUnderTest & { url: str
   const api = await startApi({
     kubeconfigPath: env.adminKubeconfigPath,
     s3: env.s3,
-    oidcIssuers: [
-      {
-        issuer: env.oidc.issuerUrl,
-        audiences: [env.oidc.audience],
-        usernameClaim: 'email',
-        caPem: env.oidc.caPem,
-      },
-      {
-        issuer: env.dex.issuerUrl,
-        audiences: [consoleClientId, cliClientId],
-        usernameClaim: 'email',
-        caPem: env.caPem,
-      },
-    ],
     serviceAccountAudiences: [env.oidc.audience],
-    platform,
+    platform: {
+      ...platform,
+      oidcIssuers: [
+        ...platform.oidcIssuers,
+        localOidcIssuer(env.oidc, {
+          issuerUrl: env.dex.issuerUrl,
+          audiences: [consoleClientId, cliClientId],
+          certificateAuthority: env.caPem,
+        }),
+      ],
+    },
     port: env.consolePort,
     host: '127.0.0.1',
     logger: pino({ level: 'silent' }),

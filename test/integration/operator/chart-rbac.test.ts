@@ -308,9 +308,17 @@ describe('under exactly the chart’s rules', () => {
     expect(kept.status, kept.text).toBe(201);
     await waitFor(
       async () =>
-        (await admin.get('apps/v1', 'Deployment', endpointResourceName(T, 'kept'), platform.servingNamespace)) !==
-        undefined,
-      { description: 'the kept endpoint’s Deployment, written by the operator', timeoutMs: 60_000, intervalMs: 250 },
+        (await admin.get(
+          'apps/v1',
+          'Deployment',
+          endpointResourceName(T, 'kept'),
+          platform.servingNamespace,
+        )) !== undefined,
+      {
+        description: 'the kept endpoint’s Deployment, written by the operator',
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      },
     );
     expect(operatorErrors.filter((e) => /forbidden/i.test(e))).toEqual([]);
   });

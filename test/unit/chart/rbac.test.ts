@@ -171,7 +171,10 @@ describe('the chart keeps the management API away from RBAC and from Secrets at 
     const all = [...api.cluster, ...[...api.namespaced.values()].flat()];
     const rbacRules = all.filter((rule) => rule.apiGroups.includes('rbac.authorization.k8s.io'));
     expect(rbacRules.flatMap((rule) => rule.verbs).sort()).toEqual(['list', 'watch']);
-    expect(rbacRules.flatMap((rule) => rule.resources).sort()).toEqual(['clusterrolebindings', 'clusterroles']);
+    expect(rbacRules.flatMap((rule) => rule.resources).sort()).toEqual([
+      'clusterrolebindings',
+      'clusterroles',
+    ]);
     expect(allows(api.cluster, 'authorization.k8s.io', 'subjectaccessreviews', 'create')).toBe(true);
     expect(allows(api.cluster, 'authentication.k8s.io', 'tokenreviews', 'create')).toBe(true);
   });
