@@ -38,10 +38,11 @@ const platform = platformConfig({
   servingNamespace: env.namespaces.serving,
   gatewayNamespace: env.namespaces.gateway,
 });
+const chartDefaults = chartValues() as { gateway: Record<string, unknown> };
 const values = {
-  ...chartValues(),
+  ...chartDefaults,
   servingNamespace: platform.servingNamespace,
-  gatewayNamespace: platform.gatewayNamespace,
+  gateway: { ...chartDefaults.gateway, namespace: platform.gatewayNamespace },
 };
 const T = `rbac-${suffix()}`;
 const account = (name: string) => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/domain/index.ts';
 import { renderPlatform, renderTenant } from '../../../src/render/index.ts';
-import { platform, sampleInput } from '../render/fixtures.ts';
+import { platform as fixturePlatform, sampleInput } from '../render/fixtures.ts';
 import { RELEASE_NAMESPACE, chartDocuments, chartValues } from '../../support/chart.ts';
 
 interface PolicyRule {
@@ -34,6 +34,19 @@ function grantsOf(template: string, name: string): Grants {
   expect(named('RoleBinding')).toHaveLength(named('Role').length);
   return { cluster, namespaced };
 }
+
+const chartDefaults = chartValues() as {
+  servingNamespace: string;
+  gateway: { namespace: string; serviceAccount: string; selector: Record<string, string> };
+};
+/** The renderers' platform as the chart's defaults configure it. */
+const platform = {
+  ...fixturePlatform,
+  servingNamespace: chartDefaults.servingNamespace,
+  gatewayNamespace: chartDefaults.gateway.namespace,
+  gatewayServiceAccount: chartDefaults.gateway.serviceAccount,
+  gatewaySelector: chartDefaults.gateway.selector,
+};
 
 const plural: Record<string, string> = {
   Deployment: 'deployments',
@@ -92,17 +105,9 @@ describe('the chart grants the operator exactly what its renderers need', () => 
   const operator = grantsOf('operator-rbac.yaml', 'tenantmesh-operator');
   const everything = { istio: true, authorino: true, openshift: true };
   const rendered = [
-    ...renderTenant(sampleInput({ capabilities: everything })),
+    ...renderTenant(sampleInput({ capabilities: everything, platform })),
     ...renderPlatform(platform, everything),
   ];
-
-  it('renders with the chart’s own namespaces', () => {
-    const values = chartValues() as { servingNamespace: string; gatewayNamespace: string };
-    expect([platform.servingNamespace, platform.gatewayNamespace]).toEqual([
-      values.servingNamespace,
-      values.gatewayNamespace,
-    ]);
-  });
 
   it('lets the operator apply, watch and delete every kind it renders, where it renders it', () => {
     const missing: string[] = [];
