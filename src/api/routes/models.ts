@@ -304,7 +304,7 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
       },
     }),
     defineRoute({
-      operationId: 'getModelVersion',
+      operationId: 'getModelVersionManifest',
       method: 'get',
       path: `${base}/:model/versions/:version`,
       resource: 'models',

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import {
 const T = `fuzz-${suffix()}`;
 /** Bounded for a busy 2-core machine: a few examples per operation and a hard time budget. */
 const MAX_EXAMPLES = Number(process.env['TENANTMESH_FUZZ_EXAMPLES'] ?? 8);
-const MAX_SECONDS = Number(process.env['TENANTMESH_FUZZ_SECONDS'] ?? 150);
+const MAX_SECONDS = Number(process.env['TENANTMESH_FUZZ_SECONDS'] ?? 90);
 
 /** Sum of the API's request counter (every label), read from its own /metrics. */
 async function requestsServed(harness: ApiUnderTest): Promise<number> {
@@ -80,9 +80,23 @@ describe('the whole OpenAPI document under schemathesis', () => {
     async () => {
       const before = await requestsServed(harness);
       const report = path.join(dir, 'junit.xml');
+      // Tenants the fuzzer creates get their CA from the operator, which this test does not run: their
+      // certificate routes answer the documented 503 "CA not ready yet" (with Retry-After). Any other 5xx fails.
+      const config = path.join(dir, 'schemathesis.toml');
+      writeFileSync(
+        config,
+        [
+          '[[operations]]',
+          'include-operation-id = ["issueCertificate", "getTenantCaCertificate"]',
+          'checks.not_a_server_error.expected-statuses = ["2XX", "3XX", "4XX", "503"]',
+          '',
+        ].join('\n'),
+      );
       const { code, output } = await run(
         assetPath(env.assets, 'schemathesis'),
         [
+          '--config-file',
+          config,
           'run',
           `${harness.api.url}/openapi.json`,
           '--url',

@@ -148,7 +148,15 @@ describe('the Helm chart', () => {
       { fieldManager: 'tenantmesh-test' },
     );
     try {
-      const objects = await template('--namespace', namespace);
+      // The chart writes into the serving and gateway namespaces, which must exist (the README's prerequisites).
+      const objects = await template(
+        '--namespace',
+        namespace,
+        '--set',
+        `servingNamespace=${env.namespaces.serving}`,
+        '--set',
+        `gateway.namespace=${env.namespaces.gateway}`,
+      );
       for (const object of objects) {
         await kube.applyObject(object, { fieldManager: 'tenantmesh-test', dryRun: true });
       }

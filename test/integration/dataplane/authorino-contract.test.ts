@@ -210,12 +210,23 @@ describe('the rendered AuthConfig decides data-plane calls in a real Authorino',
     await applyAll(kube, [binding]);
     try {
       const viewer = await oidcToken(env, { sub: 'viewer', email: 'viewer@example.com', groups: [] });
-      const reads = await kube.createSubjectAccessReview({
-        user: 'viewer@example.com',
-        groups: [],
-        resourceAttributes: { namespace: ns, verb: 'get', resource: 'services', name: 'orchid--kserve' },
-      });
-      expect(reads.allowed).toBe(true);
+      // The apiserver's RBAC cache takes a moment to see the new binding: wait until the viewer can read.
+      await waitFor(
+        async () =>
+          (
+            await kube.createSubjectAccessReview({
+              user: 'viewer@example.com',
+              groups: ['system:authenticated'],
+              resourceAttributes: {
+                namespace: ns,
+                verb: 'get',
+                resource: 'services',
+                name: 'orchid--kserve',
+              },
+            })
+          ).allowed === true,
+        { description: 'the view binding to reach the RBAC authorizer', timeoutMs: 30_000 },
+      );
       const result = await check('kserve', bearer(viewer));
       expect(result.code).toBe(PERMISSION_DENIED);
     } finally {

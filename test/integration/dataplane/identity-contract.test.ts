@@ -53,6 +53,8 @@ describe('identities in the rendered AuthConfig, decided by a real Authorino and
       platform,
       pki: opal,
       spec: {
+        // Bearer-only calls are what these cases are about; a certificate-only tenant refuses them all.
+        clientAuthentication: 'certificateOrToken',
         endpointGrants: [
           // The public endpoint: every signed-in caller.
           { endpoint: 'open', subjects: [{ kind: 'Group', name: 'system:authenticated' }] },

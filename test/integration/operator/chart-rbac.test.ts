@@ -140,7 +140,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await harness?.call('delete', `/v1/tenants/${T}`, { token: callers.platformAdmin });
+  await harness?.call('delete', `/v1/tenants/${T}?purge=true`, { token: callers.platformAdmin });
   await waitFor(async () => !(await admin.get(GROUP_VERSION, 'Tenant', T)), {
     description: `tenant ${T} removed by the operator`,
     timeoutMs: 60_000,
@@ -275,7 +275,7 @@ describe('under exactly the chart’s rules', () => {
       token,
       json: { role: 'endpointUsers', endpoint: 'ep', subject: { kind: 'User', name: 'scorer' } },
     });
-    expect(grant.status, grant.text).toBe(200);
+    expect(grant.status, grant.text).toBe(201);
     await waitFor(
       async () =>
         (
@@ -325,8 +325,10 @@ describe('under exactly the chart’s rules', () => {
   });
 
   it('the operator cleans the tenant and its endpoints up across namespaces when the API deletes it', async () => {
-    const removed = await harness.call('delete', `/v1/tenants/${T}`, { token: callers.platformAdmin });
-    expect(removed.status, removed.text).toBe(204);
+    const removed = await harness.call('delete', `/v1/tenants/${T}?purge=true`, {
+      token: callers.platformAdmin,
+    });
+    expect(removed.status, removed.text).toBe(202);
     await waitFor(async () => !(await admin.get<Tenant & KubeObject>(GROUP_VERSION, 'Tenant', T)), {
       description: `tenant ${T} finalized by the operator`,
       timeoutMs: 60_000,
