@@ -143,6 +143,9 @@ describe('the console in Chromium, logged in through Dex', () => {
         .filter({ hasText: new RegExp(`Group ${demoGroups.tenantUsers}`) })
         .count(),
     ).toBe(1);
+    // The form starts afresh after a grant.
+    await grant.getByLabel('Role').selectOption('users');
+    await grant.getByLabel('Kind').selectOption('Group');
     await grant.getByLabel('Name', { exact: true }).fill('system:authenticated');
     await grant.getByRole('button', { name: 'Grant' }).click();
     await eventually(() =>

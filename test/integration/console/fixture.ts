@@ -40,7 +40,7 @@ export async function startConsoleUnderTest(): Promise<ApiUnderTest & { url: str
     },
     port: env.consolePort,
     host: '127.0.0.1',
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: process.env['CONSOLE_DEBUG'] ? 'debug' : 'silent' }),
     audit: { record: (event) => audit.push({ schema_version: 1, time: '', ...event }) },
     authorizationCacheTtlMs: 1000,
     console: {

@@ -74,7 +74,9 @@ except StoreError:
 names = [f"model-{i:02d}" for i in range(12)]
 for name in names:
     registry.register_model(name, f"s3://tenant-bucket/{name}/", version="1", model_format_name="sklearn", model_format_version="1")
-everything = ["fraud-detector", *names]
+# A model published through the management API before this flow started is listed first (the oldest id).
+published_before = [os.environ["UPLOADED_MODEL"]] if os.environ.get("UPLOADED_MODEL") else []
+everything = [*published_before, "fraud-detector", *names]
 for order in ("order_by_id", "order_by_creation_time", "order_by_update_time"):
     for direction in ("ascending", "descending"):
         pager = getattr(getattr(registry.get_registered_models(), order)().page_size(5), direction)()
