@@ -62,6 +62,11 @@ export const configFileSchema = z
       })
       .strict()
       .optional(),
+    /** The management API's Service, which every tenant's registry Service aliases (ExternalName). */
+    registryService: z
+      .object({ externalName: nonEmpty.optional(), port: port.min(1).optional() })
+      .strict()
+      .optional(),
     modelPullerImage: nonEmpty.optional(),
     platformAdmins: z.array(subjectSchema).optional(),
     api: z
@@ -184,6 +189,10 @@ function resolveConfig(file: ConfigFile, source: string, readText: (file: string
     serviceAccountTokenAudiences: file.serviceAccountTokenAudiences ?? defaults.serviceAccountTokenAudiences,
     authorizationCacheTtlSeconds: file.authorizationCacheTtlSeconds ?? defaults.authorizationCacheTtlSeconds,
     storage: { endpoint: storageEndpoint },
+    registryService: {
+      externalName: file.registryService?.externalName ?? defaults.registryService.externalName,
+      port: file.registryService?.port ?? defaults.registryService.port,
+    },
     modelPullerImage: file.modelPullerImage ?? defaults.modelPullerImage,
     platformAdmins: file.platformAdmins ?? defaults.platformAdmins,
   });

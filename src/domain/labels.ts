@@ -7,13 +7,21 @@ export const LABELS = {
   endpoint: 'tenantmesh.io/endpoint',
   /** On a tenant's CA trust Secret; the tenant's AuthConfig selects its trusted CAs by it. */
   tenantCa: 'tenantmesh.io/tenant-ca',
+  /** The bare `component` key the Model Registry ecosystem (ODH dashboard) finds registry Services by. */
+  registryComponent: 'component',
 } as const;
+
+/** Value of {@link LABELS.registryComponent} on a tenant's registry Service. */
+export const REGISTRY_COMPONENT = 'model-registry';
+
+/** Name of the registry Service's port: the dashboard looks a registry's API up by it. */
+export const REGISTRY_PORT_NAME = 'https-api';
 
 /** Value of `app.kubernetes.io/managed-by` and `app.kubernetes.io/part-of`. */
 export const PRODUCT = 'tenantmesh';
 
 /** What part of the platform an object belongs to. */
-export type Component = 'serving' | 'gateway' | 'authz' | 'rbac' | 'pki';
+export type Component = 'serving' | 'gateway' | 'authz' | 'rbac' | 'pki' | 'registry';
 
 /** Labels for an object of `component`, for a tenant (and one of its endpoints) when given. */
 export function commonLabels(

@@ -57,6 +57,11 @@ export interface PlatformConfig {
   authorizationCacheTtlSeconds: number;
   /** The object store. */
   storage: StorageConfig;
+  /**
+   * Where in-cluster clients of a tenant's registry end up: the management API's Service (DNS name and port).
+   * Each tenant's registry Service in the serving namespace is an ExternalName alias of it (docs/registry.md).
+   */
+  registryService: { externalName: string; port: number };
   /** Image of the init container that pulls a model version (the tenantmesh image: `pull-model` command). */
   modelPullerImage: string;
   /** Subjects bound to the platform-admin ClusterRole. */
@@ -79,6 +84,8 @@ export const DEFAULT_PLATFORM_CONFIG: PlatformConfig = {
   serviceAccountTokenAudiences: ['tenantmesh'],
   authorizationCacheTtlSeconds: 30,
   storage: { endpoint: 'http://minio.tenantmesh-system.svc:9000' },
+  // The chart's API Service (templates/api.yaml) in its default release namespace.
+  registryService: { externalName: 'tenantmesh-api.tenantmesh-system.svc.cluster.local', port: 80 },
   modelPullerImage: 'ghcr.io/tenantmesh/tenantmesh:0.1.0',
   platformAdmins: [{ kind: 'Group', name: 'tenantmesh:platform-admins' }],
 };

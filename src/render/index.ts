@@ -13,7 +13,7 @@ import {
   renderGatewayCredentialSecret,
   renderStorageCredentialSecret,
 } from './secrets.ts';
-import { renderService } from './service.ts';
+import { renderRegistryService, renderService } from './service.ts';
 import { renderVirtualService } from './virtualservice.ts';
 import type { Capabilities, TenantContext, TenantRenderInput } from './types.ts';
 
@@ -47,6 +47,7 @@ export function renderTenant(input: TenantRenderInput): KubeObject[] {
   const objects: KubeObject[] = [
     renderStorageCredentialSecret(ctx, input.secrets.storage),
     ...ctx.endpoints.flatMap((endpoint) => [renderDeployment(endpoint), renderService(endpoint)]),
+    renderRegistryService(ctx),
     ...renderTenantRbac(ctx),
   ];
   if (input.capabilities.openshift) objects.push(renderOpenShiftGroup(ctx));

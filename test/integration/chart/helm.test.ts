@@ -89,6 +89,8 @@ describe('the Helm chart', () => {
       'operator.probePort=9181',
       '--set',
       'operator.workers=3',
+      '--set',
+      'clusterDomain=cluster.example',
     );
     const text = (find(objects, 'ConfigMap', 'tenantmesh-config')['data'] as Record<string, string>)[
       'config.json'
@@ -115,6 +117,14 @@ describe('the Helm chart', () => {
     });
     expect(config.api).toMatchObject({ host: '0.0.0.0', port: 9080 });
     expect(config.operator).toMatchObject({ probePort: 9181, probeHost: '0.0.0.0', workers: 3 });
+    // Every tenant's registry Service aliases the API's Service: its name in the release namespace, its port.
+    const apiService = find(objects, 'Service', 'tenantmesh-api') as KubeObject & {
+      spec: { ports: { port: number }[] };
+    };
+    expect(config.platform.registryService).toEqual({
+      externalName: 'tenantmesh-api.tenantmesh-system.svc.cluster.example',
+      port: apiService.spec.ports[0]!.port,
+    });
 
     // Ports, probes, args and env names agree with what the processes read.
     const api = container(find(objects, 'Deployment', 'tenantmesh-api'));

@@ -334,9 +334,12 @@ describe('under exactly the chart’s rules', () => {
       timeoutMs: 60_000,
       intervalMs: 250,
     });
-    expect(
-      await admin.get('v1', 'Secret', `tenantmesh-${T}-gateway`, platform.gatewayNamespace),
-    ).toBeUndefined();
+    // The garbage collector removes what the Tenant owned once the Tenant is gone, asynchronously.
+    await waitFor(
+      async () =>
+        (await admin.get('v1', 'Secret', `tenantmesh-${T}-gateway`, platform.gatewayNamespace)) === undefined,
+      { description: `the gateway Secret of ${T} collected`, timeoutMs: 60_000, intervalMs: 250 },
+    );
     const endpoints = await admin.list<InferenceEndpoint & KubeObject>(GROUP_VERSION, 'InferenceEndpoint', {
       namespace: platform.servingNamespace,
     });

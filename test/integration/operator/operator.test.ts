@@ -139,6 +139,7 @@ describe('operator against a real apiserver', () => {
       `Secret/tenantmesh-${t}-ca-trust`,
       `Secret/tenantmesh-${t}-gateway`,
       `Secret/tenantmesh-${t}-storage-read`,
+      `Service/${t}`,
       `Service/${t}--alpha`,
       `Service/${t}--beta`,
       `VirtualService/${t}--alpha`,
@@ -164,6 +165,14 @@ describe('operator against a real apiserver', () => {
     });
     const tenantNow = await getTenant(t1);
     expect(tenantNow?.metadata.finalizers).toContain('tenantmesh.io/cleanup');
+    // The registry Service: an alias of the management API's Service, found by the dashboard's label and port.
+    const registry = await kube.get('v1', 'Service', t1, ns);
+    expect(registry?.metadata.labels).toMatchObject({ component: 'model-registry' });
+    expect(registry?.['spec']).toMatchObject({
+      type: 'ExternalName',
+      externalName: platform.registryService.externalName,
+      ports: [{ name: 'https-api', port: platform.registryService.port }],
+    });
     expect(await s3Client(env).bucketExists(`tenantmesh-${t1}`)).toBe(true);
     await waitFor(
       async () => condition(await getTenant(t1), CONDITION_TYPES.progressing)?.reason === REASONS.rollingOut,
@@ -310,6 +319,26 @@ describe('operator against a real apiserver', () => {
     expect(await may('alice', ['team-a'], `${t1}--beta`)).toBe(true);
     expect(await may('bob', ['team-b'], `${t1}--alpha`)).toBe(true);
     expect(await may('bob', ['team-b'], `${t1}--beta`)).toBe(false);
+
+    // The registry: `get` on the tenant's registry Service `<t>`, exactly that, and only for its own users.
+    const mayOnServices = async (groups: string[], verb: string, name?: string) =>
+      (
+        await kube.createSubjectAccessReview({
+          user: 'carol',
+          groups,
+          resourceAttributes: { namespace: ns, verb, resource: 'services', ...(name ? { name } : {}) },
+        })
+      ).allowed;
+    expect(await mayOnServices([`${t1}-users`], 'get', t1)).toBe(true);
+    expect(await mayOnServices([`${t2}-users`], 'get', t2)).toBe(true);
+    expect(await mayOnServices([`${t1}-users`], 'get', t2)).toBe(false);
+    expect(await mayOnServices([`${t2}-users`], 'get', t1)).toBe(false);
+    expect(await mayOnServices([`${t1}-users`], 'get', `${t1}--alpha`)).toBe(false);
+    expect(await mayOnServices([`${t1}-users`], 'get')).toBe(false);
+    for (const verb of ['list', 'watch', 'update', 'patch', 'delete']) {
+      expect(await mayOnServices([`${t1}-users`], verb, t1), verb).toBe(false);
+    }
+    expect(await mayOnServices(['bob-only'], 'get', t1)).toBe(false);
   });
 
   it('marks endpoints over quota Degraded QuotaExceeded and creates nothing for them', async () => {
@@ -428,6 +457,7 @@ describe('operator against a real apiserver', () => {
     expect(
       await kube.get('v1', 'Secret', `tenantmesh-${t1}-gateway`, env.namespaces.gateway),
     ).toBeUndefined();
+    expect(await kube.get('v1', 'Service', t1, ns)).toBeUndefined();
     expect(await s3Client(env).bucketExists(`tenantmesh-${t1}`)).toBe(false);
     expect(await kube.get(GV, 'InferenceEndpoint', `${t1}--alpha`, ns)).toBeUndefined();
   });

@@ -54,6 +54,7 @@ describe('the configuration file', () => {
         authorizationCacheTtlSeconds: 5,
         platformAdmins: [{ kind: 'User', name: 'root@example.org' }],
         storage: { endpoint: 'https://s3.example.org', region: 'eu-west-1' },
+        registryService: { externalName: 'tenantmesh-api.platform.svc.cluster.example', port: 8080 },
         modelPullerImage: 'registry.example.org/tenantmesh:1',
         api: { host: '127.0.0.1', port: 9443, caNamespace: 'cas' },
         operator: { probePort: 9090, workers: 2, leaderElection: false },
@@ -78,6 +79,7 @@ describe('the configuration file', () => {
       authorizationCacheTtlSeconds: 5,
       platformAdmins: [{ kind: 'User', name: 'root@example.org' }],
       storage: { endpoint: 'https://s3.example.org' },
+      registryService: { externalName: 'tenantmesh-api.platform.svc.cluster.example', port: 8080 },
       modelPullerImage: 'registry.example.org/tenantmesh:1',
     });
     expect(gatewayPrincipal(config.platform)).toBe('td.example/ns/edge/sa/edge-gw');
