@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oidcToken, serviceAccountToken } from '../../../src/testenv/identities.ts';
+import { assetPath } from '../../../src/testenv/provision.ts';
 import { waitFor } from '../../../src/testenv/wait.ts';
 import {
   AUTHORIZATION_CACHE_TTL_MS,
@@ -16,6 +20,10 @@ import {
   type ApiUnderTest,
   type Callers,
 } from './fixture.ts';
+import { grantRegistryUsers, registryCall, serviceHost, waitForRegistryAccess } from '../registry/fixture.ts';
+
+const runPython = promisify(execFile);
+const publicFlow = fileURLToPath(new URL('../registry/public_flow.py', import.meta.url));
 
 /** Slack for the apiserver's RBAC informer and one request round trip. */
 const PROPAGATION_MS = 5000;
@@ -88,10 +96,22 @@ describe('a tenant granted to system:authenticated, decided by the real apiserve
     };
   }
 
+  /** The tenant's registry (the Kubeflow Model Registry API) as one caller sees it. */
+  const registryModels = (token?: string) =>
+    registryCall(
+      harness.api.url,
+      serviceHost(PUBLIC),
+      'get',
+      '/api/model_registry/v1alpha3/registered_models',
+      token ? { token } : {},
+    );
+
   it('is hidden from strangers before the grant', async () => {
     expect((await get('', stranger)).status).toBe(404);
     expect((await use(stranger)).statuses).toEqual([404, 404, 404]);
     expect((await use(strangerServiceAccount)).statuses).toEqual([404, 404, 404]);
+    expect((await registryModels(stranger)).status).toBe(403);
+    expect((await registryModels(strangerServiceAccount)).status).toBe(403);
   });
 
   it('grants users = system:authenticated, and then any OIDC user and any ServiceAccount may use it', async () => {
@@ -111,6 +131,33 @@ describe('a tenant granted to system:authenticated, decided by the real apiserve
     }
     const listed = await harness.call('get', '/v1/tenants', { token: strangerServiceAccount });
     expect(listed.json().items.map((t: { name: string }) => t.name)).toContain(PUBLIC);
+  });
+
+  it("opens the tenant's registry to any signed-in caller through the real Python client, and to nobody else", async () => {
+    // The operator's part for the registry: Role registry-user-<t> (get on its Service) bound to <t>-users.
+    await grantRegistryUsers(harness, PUBLIC);
+    await waitForRegistryAccess(harness, serviceHost(PUBLIC), stranger);
+    const port = new URL(harness.api.url).port;
+    for (const [who, token] of [
+      ['oidc', stranger],
+      ['serviceaccount', strangerServiceAccount],
+    ] as const) {
+      const { stdout } = await runPython(assetPath(env.assets, 'model-registry-python'), [publicFlow], {
+        env: {
+          ...process.env,
+          REGISTRY_HOST: serviceHost(PUBLIC),
+          REGISTRY_PORT: port,
+          REGISTRY_TOKEN: token,
+          MODEL_NAME: `walk-in-${who}`,
+        },
+        timeout: 120_000,
+      }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
+        throw new Error(`the Python client failed as ${who}:\n${error.stderr ?? ''}\n${error.stdout ?? ''}`);
+      });
+      expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ model: `walk-in-${who}`, version: '1' });
+    }
+    expect((await registryModels()).status).toBe(401);
+    expect((await registryModels('not-a-token')).status).toBe(401);
   });
 
   it('still refuses callers without a valid token', async () => {
