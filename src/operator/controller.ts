@@ -23,6 +23,7 @@ import type { PkiPort, StoragePort } from './ports.ts';
 import { defaultPki } from './ports.ts';
 import { PLATFORM_KEY, TenantReconciler, discoverCapabilities } from './reconciler.ts';
 import { endpointOfPod, modelPullFailure, slimServingPod } from './pull-failures.ts';
+import type { RegistryMirrorPort } from './registry-mirror.ts';
 import { WorkQueue, runWorkers } from './workqueue.ts';
 
 /** Options of {@link createOperator}. */
@@ -46,6 +47,8 @@ export interface OperatorOptions {
   storageCredentialTtlSeconds?: number;
   /** Namespace of the tenant CA Secrets. Default: the serving namespace. */
   caNamespace?: string;
+  /** The tenants' model registries: every InferenceEndpoint is mirrored there (docs/registry.md). Default none. */
+  registryMirror?: RegistryMirrorPort;
   /** Lease timings (tests shorten them). */
   lease?: { durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /** Told about every failed reconcile and recovered informer error. */
@@ -162,6 +165,7 @@ export function createOperator(options: OperatorOptions): Operator {
     ...(options.storageCredentialTtlSeconds !== undefined
       ? { storageCredentialTtlSeconds: options.storageCredentialTtlSeconds }
       : {}),
+    ...(options.registryMirror ? { registryMirror: options.registryMirror } : {}),
   });
 
   const enqueue = (key: string | undefined) => {

@@ -3,6 +3,13 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadConfigFile, objectStoreCredentials } from '../config/file.ts';
 import { platformConfig, type PlatformConfig } from '../domain/index.ts';
 import { createKube } from '../kube/index.ts';
+import {
+  createRegistryPool,
+  databaseConfigFromEnv,
+  type RegistryDatabaseConfig,
+} from '../registry/database.ts';
+import { migrate } from '../registry/migrate.ts';
+import { RegistryRepository } from '../registry/repository.ts';
 import { createModelStore, type ModelStoreConfig } from '../storage/store.ts';
 import { createOperator, type Operator } from './controller.ts';
 import { storagePortFrom, type StoragePort } from './ports.ts';
@@ -17,6 +24,8 @@ export interface StartOperatorOptions {
   s3?: ModelStoreConfig;
   /** Or a ready storage port (tests, benchmarks). */
   store?: StoragePort;
+  /** The model registry's PostgreSQL: when given, every InferenceEndpoint is mirrored into its tenant's registry. */
+  registryDatabase?: RegistryDatabaseConfig;
   workers?: number;
   /** Port of /healthz, /readyz, /metrics (0: any free port; undefined: no server). */
   probePort?: number;
@@ -45,6 +54,16 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
   const log = options.log ?? (() => undefined);
+  const pool = options.registryDatabase ? createRegistryPool(options.registryDatabase) : undefined;
+  if (pool) {
+    // The API migrates too; whichever starts first applies the schema, the other waits on the same lock.
+    try {
+      await migrate(pool);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
   const operator = createOperator({
     kube,
     platform: platformConfig(options.platform),
@@ -53,6 +72,7 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(options.leaderElection !== undefined ? { leaderElection: options.leaderElection } : {}),
     ...(options.identity !== undefined ? { identity: options.identity } : {}),
+    ...(pool ? { registryMirror: new RegistryRepository(pool) } : {}),
     onError: (key, err) =>
       log(`reconcile ${key} failed: ${err instanceof Error ? err.message : String(err)}`),
   });
@@ -71,6 +91,7 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
     async stop() {
       await operator.stop();
       await probes?.close();
+      await pool?.end();
     },
   };
 }
@@ -81,7 +102,8 @@ const usage = `Usage: tenantmesh-server operator --config <file> [--kubeconfig <
   --kubeconfig <file>   the operator's kubeconfig (default: KUBECONFIG or in-cluster)
 
 The object store's credentials come from TENANTMESH_S3_ACCESS_KEY and TENANTMESH_S3_SECRET_KEY; POD_NAME
-names this replica in the leader-election lease.`;
+names this replica in the leader-election lease. With PGHOST (and PGPORT, PGUSER, PGPASSWORD, PGDATABASE,
+PGSSLMODE) set, every InferenceEndpoint is mirrored into its tenant's model registry.`;
 
 /** Parses the command line into {@link StartOperatorOptions}; everything else comes from the file. */
 export function operatorOptions(argv: string[], env: NodeJS.ProcessEnv): StartOperatorOptions | 'help' {
@@ -106,6 +128,7 @@ export function operatorOptions(argv: string[], env: NodeJS.ProcessEnv): StartOp
     probeHost: config.operator.probeHost,
     leaderElection: config.operator.leaderElection,
     ...(env['POD_NAME'] ? { identity: env['POD_NAME'] } : {}),
+    ...((db) => (db ? { registryDatabase: db } : {}))(databaseConfigFromEnv(env)),
     processMetrics: true,
     log: (message) => process.stderr.write(`${message}\n`),
   };

@@ -46,6 +46,13 @@ import type { OperatorMetrics, WriteOperation } from './metrics.ts';
 import type { OwnWrites } from './own-writes.ts';
 import type { CaMaterial, PkiPort, StoragePort } from './ports.ts';
 import { applyQuota } from './quota.ts';
+import {
+  mirrorExternalIdPrefix,
+  mirroredInferenceServices,
+  servingEnvironmentName,
+  type JudgedEndpoint,
+  type RegistryMirrorPort,
+} from './registry-mirror.ts';
 import type { ReconcileOutcome } from './workqueue.ts';
 
 /** Finalizer on a Tenant until its bucket (which no ownerReference can clean) is removed. */
@@ -71,6 +78,8 @@ export interface ReconcilerDeps {
   storageCredentialTtlSeconds?: number;
   /** How often endpoints serving `latest` look for a newer version. Default 60 s. */
   latestPollMs?: number;
+  /** The tenants' model registries, when the operator reaches their database: endpoints are mirrored there. */
+  registryMirror?: RegistryMirrorPort;
 }
 
 /** Detects Istio, Authorino and OpenShift by API discovery. */
@@ -207,6 +216,7 @@ export class TenantReconciler {
         this.wrote('delete', 'ConfigMap');
       }
     }
+    await this.mirrorEndpoints(name, '', []);
     await this.deps.store.removeBucket(name);
     if (tenant.metadata.uid) this.bucketsEnsured.delete(tenant.metadata.uid);
     await this.deps.kube.removeFinalizer(tenant as Tenant & KubeObject, CLEANUP_FINALIZER);
@@ -334,6 +344,7 @@ export class TenantReconciler {
     );
     await this.prune(name, keep);
     await this.writeStatuses(tenant, verdicts, capabilities, ca, now, conflicts);
+    await this.mirrorEndpoints(name, tenantHostname(tenant, this.deps.platform), verdicts);
 
     const anyLatest = verdicts.some(
       (verdict) => (verdict.endpoint.spec.model.version ?? 'latest') === 'latest',
@@ -344,6 +355,22 @@ export class TenantReconciler {
       anyLatest ? this.latestPollMs : Number.POSITIVE_INFINITY,
     );
     return Number.isFinite(requeueAfterMs) ? { requeueAfterMs: Math.max(1_000, requeueAfterMs) } : {};
+  }
+
+  /**
+   * Mirrors the tenant's endpoints into its registry as InferenceServices of its serving environment (after the
+   * statuses, so a database outage delays only this step; the reconcile fails and is retried with backoff).
+   */
+  private async mirrorEndpoints(tenant: string, hostname: string, judged: JudgedEndpoint[]): Promise<void> {
+    const mirror = this.deps.registryMirror;
+    if (!mirror) return;
+    const platform = this.deps.platform;
+    await mirror.mirrorInferenceServices(
+      tenant,
+      servingEnvironmentName(platform),
+      mirrorExternalIdPrefix(platform),
+      mirroredInferenceServices(tenant, hostname, judged, platform),
+    );
   }
 
   private async ensureBucket(tenant: Tenant): Promise<void> {

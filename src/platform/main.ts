@@ -52,6 +52,7 @@ async function startServices(kubeconfigPath: string, config: PlatformServicesCon
     s3: config.s3,
     probePort: 0,
     leaderElection: true,
+    ...(config.registryDatabase ? { registryDatabase: config.registryDatabase } : {}),
     log: (message) => console.log(`[operator] ${message}`),
   });
   let api: RunningApi;

@@ -46,6 +46,35 @@ export interface PublishedVersion {
   author?: string;
 }
 
+/**
+ * An InferenceService of a tenant's serving environment that mirrors one InferenceEndpoint (the operator's
+ * view of it). `externalId` says which endpoint (`<namespace>/<name>`); the mirror owns the rows carrying one.
+ */
+export interface MirroredInferenceService {
+  externalId: string;
+  name: string;
+  description: string;
+  /** The registered model served, by name; an endpoint whose model is not registered is not mirrored. */
+  registeredModelName: string;
+  /** The model version served, by name, when known and registered. */
+  modelVersionName?: string;
+  runtime: string;
+  desiredState: 'DEPLOYED' | 'UNDEPLOYED';
+  /** Where clients call it; recorded as the string custom property `url`. */
+  url?: string;
+}
+
+/** What one mirror pass changed, and which endpoints it could not mirror (model not registered). */
+export interface MirrorResult {
+  created: number;
+  updated: number;
+  deleted: number;
+  unresolved: string[];
+}
+
+/** Custom property holding a mirrored endpoint's URL. */
+export const MIRROR_URL_PROPERTY = 'url';
+
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 
@@ -345,6 +374,150 @@ export class RegistryRepository {
     );
   }
 
+  /**
+   * Makes the tenant's serving environment `environment` hold exactly `services` among the inference services
+   * whose externalId starts with `externalIdPrefix` (the operator's mirrors of InferenceEndpoints), in one
+   * transaction: missing ones are created, changed ones updated (their serve models stay), others deleted with
+   * their serve models. Rows created by users (another or no externalId) are never touched; a user's other
+   * custom properties on a mirrored row are kept. Writes nothing when everything already matches.
+   */
+  async mirrorInferenceServices(
+    tenant: string,
+    environment: string,
+    externalIdPrefix: string,
+    services: MirroredInferenceService[],
+  ): Promise<MirrorResult> {
+    const result: MirrorResult = { created: 0, updated: 0, deleted: 0, unresolved: [] };
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // One mirror pass per tenant at a time, even while two operator replicas hand the lease over.
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('registry-mirror'), hashtext($1))`, [tenant]);
+      const environmentId = await this.servingEnvironmentId(client, tenant, environment, services.length > 0);
+      if (environmentId === undefined) {
+        await client.query('COMMIT');
+        return result;
+      }
+      const resolved = await client.query<{ i: string; model_id: string; version_id: string | null }>(
+        `SELECT d.i, m.id AS model_id, v.id AS version_id
+         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(model, version, i)
+         JOIN registry_entity m ON m.tenant = $1 AND m.kind = 'registered-model' AND m.parent_id IS NULL
+                                AND m.name = d.model
+         LEFT JOIN registry_entity v ON v.tenant = $1 AND v.kind = 'model-version' AND v.parent_id = m.id
+                                     AND v.name = d.version`,
+        [tenant, services.map((s) => s.registeredModelName), services.map((s) => s.modelVersionName ?? null)],
+      );
+      const ids = new Map(resolved.rows.map((row) => [Number(row.i) - 1, row]));
+      const existing = new Map(
+        (
+          await client.query<EntityRow>(
+            `SELECT * FROM registry_entity WHERE tenant = $1 AND kind = 'inference-service' AND parent_id = $2
+               AND starts_with(external_id, $3)`,
+            [tenant, environmentId, externalIdPrefix],
+          )
+        ).rows.map((row) => [row.external_id!, row]),
+      );
+      const wanted = new Set<string>();
+      for (const [index, service] of services.entries()) {
+        if (ids.has(index)) wanted.add(service.externalId);
+        else result.unresolved.push(service.externalId);
+      }
+      // Stale rows go first, so a name they held is free for the row that wants it.
+      const stale = [...existing.values()]
+        .filter((row) => !wanted.has(row.external_id!))
+        .map((row) => row.id);
+      if (stale.length > 0) {
+        await client.query(
+          `WITH serves AS (DELETE FROM registry_entity WHERE tenant = $1 AND kind = 'serve-model'
+                             AND parent_id = ANY($2::bigint[]))
+           DELETE FROM registry_entity WHERE tenant = $1 AND id = ANY($2::bigint[])`,
+          [tenant, stale],
+        );
+        result.deleted = stale.length;
+      }
+      for (const [index, service] of services.entries()) {
+        const model = ids.get(index);
+        if (!model) continue;
+        const properties: Record<string, string> = {
+          registeredModelId: model.model_id,
+          runtime: service.runtime,
+        };
+        if (model.version_id) properties['modelVersionId'] = model.version_id;
+        const row = existing.get(service.externalId);
+        const custom = { ...(row?.custom_properties ?? {}) };
+        delete custom[MIRROR_URL_PROPERTY];
+        if (service.url) {
+          custom[MIRROR_URL_PROPERTY] = { metadataType: 'MetadataStringValue', string_value: service.url };
+        }
+        if (!row) {
+          await client.query(
+            `INSERT INTO registry_entity
+               (tenant, kind, parent_id, name, external_id, description, state, properties, custom_properties,
+                create_time, update_time)
+             SELECT $1, 'inference-service', $2, $3, $4, $5, $6, $7, $8, now.ms, now.ms
+             FROM (SELECT ${NOW_MS} AS ms) now`,
+            [
+              tenant,
+              environmentId,
+              service.name,
+              service.externalId,
+              service.description,
+              service.desiredState,
+              properties,
+              custom,
+            ],
+          );
+          result.created++;
+        } else if (
+          row.name !== service.name ||
+          row.description !== service.description ||
+          row.state !== service.desiredState ||
+          !sameJson(row.properties, properties) ||
+          !sameJson(row.custom_properties, custom)
+        ) {
+          await client.query(
+            `UPDATE registry_entity SET name = $3, description = $4, state = $5, properties = $6,
+               custom_properties = $7, update_time = GREATEST(${NOW_MS}, update_time)
+             WHERE tenant = $1 AND id = $2`,
+            [tenant, row.id, service.name, service.description, service.desiredState, properties, custom],
+          );
+          result.updated++;
+        }
+      }
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw mapQueryError(error, 'inference-service');
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The id of the tenant's serving environment named `name`, created when `create` (else undefined if none). */
+  private async servingEnvironmentId(
+    client: pg.PoolClient,
+    tenant: string,
+    name: string,
+    create: boolean,
+  ): Promise<string | undefined> {
+    const find = () =>
+      client.query<{ id: string }>(
+        `SELECT id FROM registry_entity WHERE tenant = $1 AND kind = 'serving-environment' AND parent_id IS NULL
+           AND name = $2`,
+        [tenant, name],
+      );
+    const found = (await find()).rows[0]?.id;
+    if (found !== undefined || !create) return found;
+    await client.query(
+      `INSERT INTO registry_entity (tenant, kind, name, description, create_time, update_time)
+       SELECT $1, 'serving-environment', $2, $3, now.ms, now.ms FROM (SELECT ${NOW_MS} AS ms) now
+       ON CONFLICT ON CONSTRAINT registry_entity_name_unique DO NOTHING`,
+      [tenant, name, "Where the tenant's InferenceEndpoints serve (tenantmesh)"],
+    );
+    return (await find()).rows[0]?.id;
+  }
+
   /** Removes every row of a tenant (the tenant itself is being purged). */
   async deleteTenant(tenant: string): Promise<void> {
     await this.pool.query('DELETE FROM registry_entity WHERE tenant = $1', [tenant]);
@@ -419,6 +592,20 @@ function mapQueryError(error: unknown, kind?: EntityKind): never {
     throw new InvalidError([{ pointer: '', message: 'a value is out of range for its type' }]);
   }
   throw error;
+}
+
+/** Deep equality of JSON values, independent of key order. */
+function sameJson(a: unknown, b: unknown): boolean {
+  const canonical = (value: unknown): string =>
+    Array.isArray(value)
+      ? `[${value.map(canonical).join(',')}]`
+      : value !== null && typeof value === 'object'
+        ? `{${Object.keys(value)
+            .sort()
+            .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+            .join(',')}}`
+        : JSON.stringify(value);
+  return canonical(a) === canonical(b);
 }
 
 /** The standard (non-custom) properties a filterQuery may name, for the given kinds. */

@@ -25,6 +25,19 @@ securityContext:
 - { name: TENANTMESH_S3_SECRET_KEY, valueFrom: { secretKeyRef: { name: {{ .Values.storage.credentialsSecret }}, key: secretKey } } }
 {{- end -}}
 
+{{/* The registry's PostgreSQL, from its connection Secret: the API serves the registries, the operator mirrors
+endpoints into them. Nothing when registry.databaseSecret is empty. */}}
+{{- define "tenantmesh.registryDatabaseEnv" -}}
+{{- with .Values.registry.databaseSecret }}
+- { name: PGHOST, valueFrom: { secretKeyRef: { name: {{ . }}, key: host } } }
+- { name: PGPORT, valueFrom: { secretKeyRef: { name: {{ . }}, key: port } } }
+- { name: PGUSER, valueFrom: { secretKeyRef: { name: {{ . }}, key: user } } }
+- { name: PGPASSWORD, valueFrom: { secretKeyRef: { name: {{ . }}, key: password } } }
+- { name: PGDATABASE, valueFrom: { secretKeyRef: { name: {{ . }}, key: database } } }
+- { name: PGSSLMODE, value: {{ $.Values.registry.sslMode | quote }} }
+{{- end }}
+{{- end -}}
+
 {{/* The configuration file, and the OIDC CA bundles it may refer to. */}}
 {{- define "tenantmesh.configVolumeMounts" -}}
 - { name: config, mountPath: /etc/tenantmesh/config, readOnly: true }

@@ -137,6 +137,10 @@ describe('the Helm chart', () => {
       expect(c.env.map((e) => e.name)).toEqual(
         expect.arrayContaining(['TENANTMESH_S3_ACCESS_KEY', 'TENANTMESH_S3_SECRET_KEY']),
       );
+      // The registry's database: the API serves the registries, the operator mirrors endpoints into them.
+      expect(c.env.map((e) => e.name)).toEqual(
+        expect.arrayContaining(['PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'PGSSLMODE']),
+      );
     }
   });
 
