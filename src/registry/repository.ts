@@ -215,8 +215,12 @@ export class RegistryRepository {
       orderBy,
       sortOrder,
     });
-    const params: unknown[] = [tenant, query.kinds];
-    const conditions = ['tenant = $1', 'kind = ANY($2)'];
+    // One kind (every route but the generic artifacts list) is an equality, so the planner walks the
+    // (tenant, kind, <order column>, id) index in order and stops after a page, instead of sorting every row of
+    // the tenant's kind (or, ordered by id, filtering the tenant's whole primary key range).
+    const single = query.kinds.length === 1;
+    const params: unknown[] = [tenant, single ? query.kinds[0] : query.kinds];
+    const conditions = ['tenant = $1', single ? 'kind = $2' : 'kind = ANY($2)'];
     const bind = (value: unknown) => {
       params.push(value);
       return `$${params.length}`;
