@@ -72,8 +72,6 @@ export interface StartApiOptions {
   serviceAccountAudiences: string[];
   /** The platform; its `oidcIssuers` are the issuers the API trusts, mapped as the data plane maps them. */
   platform?: PlatformConfig;
-  /** Namespace of the tenant CA Secrets (default: the serving namespace). */
-  caNamespace?: string;
   port: number;
   host: string;
   logger?: Logger;
@@ -119,7 +117,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const kube = createKube(options.kubeconfigPath ? { kubeconfigPath: options.kubeconfigPath } : {});
   const store = createModelStore({ ...options.s3, region: options.s3.region ?? 'us-east-1' });
   const s3 = new MinioClient({ ...options.s3, region: options.s3.region ?? 'us-east-1' });
-  const ports = { servingNamespace: platform.servingNamespace, caNamespace: options.caNamespace };
+  const ports = { servingNamespace: platform.servingNamespace, caNamespace: platform.caNamespace };
 
   const metrics = createApiMetrics();
   const counted = (kind: string) => () => metrics.reviews.inc({ kind });
@@ -328,7 +326,6 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): StartA
     s3: { ...config.objectStore, ...objectStoreCredentials(env) },
     serviceAccountAudiences: config.platform.serviceAccountTokenAudiences,
     platform: config.platform,
-    ...(config.api.caNamespace ? { caNamespace: config.api.caNamespace } : {}),
     host: values.host ?? config.api.host,
     port,
     ...((db) => (db ? { registryDatabase: db } : {}))(databaseConfigFromEnv(env)),

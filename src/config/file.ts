@@ -37,6 +37,8 @@ const port = z.number().int().min(0).max(65535);
 export const configFileSchema = z
   .object({
     servingNamespace: nonEmpty.optional(),
+    /** Namespace of the tenant CA Secrets: the operator's own (the chart's release namespace). */
+    caNamespace: nonEmpty.optional(),
     domain: nonEmpty.optional(),
     authorinoProvider: nonEmpty.optional(),
     gateway: z
@@ -73,8 +75,6 @@ export const configFileSchema = z
       .object({
         host: nonEmpty.optional(),
         port: port.optional(),
-        /** Namespace of tenant CA Secrets (default: the serving namespace). */
-        caNamespace: nonEmpty.optional(),
       })
       .strict()
       .optional(),
@@ -117,12 +117,14 @@ export interface ProcessConfig {
   platform: PlatformConfig;
   objectStore: ObjectStoreConfig;
   oidcIssuers: TrustedIssuer[];
-  api: { host: string; port: number; caNamespace?: string };
+  api: { host: string; port: number };
   operator: { probePort: number; probeHost: string; workers: number; leaderElection: boolean };
 }
 
 /** Defaults of the process settings (the platform's are {@link DEFAULT_PLATFORM_CONFIG}). */
 export const PROCESS_DEFAULTS = {
+  /** Where tenant CA keys live when the file names no namespace: the chart's documented release namespace. */
+  caNamespace: 'tenantmesh-system',
   // In a Pod the API must accept traffic from the Service; a laptop run passes --host 127.0.0.1.
   api: { host: '0.0.0.0', port: 8080 },
   operator: { probePort: 8081, probeHost: '0.0.0.0', workers: 4, leaderElection: true },
@@ -155,6 +157,13 @@ export function parseConfigFile(
       parsed.error.issues.map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`),
     );
   }
+  const servingNamespace = parsed.data.servingNamespace ?? DEFAULT_PLATFORM_CONFIG.servingNamespace;
+  if ((parsed.data.caNamespace ?? PROCESS_DEFAULTS.caNamespace) === servingNamespace) {
+    // Every tenant's model code runs in the serving namespace: the tenants' CA private keys must not.
+    throw new ConfigFileError(source, [
+      `caNamespace: must not be the serving namespace "${servingNamespace}" (tenant CA keys stay out of it)`,
+    ]);
+  }
   return resolveConfig(parsed.data, source, readText);
 }
 
@@ -175,6 +184,7 @@ function resolveConfig(file: ConfigFile, source: string, readText: (file: string
   const issuers = file.oidc?.issuers ?? [];
   const platform = platformConfig({
     servingNamespace: file.servingNamespace ?? defaults.servingNamespace,
+    caNamespace: file.caNamespace ?? PROCESS_DEFAULTS.caNamespace,
     domain: file.domain ?? defaults.domain,
     authorinoProvider: file.authorinoProvider ?? defaults.authorinoProvider,
     gatewayNamespace: file.gateway?.namespace ?? defaults.gatewayNamespace,
@@ -218,7 +228,6 @@ function resolveConfig(file: ConfigFile, source: string, readText: (file: string
     api: {
       host: file.api?.host ?? PROCESS_DEFAULTS.api.host,
       port: file.api?.port ?? PROCESS_DEFAULTS.api.port,
-      ...(file.api?.caNamespace ? { caNamespace: file.api.caNamespace } : {}),
     },
     operator: {
       probePort: file.operator?.probePort ?? PROCESS_DEFAULTS.operator.probePort,

@@ -35,6 +35,11 @@ export interface StorageConfig {
 export interface PlatformConfig {
   /** Namespace that holds every tenant's serving stack. */
   servingNamespace: string;
+  /**
+   * Namespace of the tenant CA Secrets (their private keys), read and written by both the operator and the API.
+   * Deployed through the configuration file it is never the serving namespace, where tenant code runs.
+   */
+  caNamespace: string;
   /** Namespace of the Istio ingress gateway pods (credential Secrets and the CUSTOM policy live there). */
   gatewayNamespace: string;
   /** Labels selecting the ingress gateway pods. */
@@ -71,6 +76,9 @@ export interface PlatformConfig {
 /** The defaults, matching docs/architecture.md. */
 export const DEFAULT_PLATFORM_CONFIG: PlatformConfig = {
   servingNamespace: 'tenantmesh-serving',
+  // An in-process platform (npm start, tests) keeps everything in one namespace; the configuration file's
+  // default is the operator's namespace instead (src/config/file.ts).
+  caNamespace: 'tenantmesh-serving',
   // What `helm install istio-ingress istio/gateway -n istio-ingress` (Istio's documented install) creates:
   // the chart names the ServiceAccount after the release and labels the pods `istio: <release without istio->`.
   gatewayNamespace: 'istio-ingress',
@@ -90,9 +98,14 @@ export const DEFAULT_PLATFORM_CONFIG: PlatformConfig = {
   platformAdmins: [{ kind: 'Group', name: 'tenantmesh:platform-admins' }],
 };
 
-/** The defaults with `overrides` applied (shallow: a given list or map replaces the default one). */
+/**
+ * The defaults with `overrides` applied (shallow: a given list or map replaces the default one). Without a
+ * `caNamespace`, CA Secrets go with the serving namespace given (in-process platforms only: the configuration
+ * file always names another namespace).
+ */
 export function platformConfig(overrides: Partial<PlatformConfig> = {}): PlatformConfig {
-  return { ...DEFAULT_PLATFORM_CONFIG, ...overrides };
+  const merged = { ...DEFAULT_PLATFORM_CONFIG, ...overrides };
+  return { ...merged, caNamespace: overrides.caNamespace ?? merged.servingNamespace };
 }
 
 /**

@@ -45,8 +45,6 @@ export interface OperatorOptions {
   resyncIntervalMs?: number;
   /** Lifetime of the storage read credentials. Default 12 h. */
   storageCredentialTtlSeconds?: number;
-  /** Namespace of the tenant CA Secrets. Default: the serving namespace. */
-  caNamespace?: string;
   /** The tenants' model registries: every InferenceEndpoint is mirrored there (docs/registry.md). Default none. */
   registryMirror?: RegistryMirrorPort;
   /** Lease timings (tests shorten them). */
@@ -146,15 +144,13 @@ export function createOperator(options: OperatorOptions): Operator {
         .find((failure) => failure !== undefined),
   };
 
-  const caNamespace = options.caNamespace ?? platform.servingNamespace;
   /** Where Secrets and ConfigMaps are watched: the operator holds no cluster-wide right on them. */
   const platformNamespaces = [
-    ...new Set([platform.servingNamespace, platform.gatewayNamespace, caNamespace]),
+    ...new Set([platform.servingNamespace, platform.gatewayNamespace, platform.caNamespace]),
   ].sort();
   const reconciler = new TenantReconciler({
     kube,
     platform,
-    caNamespace,
     store: options.store,
     pki: options.pki ?? defaultPki,
     clock,

@@ -72,8 +72,6 @@ export interface ReconcilerDeps {
   ownWrites: OwnWrites;
   metrics: OperatorMetrics;
   capabilities(): Promise<Capabilities>;
-  /** Namespace of generated CA Secrets and bring-your-own CA Secrets. Default: the serving namespace. */
-  caNamespace?: string;
   /** Lifetime of storage read credentials. Default 12 h (MinIO STS maximum). */
   storageCredentialTtlSeconds?: number;
   /** How often endpoints serving `latest` look for a newer version. Default 60 s. */
@@ -114,7 +112,7 @@ export class TenantReconciler {
   private readonly bucketsEnsured = new Set<string>();
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.caNamespace = deps.caNamespace ?? deps.platform.servingNamespace;
+    this.caNamespace = deps.platform.caNamespace;
     this.credentialTtlSeconds = deps.storageCredentialTtlSeconds ?? 43_200;
     this.latestPollMs = deps.latestPollMs ?? 60_000;
   }

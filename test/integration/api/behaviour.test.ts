@@ -285,7 +285,7 @@ describe('the management API against the real apiserver and MinIO', () => {
       expect(response.json().invalidParams[0].pointer).toBe('/ca/privateKeyPem');
       expect(await harness.kube.get(GROUP_VERSION, 'Tenant', name)).toBeUndefined();
       expect(
-        await harness.kube.get('v1', 'Secret', caKeySecretName(name), platform.servingNamespace),
+        await harness.kube.get('v1', 'Secret', caKeySecretName(name), platform.caNamespace),
       ).toBeUndefined();
     });
   });

@@ -167,7 +167,7 @@ export async function actAsOperator(harness: ApiUnderTest, name: string): Promis
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: caKeySecretName(name), namespace: platform.servingNamespace },
+        metadata: { name: caKeySecretName(name), namespace: platform.caNamespace },
         type: 'kubernetes.io/tls',
         stringData: { 'tls.crt': ca.certPem, 'tls.key': ca.keyPem },
       },

@@ -98,6 +98,8 @@ describe('the Helm chart', () => {
     const config = parseConfigFile(text, 'config.json');
     expect(config.platform).toMatchObject({
       servingNamespace: 'serving-x',
+      // Tenant CA keys: the release namespace, the operator's own, never the serving namespace (finding 10).
+      caNamespace: 'tenantmesh-system',
       domain: 'ml.example.org',
       authorinoProvider: 'authz-x',
       gatewayNamespace: 'edge',

@@ -1,19 +1,27 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { parseConfigFile } from '../../../src/config/file.ts';
 import {
   GROUP_VERSION,
   LABELS,
+  caKeySecretName,
   endpointResourceName,
-  platformConfig,
   type InferenceEndpoint,
+  type PlatformConfig,
   type Tenant,
 } from '../../../src/domain/index.ts';
 import { KubeError, createKube, type Kube, type KubeObject } from '../../../src/kube/index.ts';
 import { createOperator, type Operator } from '../../../src/operator/controller.ts';
 import { storagePortFrom } from '../../../src/operator/ports.ts';
+import { createTenantCa } from '../../../src/pki/index.ts';
 import { createModelStore } from '../../../src/storage/store.ts';
+import { assetPath, provisionAssets } from '../../../src/testenv/provision.ts';
 import { serviceAccountToken } from '../../../src/testenv/identities.ts';
 import { renderKubeconfig } from '../../../src/testenv/kubeconfig.ts';
 import { waitFor } from '../../../src/testenv/wait.ts';
@@ -22,6 +30,7 @@ import {
   RUNTIME,
   callersOf,
   env,
+  platform as apiTestPlatform,
   startApiUnderTest,
   suffix,
   tenantAdminUser,
@@ -34,17 +43,16 @@ import {
  * granted, and the operator and the API then do their whole job authenticated as the chart's ServiceAccounts.
  */
 const admin = createKube({ kubeconfigPath: env.adminKubeconfigPath });
-const platform = platformConfig({
-  servingNamespace: env.namespaces.serving,
-  gatewayNamespace: env.namespaces.gateway,
-});
 const chartDefaults = chartValues() as { gateway: Record<string, unknown> };
 const values = {
   ...chartDefaults,
-  servingNamespace: platform.servingNamespace,
-  gateway: { ...chartDefaults.gateway, namespace: platform.gatewayNamespace },
+  servingNamespace: env.namespaces.serving,
+  gateway: { ...chartDefaults.gateway, namespace: env.namespaces.gateway },
 };
+/** The platform exactly as both processes read it from the chart's rendered ConfigMap (set in beforeAll). */
+let platform: PlatformConfig;
 const T = `rbac-${suffix()}`;
+const PROVIDED = `${T}-own`;
 const account = (name: string) => ({
   user: `system:serviceaccount:${RELEASE_NAMESPACE}:${name}`,
   groups: ['system:serviceaccounts', `system:serviceaccounts:${RELEASE_NAMESPACE}`, 'system:authenticated'],
@@ -59,6 +67,33 @@ let operator: Operator;
 let harness: ApiUnderTest;
 let callers: Callers;
 const operatorErrors: string[] = [];
+
+/** The chart's config.json as Helm renders it for this test's namespaces, parsed by the processes' parser. */
+async function chartPlatform(): Promise<PlatformConfig> {
+  const helm = assetPath(await provisionAssets(['helm']), 'helm');
+  const chart = fileURLToPath(new URL('../../../charts/tenantmesh', import.meta.url));
+  const { stdout } = await promisify(execFile)(
+    helm,
+    [
+      'template',
+      'tenantmesh',
+      chart,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      '--set',
+      `servingNamespace=${values.servingNamespace}`,
+      '--set',
+      `gateway.namespace=${env.namespaces.gateway}`,
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  const configMap = parseAllDocuments(stdout)
+    .map((document) => document.toJS() as KubeObject | null)
+    .find((object) => object?.kind === 'ConfigMap' && object.metadata.name === 'tenantmesh-config');
+  const text = (configMap?.['data'] as Record<string, string> | undefined)?.['config.json'];
+  if (!text) throw new Error('the chart renders no tenantmesh-config config.json');
+  return parseConfigFile(text, 'config.json').platform;
+}
 
 /** A kubeconfig file for the chart's ServiceAccount `name`, with a token from the TokenRequest API. */
 async function kubeconfigOf(name: string): Promise<string> {
@@ -102,6 +137,7 @@ async function attempt(write: () => Promise<unknown>): Promise<string> {
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-chart-rbac-'));
+  platform = await chartPlatform();
   await admin.applyObject(
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: RELEASE_NAMESPACE } },
     { fieldManager: 'chart-rbac-test' },
@@ -122,10 +158,9 @@ beforeAll(async () => {
     kube: operatorKube,
     platform,
     store: storagePortFrom(createModelStore(env.s3)),
-    caNamespace: RELEASE_NAMESPACE,
     leaderElection: false,
     onError: (key, error) => {
-      if (key === T || key.startsWith('__')) {
+      if (key === T || key === PROVIDED || key.startsWith('__')) {
         operatorErrors.push(`${key}: ${error instanceof Error ? error.message : String(error)}`);
       }
     },
@@ -135,16 +170,22 @@ beforeAll(async () => {
     description: 'operator (chart identity) ready',
     timeoutMs: 60_000,
   });
-  harness = await startApiUnderTest({ kubeconfigPath: apiKubeconfig, caNamespace: RELEASE_NAMESPACE });
+  // The chart's platform, trusting the run's OIDC issuer for the callers' tokens.
+  harness = await startApiUnderTest({
+    kubeconfigPath: apiKubeconfig,
+    platform: { ...platform, oidcIssuers: apiTestPlatform.oidcIssuers },
+  });
   callers = await callersOf(T);
 });
 
 afterAll(async () => {
-  await harness?.call('delete', `/v1/tenants/${T}?purge=true`, { token: callers.platformAdmin });
-  await waitFor(async () => !(await admin.get(GROUP_VERSION, 'Tenant', T)), {
-    description: `tenant ${T} removed by the operator`,
-    timeoutMs: 60_000,
-  }).catch(() => undefined);
+  for (const name of [T, PROVIDED]) {
+    await harness?.call('delete', `/v1/tenants/${name}?purge=true`, { token: callers.platformAdmin });
+    await waitFor(async () => !(await admin.get(GROUP_VERSION, 'Tenant', name)), {
+      description: `tenant ${name} removed by the operator`,
+      timeoutMs: 60_000,
+    }).catch(() => undefined);
+  }
   await operator?.stop();
   await harness?.api.close();
   rmSync(dir, { recursive: true, force: true });
@@ -209,6 +250,7 @@ describe('the chart grants the API nothing broader than it needs', () => {
     expect(await may(API, 'list', 'secrets')).toBe(false);
     expect(await may(API, 'get', 'secrets', { namespace: 'kube-system' })).toBe(false);
     expect(await may(API, 'get', 'secrets', { namespace: platform.gatewayNamespace })).toBe(false);
+    expect(await may(API, 'get', 'secrets', { namespace: platform.servingNamespace })).toBe(false);
     expect(await may(API, 'list', 'secrets', { namespace: RELEASE_NAMESPACE })).toBe(false);
     expect(await may(API, 'get', 'secrets', { namespace: RELEASE_NAMESPACE })).toBe(true);
     expect(await attempt(() => apiKube.list('v1', 'Secret', { namespace: 'kube-system' }))).toBe('Forbidden');
@@ -256,6 +298,38 @@ describe('under exactly the chart’s rules', () => {
         intervalMs: 250,
       },
     );
+  });
+
+  it('keeps every tenant CA key out of the serving namespace, generated or provided', async () => {
+    expect(platform.caNamespace).toBe(RELEASE_NAMESPACE);
+    const ca = await createTenantCa({ tenant: PROVIDED, now: new Date() });
+    const created = await harness.call('post', '/v1/tenants', {
+      token: callers.platformAdmin,
+      json: { name: PROVIDED, ca: { certificatePem: ca.certPem, privateKeyPem: ca.keyPem } },
+    });
+    expect(created.status, created.text).toBe(201);
+    await waitFor(
+      async () =>
+        (await admin.get<Tenant & KubeObject>(GROUP_VERSION, 'Tenant', PROVIDED))?.status?.caFingerprint !==
+        undefined,
+      { description: 'the operator to load the provided CA', timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const keys: string[] = [];
+    for (const name of [T, PROVIDED]) {
+      const secret = await admin.get('v1', 'Secret', caKeySecretName(name), RELEASE_NAMESPACE);
+      const key = (secret?.['data'] as Record<string, string> | undefined)?.['tls.key'];
+      expect(key, `${name}: CA key in the release namespace`).toBeDefined();
+      keys.push(key!);
+      expect(
+        await admin.get('v1', 'Secret', caKeySecretName(name), platform.servingNamespace),
+      ).toBeUndefined();
+    }
+    // Nothing in the serving namespace holds either CA's private key under any name.
+    const serving = await admin.list('v1', 'Secret', { namespace: platform.servingNamespace });
+    const leaked = serving.items.filter((secret) =>
+      Object.values((secret['data'] ?? {}) as Record<string, string>).some((value) => keys.includes(value)),
+    );
+    expect(leaked.map((secret) => secret.metadata.name)).toEqual([]);
   });
 
   it('the API serves a tenant admin’s whole round: model, endpoint, grant, certificate, revocation, deletion', async () => {

@@ -192,5 +192,8 @@ describe('the chart keeps the management API away from RBAC and from Secrets at 
       expect(allows(rules, '', 'secrets', 'list')).toBe(false);
       expect(allows(rules, '', 'secrets', 'watch')).toBe(false);
     }
+    // The CA keys live in the release namespace (finding 10): no Secret right where tenant code runs.
+    expect(allows(api.namespaced.get(RELEASE_NAMESPACE) ?? [], '', 'secrets', 'get')).toBe(true);
+    expect(allows(api.namespaced.get(platform.servingNamespace) ?? [], '', 'secrets', 'get')).toBe(false);
   });
 });

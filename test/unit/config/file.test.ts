@@ -11,7 +11,8 @@ const parse = (value: unknown, files: Record<string, string> = {}) =>
 describe('the configuration file', () => {
   it('an empty file means the defaults', () => {
     const config = parse({});
-    expect(config.platform).toEqual(DEFAULT_PLATFORM_CONFIG);
+    // The file's one departure from the in-process defaults: CA keys in the operator's namespace.
+    expect(config.platform).toEqual({ ...DEFAULT_PLATFORM_CONFIG, caNamespace: 'tenantmesh-system' });
     expect(config.api).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.operator).toEqual({
       probePort: 8081,
@@ -31,6 +32,7 @@ describe('the configuration file', () => {
     const config = parse(
       {
         servingNamespace: 'serving',
+        caNamespace: 'cas',
         domain: 'ml.example.org',
         authorinoProvider: 'authz',
         gateway: {
@@ -56,13 +58,14 @@ describe('the configuration file', () => {
         storage: { endpoint: 'https://s3.example.org', region: 'eu-west-1' },
         registryService: { externalName: 'tenantmesh-api.platform.svc.cluster.example', port: 8080 },
         modelPullerImage: 'registry.example.org/tenantmesh:1',
-        api: { host: '127.0.0.1', port: 9443, caNamespace: 'cas' },
+        api: { host: '127.0.0.1', port: 9443 },
         operator: { probePort: 9090, workers: 2, leaderElection: false },
       },
       { '/ca.pem': 'PEM' },
     );
     expect(config.platform).toMatchObject({
       servingNamespace: 'serving',
+      caNamespace: 'cas',
       domain: 'ml.example.org',
       authorinoProvider: 'authz',
       gatewayNamespace: 'edge',
@@ -98,8 +101,20 @@ describe('the configuration file', () => {
       useSSL: true,
       region: 'eu-west-1',
     });
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 9443, caNamespace: 'cas' });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 9443 });
     expect(config.operator).toMatchObject({ probePort: 9090, workers: 2, leaderElection: false });
+  });
+
+  it('refuses to keep tenant CA keys in the serving namespace, where every tenant’s code runs', () => {
+    expect(() => parse({ servingNamespace: 'serving', caNamespace: 'serving' })).toThrow(
+      'config.json: caNamespace: must not be the serving namespace "serving"',
+    );
+    expect(() => parse({ servingNamespace: 'tenantmesh-system' })).toThrow(/caNamespace: must not be/);
+    expect(parse({ servingNamespace: 'serving', caNamespace: 'ops' }).platform.caNamespace).toBe('ops');
+  });
+
+  it('the CA namespace is one platform setting: the old api.caNamespace is refused, not half-applied', () => {
+    expect(() => parse({ api: { caNamespace: 'cas' } })).toThrow(/api: Unrecognized key: "caNamespace"/);
   });
 
   it('a misspelt key is refused, naming it, instead of silently ignored', () => {
