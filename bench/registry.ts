@@ -71,7 +71,7 @@ async function runChild(database: PostgresEndpoint): Promise<void> {
     },
     visibility: { candidates: () => undefined },
     runtimes: { list: async () => [] },
-    caValidator: { validate: async () => undefined },
+    caValidator: { validate: async () => ({ fingerprint: '' }) },
     readiness: {},
     logger: pino({ level: 'silent' }),
     audit: { record: () => undefined },

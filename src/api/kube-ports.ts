@@ -248,7 +248,8 @@ export function pkiCaBundleValidator(now: () => Date = () => new Date()): CaBund
   return {
     async validate(bundle) {
       try {
-        importTenantCa(bundle.certificatePem, bundle.privateKeyPem, { now: now() });
+        const ca = importTenantCa(bundle.certificatePem, bundle.privateKeyPem, { now: now() });
+        return { fingerprint: ca.fingerprintSha256 };
       } catch (error) {
         if (!(error instanceof InvalidCaError)) throw error;
         const keyFault =

@@ -40,7 +40,8 @@ export interface TenantStore {
  * domain Invalid naming the field (`/ca/certificatePem`, `/ca/privateKeyPem`) otherwise. Lives in src/pki.
  */
 export interface CaBundleValidator {
-  validate(bundle: CaBundle): Promise<void>;
+  /** Resolves to the CA certificate's SHA-256 fingerprint (as tenants' `status.caFingerprint` carries it). */
+  validate(bundle: CaBundle): Promise<{ fingerprint: string }>;
 }
 
 /** Lists the ServingRuntimes tenants may choose from. */

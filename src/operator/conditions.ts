@@ -27,6 +27,8 @@ export const REASONS = {
   tenantNotFound: 'TenantNotFound',
   /** The tenant's bring-your-own CA Secret is missing or unusable. */
   caInvalid: 'CaInvalid',
+  /** The tenant's bring-your-own CA is already another tenant's: it is not trusted for this one. */
+  caInUse: 'CaInUse',
   /** An object the tenant needs exists labelled for another tenant; it is not overwritten. */
   nameConflict: 'NameConflict',
   /** Some endpoints are degraded (see their own status). */

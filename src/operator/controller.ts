@@ -17,6 +17,7 @@ import {
 } from '../kube/index.ts';
 import type { Capabilities } from '../render/index.ts';
 import { OWNED_KINDS, onlyStatusChanged, tenantOfObject, type OperatorCache } from './cache.ts';
+import { bringsOwnCa } from './shared-ca.ts';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import { OwnWrites } from './own-writes.ts';
 import type { PkiPort, StoragePort } from './ports.ts';
@@ -215,6 +216,17 @@ export function createOperator(options: OperatorOptions): Operator {
     notifyIdle();
   };
 
+  /**
+   * A tenant's CA appeared, changed or went: tenants bringing their own CA may now share it, or be free of a
+   * holder (src/operator/shared-ca.ts), so they are judged again.
+   */
+  const caHolderChanged = (changed: Tenant) => {
+    for (const name of tenants?.keys() ?? []) {
+      const tenant = tenants?.get(name);
+      if (name !== changed.metadata.name && tenant && bringsOwnCa(tenant)) enqueue(name);
+    }
+  };
+
   const reconcileTimed = async (key: string) => {
     inFlight++;
     heldDuringReconcile.set(key, []);
@@ -251,8 +263,14 @@ export function createOperator(options: OperatorOptions): Operator {
       kube.listWatch<Tenant & KubeObject>(GROUP_VERSION, 'Tenant'),
       {
         onAdd: (tenant) => enqueueChange(tenant.metadata.name, tenant),
-        onUpdate: (old, tenant) => enqueueChange(tenant.metadata.name, tenant, old),
-        onDelete: (tenant) => enqueueDelete(tenant.metadata.name, tenant),
+        onUpdate: (old, tenant) => {
+          enqueueChange(tenant.metadata.name, tenant, old);
+          if (old.status?.caFingerprint !== tenant.status?.caFingerprint) caHolderChanged(tenant);
+        },
+        onDelete: (tenant) => {
+          enqueueDelete(tenant.metadata.name, tenant);
+          caHolderChanged(tenant);
+        },
       },
       informerOptions,
     );

@@ -42,6 +42,7 @@ import { EXPIRES_AT_ANNOTATION } from '../render/secrets.ts';
 import { identityOf, tenantOfObject, type OperatorCache } from './cache.ts';
 import { needsApply, withDesiredHash } from './compare.ts';
 import { CONDITION_TYPES, REASONS, mergeConditions, type DesiredCondition } from './conditions.ts';
+import { bringsOwnCa, earlierHolderOfCa } from './shared-ca.ts';
 import type { OperatorMetrics, WriteOperation } from './metrics.ts';
 import type { OwnWrites } from './own-writes.ts';
 import type { CaMaterial, PkiPort, StoragePort } from './ports.ts';
@@ -281,6 +282,31 @@ export class TenantReconciler {
       });
       throw err;
     }
+    const fingerprint = this.deps.pki.fingerprint(ca.certPem);
+    const holder = bringsOwnCa(tenant)
+      ? earlierHolderOfCa(tenant, fingerprint, this.cachedTenants())
+      : undefined;
+    if (holder !== undefined) {
+      // Nothing is rendered with a CA another tenant holds; the controller queues this tenant again when the
+      // holder's CA changes or it goes.
+      const message = `the CA ${fingerprint} is already tenant ${holder}'s; give this tenant its own CA`;
+      await this.writeTenantStatus(tenant, {
+        ...tenant.status,
+        observedGeneration: tenant.metadata.generation,
+        caFingerprint: fingerprint,
+        conditions: mergeConditions(
+          tenant.status?.conditions,
+          [
+            condition(CONDITION_TYPES.ready, 'False', REASONS.caInUse, message),
+            condition(CONDITION_TYPES.progressing, 'False', REASONS.caInUse, 'waiting for a CA of its own'),
+            condition(CONDITION_TYPES.degraded, 'True', REASONS.caInUse, message),
+          ],
+          tenant.metadata.generation,
+          now,
+        ),
+      });
+      return {};
+    }
 
     const runtimes = new Map(this.deps.cache.runtimes().map((runtime) => [runtime.metadata.name, runtime]));
     const verdicts = await this.judgeEndpoints(tenant, runtimes);
@@ -369,6 +395,13 @@ export class TenantReconciler {
       mirrorExternalIdPrefix(platform),
       mirroredInferenceServices(tenant, hostname, judged, platform),
     );
+  }
+
+  private cachedTenants(): Tenant[] {
+    return this.deps.cache.tenantNames().flatMap((name) => {
+      const tenant = this.deps.cache.tenant(name);
+      return tenant ? [tenant as Tenant] : [];
+    });
   }
 
   private async ensureBucket(tenant: Tenant): Promise<void> {

@@ -128,7 +128,10 @@ export function tenantRoutes(deps: RouteDeps): ApiRoute[] {
           ...grantViolations('users', body.users, ['users']),
         ];
         if (refused.length > 0) throw new InvalidError(refused);
-        if (body.ca) await deps.caValidator.validate(body.ca);
+        if (body.ca) {
+          const { fingerprint } = await deps.caValidator.validate(body.ca);
+          refuseCaOfAnotherTenant(fingerprint, await tenants.list());
+        }
         const spec: TenantSpec = {
           displayName: body.displayName,
           hostname: body.hostname,
@@ -251,4 +254,17 @@ export function etag(resourceVersion: string | undefined): Record<string, string
 export function ifMatch(header: string): string | undefined {
   const match = /^"([^"]+)"$/.exec(header.trim());
   return match?.[1];
+}
+
+/**
+ * A CA already trusted for another tenant is refused (issue 11, finding 11): whoever holds its key could mint
+ * certificates for both. Tenants are known by the fingerprint the operator reports; the operator refuses a
+ * duplicate that arrives around the API or in a race (src/operator/shared-ca.ts).
+ */
+function refuseCaOfAnotherTenant(fingerprint: string, tenants: Tenant[]): void {
+  if (tenants.some((tenant) => tenant.status?.caFingerprint === fingerprint)) {
+    throw new InvalidError([
+      { pointer: '/ca/certificatePem', message: 'this CA is already the CA of another tenant' },
+    ]);
+  }
 }

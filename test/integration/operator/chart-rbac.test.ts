@@ -53,6 +53,9 @@ const values = {
 let platform: PlatformConfig;
 const T = `rbac-${suffix()}`;
 const PROVIDED = `${T}-own`;
+/** A tenant written around the API with PROVIDED's CA. */
+const AROUND = `${T}-dup`;
+let providedCa: { certPem: string; keyPem: string };
 const account = (name: string) => ({
   user: `system:serviceaccount:${RELEASE_NAMESPACE}:${name}`,
   groups: ['system:serviceaccounts', `system:serviceaccounts:${RELEASE_NAMESPACE}`, 'system:authenticated'],
@@ -160,7 +163,7 @@ beforeAll(async () => {
     store: storagePortFrom(createModelStore(env.s3)),
     leaderElection: false,
     onError: (key, error) => {
-      if (key === T || key === PROVIDED || key.startsWith('__')) {
+      if ([T, PROVIDED, AROUND].includes(key) || key.startsWith('__')) {
         operatorErrors.push(`${key}: ${error instanceof Error ? error.message : String(error)}`);
       }
     },
@@ -179,6 +182,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await admin.delete(GROUP_VERSION, 'Tenant', AROUND).catch(() => undefined);
+  await admin.delete('v1', 'Secret', `${AROUND}-byo`, RELEASE_NAMESPACE).catch(() => undefined);
   for (const name of [T, PROVIDED]) {
     await harness?.call('delete', `/v1/tenants/${name}?purge=true`, { token: callers.platformAdmin });
     await waitFor(async () => !(await admin.get(GROUP_VERSION, 'Tenant', name)), {
@@ -303,6 +308,7 @@ describe('under exactly the chart’s rules', () => {
   it('keeps every tenant CA key out of the serving namespace, generated or provided', async () => {
     expect(platform.caNamespace).toBe(RELEASE_NAMESPACE);
     const ca = await createTenantCa({ tenant: PROVIDED, now: new Date() });
+    providedCa = ca;
     const created = await harness.call('post', '/v1/tenants', {
       token: callers.platformAdmin,
       json: { name: PROVIDED, ca: { certificatePem: ca.certPem, privateKeyPem: ca.keyPem } },
@@ -330,6 +336,62 @@ describe('under exactly the chart’s rules', () => {
       Object.values((secret['data'] ?? {}) as Record<string, string>).some((value) => keys.includes(value)),
     );
     expect(leaked.map((secret) => secret.metadata.name)).toEqual([]);
+  });
+
+  it('refuses a CA another tenant already uses: 422 from the API, Degraded CaInUse from the operator', async () => {
+    const refused = await harness.call('post', '/v1/tenants', {
+      token: callers.platformAdmin,
+      json: { name: AROUND, ca: { certificatePem: providedCa.certPem, privateKeyPem: providedCa.keyPem } },
+    });
+    expect(refused.status, refused.text).toBe(422);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.json().invalidParams).toEqual([
+      { pointer: '/ca/certificatePem', reason: 'this CA is already the CA of another tenant' },
+    ]);
+    expect(await admin.get(GROUP_VERSION, 'Tenant', AROUND)).toBeUndefined();
+
+    // Written around the API: the operator trusts the CA for no second tenant.
+    await admin.create(
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `${AROUND}-byo`, namespace: RELEASE_NAMESPACE },
+        type: 'kubernetes.io/tls',
+        stringData: { 'tls.crt': providedCa.certPem, 'tls.key': providedCa.keyPem },
+      } as KubeObject,
+      { fieldManager: 'chart-rbac-test' },
+    );
+    await admin.create(
+      {
+        apiVersion: GROUP_VERSION,
+        kind: 'Tenant',
+        metadata: { name: AROUND },
+        spec: { admins: [], users: [], ca: { secretRef: { name: `${AROUND}-byo` } } },
+      } as KubeObject,
+      { fieldManager: 'chart-rbac-test' },
+    );
+    const degraded = await waitFor(
+      async () => {
+        const tenant = await admin.get<Tenant & KubeObject>(GROUP_VERSION, 'Tenant', AROUND);
+        const condition = tenant?.status?.conditions?.find((c) => c.type === 'Degraded');
+        return condition?.reason === 'CaInUse' ? condition : undefined;
+      },
+      { description: `${AROUND} Degraded CaInUse`, timeoutMs: 60_000, intervalMs: 250 },
+    );
+    expect(degraded.status).toBe('True');
+    expect(degraded.message).toContain(`already tenant ${PROVIDED}'s`);
+    // Nothing trusts the CA for the second tenant: no gateway credential, no Authorino trust Secret.
+    expect(
+      await admin.get('v1', 'Secret', `tenantmesh-${AROUND}-gateway`, platform.gatewayNamespace),
+    ).toBeUndefined();
+    const trust = await admin.list('v1', 'Secret', {
+      namespace: platform.servingNamespace,
+      labelSelector: `${LABELS.tenant}=${AROUND}`,
+    });
+    expect(trust.items.map((secret) => secret.metadata.name)).toEqual([]);
+    // The first holder keeps its CA.
+    const holder = await admin.get<Tenant & KubeObject>(GROUP_VERSION, 'Tenant', PROVIDED);
+    expect(holder?.status?.conditions?.some((c) => c.reason === 'CaInUse')).toBe(false);
   });
 
   it('the API serves a tenant admin’s whole round: model, endpoint, grant, certificate, revocation, deletion', async () => {

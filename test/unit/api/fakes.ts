@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import { createAuthorizer } from '../../../src/auth/authorize.ts';
 import type { SubjectAccessReviewRequest } from '../../../src/auth/authorize.ts';
@@ -188,6 +189,7 @@ export function testDeps(overrides: Partial<ApiDeps> = {}) {
         if (!bundle.certificatePem.includes('BEGIN CERTIFICATE')) {
           throw new InvalidError([{ pointer: '/ca/certificatePem', message: 'not a PEM certificate' }]);
         }
+        return { fingerprint: createHash('sha256').update(bundle.certificatePem).digest('hex') };
       },
     },
     readiness: { apiserver: async () => undefined, storage: async () => undefined },

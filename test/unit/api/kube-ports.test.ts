@@ -39,13 +39,13 @@ describe('Kubernetes failures become domain errors', () => {
 });
 
 describe('the provided-CA validator', () => {
-  it('accepts a CA with its key and names the field of a bad bundle', async () => {
+  it('accepts a CA with its key, answering its fingerprint, and names the field of a bad bundle', async () => {
     const validator = pkiCaBundleValidator();
     const ca = await createTenantCa({ tenant: 'acme', now: new Date() });
     const other = await createTenantCa({ tenant: 'acme', now: new Date() });
     await expect(
       validator.validate({ certificatePem: ca.certPem, privateKeyPem: ca.keyPem }),
-    ).resolves.toBeUndefined();
+    ).resolves.toEqual({ fingerprint: ca.fingerprintSha256 });
     await expect(
       validator.validate({ certificatePem: ca.certPem, privateKeyPem: other.keyPem }),
     ).rejects.toMatchObject({ violations: [{ pointer: '/ca/privateKeyPem' }] });

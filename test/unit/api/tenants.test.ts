@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
@@ -182,6 +183,32 @@ describe('tenants', () => {
     expect(response.status).toBe(201);
     expect(response.body.ca.mode).toBe('provided');
     expect(JSON.stringify(response.body)).not.toContain('privateKey');
+  });
+
+  it('refuses a CA another tenant already uses with 422 naming the field, and takes a CA of its own', async () => {
+    const { deps, store } = testDeps();
+    const acme = store.tenants.get('acme')!;
+    acme.status = {
+      ...acme.status,
+      caFingerprint: createHash('sha256').update(CA.certificatePem).digest('hex'),
+    };
+    const app = createApp(deps).callback();
+    const shared = await request(app)
+      .post('/v1/tenants')
+      .set(bearer('admin-token'))
+      .send({ name: 'initech', ca: CA });
+    expect(shared.status).toBe(422);
+    expect(shared.headers['content-type']).toContain('application/problem+json');
+    expect(shared.body.invalidParams).toEqual([
+      { pointer: '/ca/certificatePem', reason: 'this CA is already the CA of another tenant' },
+    ]);
+    expect(store.tenants.has('initech')).toBe(false);
+    const own = { ...CA, certificatePem: CA.certificatePem.replace('MIIB', 'MIIC') };
+    const accepted = await request(app)
+      .post('/v1/tenants')
+      .set(bearer('admin-token'))
+      .send({ name: 'initech', ca: own });
+    expect(accepted.status).toBe(201);
   });
 
   it('refuses tenant creation to a tenant admin with 403 and audits the denial', async () => {
