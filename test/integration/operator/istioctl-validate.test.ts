@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { describe, expect, inject, it } from 'vitest';
@@ -54,5 +55,12 @@ describe('istioctl validate', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('accepts the shipped gateway → Authorino transport policy (mutual TLS only)', async () => {
+    const file = fileURLToPath(new URL('../../../authorino/mesh-transport.yaml', import.meta.url));
+    const result = await run(env.assets['istioctl']!, ['validate', '-f', file], { timeout: 60_000 });
+    expect(result.stdout + result.stderr).not.toMatch(/error/i);
+    expect(result.stdout + result.stderr).toMatch(/is valid/);
   });
 });
