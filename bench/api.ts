@@ -90,7 +90,8 @@ async function runParent(): Promise<void> {
   process.stderr.write('starting etcd, kube-apiserver and MinIO…\n');
   const environment = await startEnvironment({
     // The CRD manifests of Istio and Authorino are installed even though Authorino itself does not run.
-    components: ['etcd', 'kubernetes', 'minio', 'authorino', 'istio-crds'],
+    // Dex too: the apiserver trusts it as an issuer, so the environment always starts it.
+    components: ['etcd', 'kubernetes', 'minio', 'authorino', 'istio-crds', 'dex'],
     authorino: false,
     controllerManager: false,
   });

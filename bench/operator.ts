@@ -276,7 +276,8 @@ async function inFreshCluster<T>(concurrency: number, measure: (phase: Phase) =>
   // client library the operator itself no longer needs; a static import would bill its memory to the operator.
   const { startEnvironment } = await import('../src/testenv/environment.ts');
   const env = await startEnvironment({
-    components: ['etcd', 'kubernetes', 'minio', 'authorino', 'istio-crds'],
+    // Dex too: the apiserver trusts it as an issuer, so the environment always starts it.
+    components: ['etcd', 'kubernetes', 'minio', 'authorino', 'istio-crds', 'dex'],
   });
   try {
     const kube = createKube({ kubeconfigPath: env.info.adminKubeconfigPath });
@@ -541,7 +542,10 @@ async function timeEndpointChanges(phase: Phase, prefix: string, tenants: number
   const latencies: number[] = [];
   try {
     for (let k = 0; k < Math.min(samples, tenants); k++) {
-      const name = `${prefix}${Math.floor((k * tenants) / Math.min(samples, tenants))}-e0`;
+      const name = endpointResourceName(
+        `${prefix}${Math.floor((k * tenants) / Math.min(samples, tenants))}`,
+        'e0',
+      );
       let timer: NodeJS.Timeout | undefined;
       const applied = new Promise<boolean>((resolve) => {
         waiting.set(name, () => resolve(true));
