@@ -105,3 +105,12 @@ export async function buildImages<K extends string>(
   }
   return images;
 }
+
+/** MinIO's static binary: the object store the tenantmesh chart's storage settings point at. */
+export function minioImageSpec(assets: Assets): ImageSpec {
+  return {
+    repository: `${localRegistry}/minio`,
+    layers: [{ kind: 'files', files: [binaryOf(assets)('minio', '/minio')] }],
+    config: { entrypoint: ['/minio'], user: '65532:65532' },
+  };
+}

@@ -2,9 +2,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { meshComponents, nodeComponents, provisionAssets } from '../testenv/provision.ts';
 import { installAuthorino } from './authorino.ts';
-import { buildImages, meshImageSpecs, nodeImageSpecs } from './images.ts';
+import { buildImages, meshImageSpecs, minioImageSpec, nodeImageSpecs } from './images.ts';
 import { installMesh } from './mesh.ts';
 import { nodeLayout } from './layout.ts';
+import { tenantmeshImageSpec } from './tenantmesh-image.ts';
 import { nodeUnavailableReason, startNode, type RunningNode } from './node.ts';
 
 export { nodeUnavailableReason } from './node.ts';
@@ -33,6 +34,8 @@ export interface LocalClusterOptions {
   apiserverHostPort?: number;
   /** Install Istio (istiod, the ingress gateway, sidecar injection) from Istio's charts and Authorino; default true. */
   mesh?: boolean;
+  /** Build the tenantmesh image from the working tree and MinIO's, and import them (for `helm install charts/tenantmesh`). */
+  tenantmeshImage?: boolean;
 }
 
 /**
@@ -46,17 +49,30 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
   const log = options.log ?? (() => {});
   const provisioned = Date.now();
   const withMesh = options.mesh ?? true;
-  const assets = await provisionAssets(withMesh ? [...nodeComponents, ...meshComponents] : nodeComponents);
+  const assets = await provisionAssets([
+    ...nodeComponents,
+    ...(withMesh ? meshComponents : []),
+    ...(options.tenantmeshImage ? (['minio'] as const) : []),
+  ]);
   log(`[node] components provisioned in ${((Date.now() - provisioned) / 1000).toFixed(1)} s`);
   const built = Date.now();
   const images = await buildImages(nodeImageSpecs(assets), cacheRoot());
   const meshImages = withMesh ? await buildImages(meshImageSpecs(assets), cacheRoot()) : undefined;
+  const appImages = options.tenantmeshImage
+    ? await buildImages(
+        {
+          tenantmesh: await tenantmeshImageSpec(assets, cacheRoot(), log),
+          minio: minioImageSpec(assets),
+        },
+        cacheRoot(),
+      )
+    : {};
   log(`[node] images ready in ${((Date.now() - built) / 1000).toFixed(1)} s`);
   const node = await startNode({
     layout: nodeLayout(options.stateRoot ?? defaultStateRoot()),
     assets,
     images,
-    extraImages: meshImages ? Object.values(meshImages) : [],
+    extraImages: { ...meshImages, ...appImages },
     logDir: options.logDir,
     log,
     ...(options.handleSignals === undefined ? {} : { handleSignals: options.handleSignals }),

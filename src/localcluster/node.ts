@@ -48,7 +48,8 @@ export interface NodeInfo {
   /** The same identity, for processes inside the namespace (nodeIp address). */
   inNamespaceAdminKubeconfigPath: string;
   kubectl: string;
-  images: NodeImages;
+  /** Every image imported into containerd by role: the node's own and the extra ones. */
+  images: NodeImages & Record<string, BuiltImage>;
 }
 
 export interface RunningNode {
@@ -67,8 +68,8 @@ export interface NodeOptions {
   layout: NodeLayout;
   assets: Assets;
   images: NodeImages;
-  /** More images to import into containerd (the mesh's). */
-  extraImages?: BuiltImage[];
+  /** More images to import into containerd by role (the mesh's, tenantmesh's). */
+  extraImages?: Record<string, BuiltImage>;
   /** Where the components' logs go (kept after stop). */
   logDir: string;
   /** Progress lines for the user (`npm start`) or the test log. */
@@ -297,7 +298,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         timeoutMs: 30_000,
         intervalMs: 200,
       });
-      for (const image of [...Object.values(images), ...(options.extraImages ?? [])]) {
+      for (const image of [...Object.values(images), ...Object.values(options.extraImages ?? {})]) {
         await ctr('-n', 'k8s.io', 'images', 'import', image.archive);
       }
     });
@@ -352,7 +353,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         adminKubeconfigPath,
         inNamespaceAdminKubeconfigPath: kubeconfigs.admin,
         kubectl: assetPath(assets, 'kubectl'),
-        images,
+        images: { ...options.extraImages, ...images },
       },
       supervisor,
       kube,

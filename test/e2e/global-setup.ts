@@ -26,7 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let apiserverHostPort = 0;
   const start = async () => {
     const started = Date.now();
-    node = await startLocalCluster({ logDir, log, apiserverHostPort });
+    node = await startLocalCluster({ logDir, log, apiserverHostPort, tenantmeshImage: true });
     apiserverHostPort = Number(new URL(node.info.apiserverUrl).port);
     log(`[e2e] local node up in ${((Date.now() - started) / 1000).toFixed(1)} s (logs: ${logDir})`);
   };
