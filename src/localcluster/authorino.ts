@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { Kube, KubeObject } from '../kube/index.ts';
 import { readManifests } from '../testenv/cluster.ts';
 import { assetPath, type Assets } from '../testenv/provision.ts';
@@ -12,12 +13,16 @@ const name = 'authorino';
 export const authorinoService = 'authorino-authorino-authorization';
 const labels = { 'app.kubernetes.io/name': 'authorino' };
 
+/** The shipped policy that makes the mesh's mTLS mandatory to and at Authorino (authorino/README.md). */
+const meshTransportFile = fileURLToPath(new URL('../../authorino/mesh-transport.yaml', import.meta.url));
+
 /** The ClusterRoles of Authorino's install manifest its ServiceAccount is bound to (AuthConfigs, Secrets, reviews). */
 const authorinoClusterRoles = ['authorino-manager-role', 'authorino-manager-k8s-auth-role'];
 
 /**
  * Authorino as a Pod in a meshed namespace, watching the whole cluster (no `--watch-namespace`): tenants' AuthConfigs
- * and CA Secrets live in the serving namespace, not in Authorino's. The gateway reaches it over the mesh's mTLS.
+ * and CA Secrets live in the serving namespace, not in Authorino's. The gateway reaches it over the mesh's mTLS,
+ * mandatory once {@link installAuthorino} has applied authorino/mesh-transport.yaml.
  */
 export function renderAuthorino(image: string): KubeObject[] {
   const rbac = 'rbac.authorization.k8s.io/v1';
@@ -114,5 +119,9 @@ export async function installAuthorino(options: {
     await options.kube.applyObject(object, { fieldManager: 'tenantmesh-node', force: true });
   }
   await waitForDeployment(options.kube, authorinoNamespace, name, 180_000);
+  // As a cluster admin would: plain text to or at Authorino is refused from here on.
+  for (const object of readManifests(meshTransportFile) as KubeObject[]) {
+    await options.kube.applyObject(object, { fieldManager: 'tenantmesh-node', force: true });
+  }
   options.log(`[authorino] available in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

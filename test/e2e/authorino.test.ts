@@ -1,4 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readManifests } from '../../src/testenv/cluster.ts';
 import { waitFor } from '../../src/testenv/wait.ts';
 import { apply, currentNode, kubectl, runPod, type NodeSummary } from './support.ts';
 
@@ -101,6 +103,40 @@ beforeAll(async () => {
   await kubectl(node, ['wait', '--for=condition=Ready', 'pod/protected', '-n', namespace, '--timeout=180s']);
 });
 
+/**
+ * Requests through the ingress gateway from outside the mesh, allowed and refused by the AuthConfig; waits until
+ * istiod has pushed the route and the ext_authz filter. Answers the client's output.
+ */
+async function askedThroughTheGateway(): Promise<string> {
+  const script = [
+    'import urllib.error, urllib.request',
+    'def get(headers):',
+    "    request = urllib.request.Request('http://istio-ingressgateway.istio-system/hostname', headers=headers)",
+    '    try:',
+    '        response = urllib.request.urlopen(request, timeout=10)',
+    "        return '%d %s' % (response.status, response.read().decode().strip())",
+    '    except urllib.error.HTTPError as error:',
+    "        return '%d' % error.code",
+    `print('allowed', get({'Host': '${host}', 'x-e2e-allow': 'yes'}))`,
+    `print('refused', get({'Host': '${host}', 'x-e2e-allow': 'no'}))`,
+    `print('anonymous', get({'Host': '${host}'}))`,
+  ].join('\n');
+  let output = '';
+  await waitFor(
+    async () => {
+      output = await runPod(node, {
+        namespace: clientNamespace,
+        name: `client-${Date.now()}`,
+        image: node.images['debian']!,
+        command: ['python3', '-c', script],
+      });
+      return output.includes('allowed 200') && output.includes('refused 403');
+    },
+    { description: 'the gateway to route and ask Authorino', timeoutMs: 90_000, intervalMs: 1_000 },
+  );
+  return output;
+}
+
 describe('Authorino on the local node', () => {
   it('runs as a meshed Pod and takes up an AuthConfig of another namespace', async () => {
     const containers = (
@@ -128,35 +164,78 @@ describe('Authorino on the local node', () => {
   });
 
   it('is asked by the gateway: a request the AuthConfig allows passes, one it refuses gets 403', async () => {
-    const script = [
-      'import urllib.error, urllib.request',
-      'def get(headers):',
-      "    request = urllib.request.Request('http://istio-ingressgateway.istio-system/hostname', headers=headers)",
-      '    try:',
-      '        response = urllib.request.urlopen(request, timeout=10)',
-      "        return '%d %s' % (response.status, response.read().decode().strip())",
-      '    except urllib.error.HTTPError as error:',
-      "        return '%d' % error.code",
-      `print('allowed', get({'Host': '${host}', 'x-e2e-allow': 'yes'}))`,
-      `print('refused', get({'Host': '${host}', 'x-e2e-allow': 'no'}))`,
-      `print('anonymous', get({'Host': '${host}'}))`,
-    ].join('\n');
-    let output = '';
-    // The route and the ext_authz filter appear once istiod has pushed the new Gateway, VirtualService and policy.
-    await waitFor(
-      async () => {
-        output = await runPod(node, {
-          namespace: clientNamespace,
-          name: `client-${Date.now()}`,
-          image: node.images['debian']!,
-          command: ['python3', '-c', script],
-        });
-        return output.includes('allowed 200') && output.includes('refused 403');
-      },
-      { description: 'the gateway to route and ask Authorino', timeoutMs: 90_000, intervalMs: 1_000 },
-    );
+    const output = await askedThroughTheGateway();
     expect(output).toContain('allowed 200 protected');
     expect(output).toContain('refused 403');
     expect(output).toContain('anonymous 403');
+  });
+
+  it('refuses plain text: a client outside the mesh cannot reach Authorino on either port (issue 11, finding 12)', async () => {
+    // Outside the mesh (clientNamespace has no sidecar injection) every connection is plain text.
+    const service = 'authorino-authorino-authorization.authorino.svc.cluster.local';
+    const script = [
+      'import socket, urllib.error, urllib.request',
+      'def http():',
+      '    try:',
+      `        response = urllib.request.urlopen('http://${service}:5001/check', timeout=10)`,
+      "        return 'answered %d' % response.status",
+      '    except urllib.error.HTTPError as error:',
+      "        return 'answered %d' % error.code",
+      '    except Exception as error:',
+      "        return 'refused %s' % type(error).__name__",
+      'def grpc():',
+      '    # The HTTP/2 connection preface and an empty SETTINGS frame: a gRPC server answers with its SETTINGS.',
+      '    try:',
+      `        with socket.create_connection(('${service}', 50051), timeout=10) as conn:`,
+      "            conn.sendall(b'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n' + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))",
+      '            data = conn.recv(64)',
+      "            return 'answered' if data else 'refused closed'",
+      '    except Exception as error:',
+      "        return 'refused %s' % type(error).__name__",
+      "print('http', http())",
+      "print('grpc', grpc())",
+    ].join('\n');
+    const probe = () =>
+      runPod(node, {
+        namespace: clientNamespace,
+        name: `plaintext-${Date.now()}`,
+        image: node.images['debian']!,
+        command: ['python3', '-c', script],
+      });
+    const refusedOnBoth = (output: string) => /^http refused/m.test(output) && /^grpc refused/m.test(output);
+    const answeredOnBoth = (output: string) =>
+      /^http answered/m.test(output) && /^grpc answered/m.test(output);
+    let output = '';
+    // istiod pushes the policy the node applied with Authorino to its sidecar within moments.
+    await waitFor(async () => refusedOnBoth((output = await probe())), {
+      description: 'Authorino to refuse plain text',
+      timeoutMs: 90_000,
+      intervalMs: 1_000,
+    });
+
+    // Without the PeerAuthentication (Istio's default, PERMISSIVE) the same client is answered: the test sees
+    // the hole it guards. The policy is restored whatever happens.
+    const transport = readManifests(
+      fileURLToPath(new URL('../../authorino/mesh-transport.yaml', import.meta.url)),
+    ).filter((object) => object.kind === 'PeerAuthentication');
+    try {
+      await kubectl(node, ['delete', 'peerauthentication', 'authorino-mtls-only', '-n', 'authorino']);
+      await waitFor(async () => answeredOnBoth((output = await probe())), {
+        description: 'Authorino to answer plain text without the policy',
+        timeoutMs: 90_000,
+        intervalMs: 1_000,
+      });
+    } finally {
+      await apply(node, transport);
+    }
+    await waitFor(async () => refusedOnBoth((output = await probe())), {
+      description: 'Authorino to refuse plain text again',
+      timeoutMs: 90_000,
+      intervalMs: 1_000,
+    });
+    expect(output).toMatch(/^http refused/m);
+    expect(output).toMatch(/^grpc refused/m);
+    // With plain text refused, the gateway's decisions still arrive: its hop to Authorino is mutual TLS.
+    expect(await askedThroughTheGateway()).toContain('allowed 200 protected');
   });
 });
