@@ -187,7 +187,15 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     models: {
       store,
       isVersionInUse: versionInUseCheck(endpoints, store),
-      ...(repository ? { metadata: registryMetadataSink(repository) } : {}),
+      ...(repository
+        ? {
+            metadata: registryMetadataSink(repository),
+            records: {
+              models: (tenant, names) => repository.describe(tenant, names),
+              versions: (tenant, model, versions) => repository.describe(tenant, versions, model),
+            },
+          }
+        : {}),
     },
     ...(repository
       ? {

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import { jwtClaims, OidcClient, pkcePair, randomToken, type OidcClientConfig } from '../auth/oidc-client.ts';
 import type { AccessDto, CertificateDto, EndpointDto, RuntimeDto, TenantDto } from '../api/presenters.ts';
-import type { ManifestFile, ModelSummary, VersionSummary } from '../storage/store.ts';
+import type { ManifestFile } from '../storage/store.ts';
 import { ApiAnswerError, BackendForFrontend, SessionEnded } from './bff.ts';
 import type { ConsoleAssets } from './assets.ts';
 import { html, seg, type SafeHtml } from './html.ts';
@@ -412,11 +412,13 @@ export function createConsole(options: ConsoleOptions): Middleware {
   );
 
   const loadModels = async (session: Session, origin: string, base: string): Promise<ModelView[]> => {
-    const { items } = await bff.get<{ items: ModelSummary[] }>(origin, session, `${base}/models`);
+    const { items } = await bff.get<{ items: ModelView['model'][] }>(origin, session, `${base}/models`);
     return Promise.all(
       items.slice(0, 100).map(async (model) => {
         const modelBase = `${base}/models/${seg(model.name)}/versions`;
-        const versions = (await bff.get<{ items: VersionSummary[] }>(origin, session, modelBase)).items
+        const versions = (
+          await bff.get<{ items: Omit<ModelView['versions'][number], 'files'>[] }>(origin, session, modelBase)
+        ).items
           .sort((a, b) => b.publishedAt.localeCompare(a.publishedAt))
           .slice(0, 20);
         return {

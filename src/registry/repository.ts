@@ -75,6 +75,14 @@ export interface MirrorResult {
 /** Custom property holding a mirrored endpoint's URL. */
 export const MIRROR_URL_PROPERTY = 'url';
 
+/** What the registry says of one registered model or model version, beside the stored files. */
+export interface RegistryRecord {
+  id: string;
+  /** `LIVE` or `ARCHIVED`. */
+  state?: string;
+  description?: string;
+}
+
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 
@@ -361,6 +369,43 @@ export class RegistryRepository {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * What the registry records of the named registered models (`versions` undefined) or of the named versions of
+   * registered model `model`: id, state and description by name, in one query. Names it does not know are
+   * absent from the answer (a version published before the registry existed, say).
+   */
+  async describe(
+    tenant: string,
+    names: readonly string[],
+    model?: string,
+  ): Promise<Map<string, RegistryRecord>> {
+    if (names.length === 0) return new Map();
+    const result =
+      model === undefined
+        ? await this.pool.query<EntityRow>(
+            `SELECT * FROM registry_entity
+             WHERE tenant = $1 AND kind = 'registered-model' AND parent_id IS NULL AND name = ANY($2)`,
+            [tenant, names],
+          )
+        : await this.pool.query<EntityRow>(
+            `SELECT v.* FROM registry_entity v
+             JOIN registry_entity m ON m.tenant = v.tenant AND m.id = v.parent_id
+             WHERE v.tenant = $1 AND v.kind = 'model-version' AND v.name = ANY($2)
+               AND m.kind = 'registered-model' AND m.parent_id IS NULL AND m.name = $3`,
+            [tenant, names, model],
+          );
+    return new Map(
+      result.rows.map((row) => [
+        row.name,
+        {
+          id: row.id,
+          ...(row.state ? { state: row.state } : {}),
+          ...(row.description ? { description: row.description } : {}),
+        },
+      ]),
+    );
   }
 
   /** Removes a version and its artifacts (our own API's hard delete, after its in-use check). */

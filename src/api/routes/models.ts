@@ -8,6 +8,7 @@ import {
   type VersionManifest,
 } from '../../storage/store.ts';
 import { InvalidError, QuotaExceededError } from '../../domain/errors.ts';
+import type { RegistryRecord } from '../../registry/repository.ts';
 import { buildRouters, defineRoute, type ApiContext, type ApiRoute } from '../route.ts';
 import { HttpProblem } from '../problem.ts';
 import { allowLongUpload } from '../slow-clients.ts';
@@ -41,6 +42,8 @@ export interface ModelsRouterDeps {
    * and model artifact there; a deleted one leaves it. Absent when the API runs without a registry.
    */
   metadata?: ModelMetadataSink;
+  /** What the registry records of the listed models and versions (state, description); absent without one. */
+  records?: ModelRegistryRecords;
   /** Path prefix of the API version (default `/v1`). */
   prefix?: string;
   /**
@@ -64,6 +67,24 @@ export interface ModelMetadataSink {
     version: { model: string; version: string; format: ModelFormat },
   ): Promise<void>;
   deleted(tenant: string, model: string, version: string): Promise<void>;
+}
+
+/** Reads of the model registry, so the lists show its state and description beside the stored files. */
+export interface ModelRegistryRecords {
+  models(tenant: string, names: readonly string[]): Promise<Map<string, RegistryRecord>>;
+  versions(tenant: string, model: string, versions: readonly string[]): Promise<Map<string, RegistryRecord>>;
+}
+
+/** `items` with each one's registry record as `registry`, where the registry has one. */
+function withRecords<T extends object>(
+  items: T[],
+  nameOf: (item: T) => string,
+  records: Map<string, RegistryRecord>,
+): (T & { registry?: RegistryRecord })[] {
+  return items.map((item) => {
+    const record = records.get(nameOf(item));
+    return record ? { ...item, registry: record } : item;
+  });
 }
 
 /** The model's format, as the registry's model artifact records it (e.g. `onnx` `1`). */
@@ -280,13 +301,20 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
       method: 'get',
       path: base,
       resource: 'models',
-      summary: 'List the models of a tenant that have at least one published version',
+      summary:
+        'List the models of a tenant that have at least one published version, with their registry state',
       authorization: 'list tenants/<tenant>/models',
       params: tenantParams,
       responses: { 200: { description: 'The models' } },
       async handle(ctx, { params }) {
         await deps.authorize(ctx, params.tenant, 'list', 'models');
-        return { status: 200, body: { items: await store.listModels(params.tenant) } };
+        const items = await store.listModels(params.tenant);
+        if (!deps.records) return { status: 200, body: { items } };
+        const records = await deps.records.models(
+          params.tenant,
+          items.map((item) => item.name),
+        );
+        return { status: 200, body: { items: withRecords(items, (item) => item.name, records) } };
       },
     }),
     defineRoute({
@@ -294,13 +322,20 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
       method: 'get',
       path: `${base}/:model/versions`,
       resource: 'models',
-      summary: 'List the published versions of a model',
+      summary: 'List the published versions of a model, with their registry state',
       authorization: 'list tenants/<tenant>/models',
       params: modelParams,
       responses: { 200: { description: 'The versions' }, 404: { description: 'No such model' } },
       async handle(ctx, { params }) {
         await deps.authorize(ctx, params.tenant, 'list', 'models');
-        return { status: 200, body: { items: await store.listVersions(params.tenant, params.model) } };
+        const items = await store.listVersions(params.tenant, params.model);
+        if (!deps.records) return { status: 200, body: { items } };
+        const records = await deps.records.versions(
+          params.tenant,
+          params.model,
+          items.map((item) => item.version),
+        );
+        return { status: 200, body: { items: withRecords(items, (item) => item.version, records) } };
       },
     }),
     defineRoute({

@@ -1,12 +1,23 @@
+import type { RegistryRecord } from '../../registry/repository.ts';
 import type { ManifestFile, ModelSummary, VersionSummary } from '../../storage/store.ts';
 import { html, seg, type SafeHtml } from '../html.ts';
 import { NAME_PATTERN, actionButton, field, tenantApi } from './components.ts';
 import { bytes } from './tenant.ts';
 
+/** What the API lists: the stored model or version and, where the registry has it, its registry record. */
+type Registered<T> = T & { registry?: RegistryRecord };
+
 /** A model with its versions and, per version, its files (for the download links). */
 export interface ModelView {
-  model: ModelSummary;
-  versions: (VersionSummary & { files: ManifestFile[] })[];
+  model: Registered<ModelSummary>;
+  versions: Registered<VersionSummary & { files: ManifestFile[] }>[];
+}
+
+/** The registry's state of a model or version as a badge: live is the normal case, archived stands out. */
+function registryState(record: RegistryRecord | undefined): SafeHtml | string {
+  if (!record?.state) return '';
+  const archived = record.state === 'ARCHIVED';
+  return html`<span class="badge ${archived ? 'unknown' : 'ok'}">${archived ? 'Archived' : 'Live'}</span>`;
 }
 
 /** Registered models and versions; upload (resumable, with progress), download and delete where allowed. */
@@ -31,7 +42,8 @@ function modelSection(
 ): SafeHtml {
   const name = view.model.name;
   return html`<section class="model" aria-labelledby="model-${name}">
-    <h2 id="model-${name}">${name}</h2>
+    <h2 id="model-${name}">${name} ${registryState(view.model.registry)}</h2>
+    ${view.model.registry?.description ? html`<p class="description">${view.model.registry.description}</p>` : ''}
     <table class="list">
       <caption>
         Versions of ${name}
@@ -48,7 +60,7 @@ function modelSection(
         ${view.versions.map((v) => {
           const base = tenantApi(input.tenant, `/models/${seg(name)}/versions/${seg(v.version)}`);
           return html`<tr>
-            <th scope="row">${v.version}</th>
+            <th scope="row">${v.version} ${registryState(v.registry)}</th>
             <td><time datetime="${v.publishedAt}">${v.publishedAt.replace('T', ' ').slice(0, 16)}</time></td>
             <td>
               <ul class="files">

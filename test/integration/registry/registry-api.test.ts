@@ -291,6 +291,28 @@ describe('the model registry API of each tenant', () => {
       modelFormatVersion: '1',
       state: 'LIVE',
     });
+    // What a registry client changes shows on the management API's lists (one source of truth).
+    const described = await call(a, 'patch', `${V1}/registered_models/${model.body.id}`, {
+      token,
+      json: { description: 'detects churn' },
+    });
+    expect(described.status, JSON.stringify(described.body)).toBe(200);
+    const archived = await call(a, 'patch', `${V1}/model_versions/${version.body.id}`, {
+      token,
+      json: { state: 'ARCHIVED' },
+    });
+    expect(archived.status, JSON.stringify(archived.body)).toBe(200);
+    const models = await harness.call('get', `/v1/tenants/${a}/models`, { token });
+    expect(models.json().items).toContainEqual(
+      expect.objectContaining({
+        name: 'uploaded',
+        registry: { id: model.body.id, state: 'LIVE', description: 'detects churn' },
+      }),
+    );
+    const versions = await harness.call('get', `/v1/tenants/${a}/models/uploaded/versions`, { token });
+    expect(versions.json().items).toEqual([
+      expect.objectContaining({ version: '3', registry: { id: version.body.id, state: 'ARCHIVED' } }),
+    ]);
     // Deleting the version through the management API removes it from the registry too.
     const deleted = await harness.call('delete', `/v1/tenants/${a}/models/uploaded/versions/3`, {
       token: callersA.tenantAdmin,

@@ -117,17 +117,40 @@ describe('console pages', () => {
     expect(subjectLabel({ kind: 'Group', name: 'system:authenticated' })).toBe('every signed-in user');
   });
 
-  it('lists model versions with downloads and the resumable upload form', async () => {
+  it('lists model versions with downloads, their registry state and description, and the resumable upload form', async () => {
     const out = modelsPage({
       tenant: 'acme',
       models: [
         {
-          model: { name: 'bert', versions: 1, lastPublishedAt: '2026-01-02T00:00:00Z' },
+          model: {
+            name: 'bert',
+            versions: 2,
+            lastPublishedAt: '2026-01-02T00:00:00Z',
+            registry: { id: '7', state: 'LIVE', description: 'Answers <questions> & more' },
+          },
           versions: [
             {
               version: 'v2',
               publishedAt: '2026-01-02T00:00:00Z',
               files: [{ name: 'model.onnx', size: 2048, sha256: 'ab' }],
+              registry: { id: '9', state: 'LIVE' },
+            },
+            {
+              version: 'v1',
+              publishedAt: '2026-01-01T00:00:00Z',
+              files: [{ name: 'model.onnx', size: 1024, sha256: 'cd' }],
+              registry: { id: '8', state: 'ARCHIVED' },
+            },
+          ],
+        },
+        {
+          // Published before the registry existed: no record, no badge.
+          model: { name: 'legacy', versions: 1, lastPublishedAt: '2025-12-01T00:00:00Z' },
+          versions: [
+            {
+              version: '1',
+              publishedAt: '2025-12-01T00:00:00Z',
+              files: [{ name: 'm.bin', size: 10, sha256: 'ef' }],
             },
           ],
         },
@@ -136,6 +159,7 @@ describe('console pages', () => {
       mayDelete: true,
       mayDownload: true,
     });
+    expect(out.toString()).toContain('Answers &lt;questions&gt; &amp; more');
     await expect(out.toString()).toMatchFileSnapshot('__golden__/models.html');
   });
 
