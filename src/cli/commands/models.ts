@@ -40,6 +40,12 @@ function manifestDetails(m: VersionManifest): string {
   ]);
 }
 
+/** A listed model or version with the registry's record of it, where the registry has one. */
+type Registered<T> = T & { registry?: { state?: string } };
+
+/** `LIVE`/`ARCHIVED` from the registry, `-` for a version it does not know (published before it existed). */
+const registryState = (item: Registered<object>) => item.registry?.state ?? '-';
+
 /** `models list|versions|get|upload|download|delete`. */
 export function modelCommands(context: CommandContext): Command {
   const models = new Command('models').description('Model versions in a tenant’s registry');
@@ -47,12 +53,13 @@ export function modelCommands(context: CommandContext): Command {
 
   models.command('list <tenant>').action(async (tenant: string, _options: object, command: Command) => {
     const { api } = await context.api(command);
-    const { items } = await api.get<{ items: ModelSummary[] }>(base(tenant));
+    const { items } = await api.get<{ items: Registered<ModelSummary>[] }>(base(tenant));
     context.print(command, items, () =>
       formatTable(items, [
         { header: 'model', value: (m) => m.name },
         { header: 'versions', value: (m) => m.versions },
         { header: 'last published', value: (m) => m.lastPublishedAt },
+        { header: 'registry state', value: (m) => registryState(m) },
       ]),
     );
   });
@@ -61,11 +68,14 @@ export function modelCommands(context: CommandContext): Command {
     .command('versions <tenant> <model>')
     .action(async (tenant: string, model: string, _options: object, command: Command) => {
       const { api } = await context.api(command);
-      const { items } = await api.get<{ items: VersionSummary[] }>(`${base(tenant)}/${seg(model)}/versions`);
+      const { items } = await api.get<{ items: Registered<VersionSummary>[] }>(
+        `${base(tenant)}/${seg(model)}/versions`,
+      );
       context.print(command, items, () =>
         formatTable(items, [
           { header: 'version', value: (v) => v.version },
           { header: 'published', value: (v) => v.publishedAt },
+          { header: 'registry state', value: (v) => registryState(v) },
         ]),
       );
     });

@@ -137,6 +137,24 @@ describe('command-line parsing', () => {
     expect(JSON.parse(machine.stdout.text)).toEqual(items);
   });
 
+  it('lists model versions with the registry state, and - where the registry has no record', async () => {
+    const { fetch } = fakeFetch(() =>
+      json(200, {
+        items: [
+          { version: '2', publishedAt: '2026-01-02T00:00:00Z', registry: { id: '9', state: 'ARCHIVED' } },
+          { version: '1', publishedAt: '2026-01-01T00:00:00Z' },
+        ],
+      }),
+    );
+    const io = testIo(env(), fetch);
+    expect(await run(['models', 'versions', 'acme', 'm'], io)).toBe(0);
+    expect(io.stdout.text).toBe(
+      'VERSION  PUBLISHED             REGISTRY STATE\n' +
+        '2        2026-01-02T00:00:00Z  ARCHIVED\n' +
+        '1        2026-01-01T00:00:00Z  -\n',
+    );
+  });
+
   it('turns an API problem into one error line and its exit code', async () => {
     const { fetch } = fakeFetch(() =>
       json(
