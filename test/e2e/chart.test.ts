@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { renderObjectStore } from '../../src/localcluster/object-store.ts';
 import { assetPath, provisionAssets } from '../../src/testenv/provision.ts';
-import { apply, currentNode, kubectl, type NodeSummary } from './support.ts';
+import { apply, currentNode, kubectl, runPod, type NodeSummary } from './support.ts';
 
 const execFileAsync = promisify(execFile);
 const chart = fileURLToPath(new URL('../../charts/tenantmesh', import.meta.url));
@@ -163,20 +163,99 @@ describe('the tenantmesh chart on the local node', () => {
       namespace,
       '--timeout=120s',
     ]);
-    const podsAfter = (
-      await jsonpath(
-        [
-          'pods',
+    // The Pods from before the upgrade go (a terminating Pod still reports phase Running, so wait for it).
+    for (const pod of podsBefore.split(' ')) {
+      await kubectl(node, ['wait', '--for=delete', `pod/${pod}`, '-n', namespace, '--timeout=120s']);
+    }
+  });
+
+  it('does its job under the chart’s RBAC: a tenant created through the API is reconciled, and deleting it removes its endpoints', async () => {
+    const tenant = 'e2e-acme';
+    const clientNamespace = 'e2e-chart-client';
+    // The caller: a cluster admin's ServiceAccount, authenticated by the API through a TokenReview of its token.
+    await apply(node, [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: clientNamespace } },
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'e2e-admin', namespace: clientNamespace },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'e2e-nobody', namespace: clientNamespace },
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'e2e-admin' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'ServiceAccount', name: 'e2e-admin', namespace: clientNamespace }],
+      },
+    ]);
+    const tokenOf = async (serviceAccount: string) =>
+      (
+        await kubectl(node, [
+          'create',
+          'token',
+          serviceAccount,
           '-n',
-          namespace,
-          '-l',
-          'app.kubernetes.io/name=tenantmesh',
-          '--field-selector=status.phase=Running',
+          clientNamespace,
+          '--audience',
+          'tenantmesh',
+        ])
+      ).trim();
+    await apply(node, [
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'e2e-tokens', namespace: clientNamespace },
+        stringData: { admin: await tokenOf('e2e-admin'), nobody: await tokenOf('e2e-nobody') },
+      },
+    ]);
+    const callApi = (name: string, method: string, route: string, body?: unknown, caller = 'admin') =>
+      runPod(node, {
+        namespace: clientNamespace,
+        name,
+        image: node.images['debian']!,
+        env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'e2e-tokens', key: caller } } }],
+        command: [
+          'python3',
+          '-c',
+          [
+            'import json, os, urllib.error, urllib.request',
+            `request = urllib.request.Request('http://tenantmesh-api.${namespace}/v1${route}', method='${method}',`,
+            `    data=${body === undefined ? 'None' : `json.dumps(${JSON.stringify(body)}).encode()`},`,
+            "    headers={'Authorization': 'Bearer ' + os.environ['TOKEN'], 'Content-Type': 'application/json'})",
+            'try:',
+            '    response = urllib.request.urlopen(request, timeout=30)',
+            "    print('status', response.status)",
+            'except urllib.error.HTTPError as error:',
+            "    print('status', error.code, error.read().decode())",
+          ].join('\n'),
         ],
-        '{.items[*].metadata.name}',
-      )
-    ).split(' ');
-    for (const pod of podsBefore.split(' ')) expect(podsAfter).not.toContain(pod);
+      });
+
+    // A caller the cluster grants nothing is refused; the admin is not.
+    expect(await callApi('create-tenant-refused', 'POST', '/tenants', { name: tenant }, 'nobody')).toContain(
+      'status 403',
+    );
+    expect(await callApi('create-tenant', 'POST', '/tenants', { name: tenant })).toContain('status 201');
+    await kubectl(node, ['wait', '--for=condition=Ready', `tenant/${tenant}`, '--timeout=120s']);
+    // An endpoint the operator must delete itself when the tenant goes (its finalizer, under its ClusterRole).
+    await apply(node, [
+      {
+        apiVersion: 'tenantmesh.io/v1alpha1',
+        kind: 'InferenceEndpoint',
+        metadata: { name: `${tenant}--web`, namespace: servingNamespace },
+        spec: { tenant, model: { name: 'iris' }, runtime: 'mlserver' },
+      },
+    ]);
+    expect(await callApi('delete-tenant', 'DELETE', `/tenants/${tenant}`)).toContain('status 202');
+    await kubectl(node, ['wait', '--for=delete', `tenant/${tenant}`, '--timeout=120s']);
+    expect(
+      await jsonpath(['inferenceendpoints', '-n', servingNamespace], '{.items[*].metadata.name}'),
+    ).not.toContain(tenant);
   });
 
   it('removes what it installed with helm uninstall', async () => {

@@ -53,7 +53,15 @@ export async function apply(node: NodeSummary, objects: unknown[]): Promise<void
 /** Runs a one-shot Pod to completion and returns its log; fails with the Pod's status if it does not succeed. */
 export async function runPod(
   node: NodeSummary,
-  options: { namespace: string; name: string; image: string; command: string[]; timeoutMs?: number },
+  options: {
+    namespace: string;
+    name: string;
+    image: string;
+    command: string[];
+    /** Environment variables, e.g. a credential from a Secret (kept out of the Pod's command line). */
+    env?: unknown[];
+    timeoutMs?: number;
+  },
 ): Promise<string> {
   await apply(node, [
     {
@@ -69,6 +77,7 @@ export async function runPod(
             image: options.image,
             imagePullPolicy: 'Never',
             command: options.command,
+            env: options.env ?? [],
             securityContext: {
               runAsNonRoot: true,
               runAsUser: 1000,
