@@ -394,6 +394,26 @@ describe('under exactly the chart’s rules', () => {
     expect(holder?.status?.conditions?.some((c) => c.reason === 'CaInUse')).toBe(false);
   });
 
+  it('gives the CA to the other tenant once its first holder is gone', async () => {
+    const removed = await harness.call('delete', `/v1/tenants/${PROVIDED}?purge=true`, {
+      token: callers.platformAdmin,
+    });
+    expect(removed.status, removed.text).toBe(202);
+    // Nothing about the second tenant changes: the holder's going alone must queue it again.
+    await waitFor(
+      async () => {
+        const tenant = await admin.get<Tenant & KubeObject>(GROUP_VERSION, 'Tenant', AROUND);
+        const degraded = tenant?.status?.conditions?.find((c) => c.type === 'Degraded');
+        return degraded !== undefined && degraded.reason !== 'CaInUse';
+      },
+      { description: `${AROUND} to take the CA up`, timeoutMs: 60_000, intervalMs: 250 },
+    );
+    await waitFor(
+      async () => await admin.get('v1', 'Secret', `tenantmesh-${AROUND}-gateway`, platform.gatewayNamespace),
+      { description: `${AROUND}'s gateway credential`, timeoutMs: 60_000, intervalMs: 250 },
+    );
+  });
+
   it('the API serves a tenant admin’s whole round: model, endpoint, grant, certificate, revocation, deletion', async () => {
     const token = callers.tenantAdmin;
     const put = await harness.call('put', `/v1/tenants/${T}/models/m/versions/1/files/m.bin`, {

@@ -5,7 +5,7 @@ import { bringsOwnCa, earlierHolderOfCa } from '../../../src/operator/shared-ca.
 const tenant = (
   name: string,
   created: string,
-  fingerprint?: string,
+  status: Tenant['status'] = undefined,
   extra: Partial<Tenant['metadata']> = {},
 ) =>
   ({
@@ -13,34 +13,54 @@ const tenant = (
     kind: 'Tenant',
     metadata: { name, creationTimestamp: created, ...extra },
     spec: { admins: [], users: [], ca: { secretRef: { name: `${name}-ca` } } },
-    ...(fingerprint ? { status: { caFingerprint: fingerprint } } : {}),
+    ...(status ? { status } : {}),
   }) as Tenant;
+const serving: Tenant['status'] = { caFingerprint: 'AA' };
+const refused: Tenant['status'] = {
+  caFingerprint: 'AA',
+  conditions: [
+    {
+      type: 'Degraded',
+      status: 'True',
+      reason: 'CaInUse',
+      message: '',
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    },
+  ],
+};
 
 describe('a CA shared between tenants', () => {
-  const older = tenant('acme', '2026-01-01T00:00:00Z', 'AA');
-  const younger = tenant('zeta', '2026-02-01T00:00:00Z', 'AA');
-
-  it('stays with the tenant that used it first, and the later one is told who holds it', () => {
-    expect(earlierHolderOfCa(younger, 'AA', [older, younger])).toBe('acme');
-    expect(earlierHolderOfCa(older, 'AA', [older, younger])).toBeUndefined();
+  it('stays with the tenant serving with it; a newcomer is told who holds it, however old or named', () => {
+    const holder = tenant('zeta', '2026-02-01T00:00:00Z', serving);
+    const newcomer = tenant('acme', '2026-01-01T00:00:00Z');
+    expect(earlierHolderOfCa(newcomer, 'AA', [holder, newcomer])).toBe('zeta');
+    expect(earlierHolderOfCa(holder, 'AA', [holder, newcomer])).toBeUndefined();
   });
 
-  it('breaks a tie of creation times by name, so every replica decides alike', () => {
-    const a = tenant('a', '2026-01-01T00:00:00Z', 'AA');
-    const b = tenant('b', '2026-01-01T00:00:00Z', 'AA');
+  it('among tenants not serving with it yet, the older one, then the name, decides, so every replica agrees', () => {
+    const older = tenant('zeta', '2026-01-01T00:00:00Z', refused);
+    const younger = tenant('acme', '2026-02-01T00:00:00Z', refused);
+    expect(earlierHolderOfCa(younger, 'AA', [older, younger])).toBe('zeta');
+    expect(earlierHolderOfCa(older, 'AA', [older, younger])).toBeUndefined();
+    const a = tenant('a', '2026-01-01T00:00:00Z', serving);
+    const b = tenant('b', '2026-01-01T00:00:00Z', serving);
     expect(earlierHolderOfCa(b, 'AA', [a, b])).toBe('a');
     expect(earlierHolderOfCa(a, 'AA', [a, b])).toBeUndefined();
   });
 
   it('ignores other fingerprints, tenants without one yet, and a holder being deleted', () => {
-    expect(earlierHolderOfCa(younger, 'AA', [tenant('acme', '2026-01-01T00:00:00Z', 'BB')])).toBeUndefined();
-    expect(earlierHolderOfCa(younger, 'AA', [tenant('acme', '2026-01-01T00:00:00Z')])).toBeUndefined();
-    const going = tenant('acme', '2026-01-01T00:00:00Z', 'AA', { deletionTimestamp: '2026-03-01T00:00:00Z' });
-    expect(earlierHolderOfCa(younger, 'AA', [going])).toBeUndefined();
+    const me = tenant('acme', '2026-02-01T00:00:00Z');
+    expect(earlierHolderOfCa(me, 'AA', [tenant('x', '2026-01-01T00:00:00Z', { caFingerprint: 'BB' })])).toBe(
+      undefined,
+    );
+    expect(earlierHolderOfCa(me, 'AA', [tenant('x', '2026-01-01T00:00:00Z')])).toBeUndefined();
+    const going = tenant('x', '2026-01-01T00:00:00Z', serving, { deletionTimestamp: '2026-03-01T00:00:00Z' });
+    expect(earlierHolderOfCa(me, 'AA', [going])).toBeUndefined();
   });
 
   it('concerns only tenants that bring their own CA', () => {
-    expect(bringsOwnCa(older)).toBe(true);
-    expect(bringsOwnCa({ ...older, spec: { admins: [], users: [] } })).toBe(false);
+    const own = tenant('acme', '2026-01-01T00:00:00Z');
+    expect(bringsOwnCa(own)).toBe(true);
+    expect(bringsOwnCa({ ...own, spec: { admins: [], users: [] } })).toBe(false);
   });
 });
