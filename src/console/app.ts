@@ -347,14 +347,24 @@ export function createConsole(options: ConsoleOptions): Middleware {
     withSession(async (ctx, session, origin) => {
       const tenant = ctx.params['tenant']!;
       const { base, dto, permissions, pageFrame } = await tenantContext(session, origin, tenant, 'overview');
-      const endpoints = permissions.endpoints.list
-        ? (await bff.get<{ items: EndpointDto[] }>(origin, session, `${base}/endpoints`)).items
-        : undefined;
+      const [endpoints, storage] = await Promise.all([
+        permissions.endpoints.list
+          ? bff.get<{ items: EndpointDto[] }>(origin, session, `${base}/endpoints`).then((r) => r.items)
+          : undefined,
+        permissions.models.list
+          ? bff.getIfAllowed<{ usedBytes: number }>(origin, session, `${base}/storage`)
+          : undefined,
+      ]);
       sendHtml(
         ctx,
         page(
           pageFrame(dto.displayName ? `${dto.displayName} (${tenant})` : tenant),
-          tenantPage({ tenant: dto, endpoints, mayDelete: permissions.tenantActions.delete }),
+          tenantPage({
+            tenant: dto,
+            endpoints,
+            ...(storage ? { storageUsedBytes: storage.usedBytes } : {}),
+            mayDelete: permissions.tenantActions.delete,
+          }),
         ),
       );
     }),

@@ -217,6 +217,18 @@ function committedBytes(usage: StorageUsage, except?: string): number {
   );
 }
 
+/** What `GET …/storage` answers: the bytes the storage quota counts, and the quota. */
+const storageUsageSchema = z.object({
+  /** Bytes of published versions. */
+  publishedBytes: z.number().int(),
+  /** Bytes reserved by open upload sessions (their declared sizes). */
+  reservedBytes: z.number().int(),
+  /** What the quota counts: published plus reserved. */
+  usedBytes: z.number().int(),
+  openUploads: z.number().int(),
+  quotaBytes: z.number().int().optional(),
+});
+
 /** Refuses `bytes` more when they would take the tenant past its storage quota. */
 function assertStorageFits(quota: number | undefined, committed: number, bytes: number): void {
   if (quota !== undefined && committed + bytes > quota) {
@@ -296,6 +308,31 @@ export function modelRoutes(deps: ModelsRouterDeps): ApiRoute[] {
   };
 
   return [
+    defineRoute({
+      operationId: 'getStorageUsage',
+      method: 'get',
+      path: `${prefix}/tenants/:tenant/storage`,
+      resource: 'models',
+      summary: "The tenant's stored bytes as its storage quota counts them, beside the quota",
+      authorization: 'list tenants/<tenant>/models',
+      params: tenantParams,
+      responses: { 200: { description: 'Usage', schema: storageUsageSchema } },
+      async handle(ctx, { params }) {
+        await deps.authorize(ctx, params.tenant, 'list', 'models');
+        const [usage, quota] = await Promise.all([store.usage(params.tenant), storageQuota(params.tenant)]);
+        const reservedBytes = committedBytes(usage) - usage.publishedBytes;
+        return {
+          status: 200,
+          body: {
+            publishedBytes: usage.publishedBytes,
+            reservedBytes,
+            usedBytes: usage.publishedBytes + reservedBytes,
+            openUploads: usage.openUploads.length,
+            ...(quota !== undefined ? { quotaBytes: quota } : {}),
+          },
+        };
+      },
+    }),
     defineRoute({
       operationId: 'listModels',
       method: 'get',

@@ -8,6 +8,8 @@ export interface TenantOverview {
   tenant: TenantDto;
   /** The tenant's endpoints when the user may list them (for the quota bars). */
   endpoints?: EndpointDto[];
+  /** Bytes the storage quota counts (`GET …/storage`), when the user may list the tenant's models. */
+  storageUsedBytes?: number;
   mayDelete: boolean;
 }
 
@@ -20,8 +22,12 @@ export interface QuotaUse {
   format: (value: number) => string;
 }
 
-/** The four quota bars: endpoints, CPU and memory requested by the endpoints, storage. */
-export function quotaUsage(tenant: TenantDto, endpoints: EndpointDto[] | undefined): QuotaUse[] {
+/** The four quota bars: endpoints, CPU and memory requested by the endpoints, storage stored and reserved. */
+export function quotaUsage(
+  tenant: TenantDto,
+  endpoints: EndpointDto[] | undefined,
+  storageUsedBytes?: number,
+): QuotaUse[] {
   const requested = (pick: (e: EndpointDto) => string | undefined) =>
     endpoints?.reduce((sum, e) => sum + (quantityValue(pick(e)) ?? 0) * e.replicas, 0);
   return [
@@ -43,7 +49,7 @@ export function quotaUsage(tenant: TenantDto, endpoints: EndpointDto[] | undefin
       limit: quantityValue(tenant.quota.memory),
       format: bytes,
     },
-    { label: 'Storage', limit: tenant.quota.storageBytes, format: bytes },
+    { label: 'Storage', used: storageUsedBytes, limit: tenant.quota.storageBytes, format: bytes },
   ];
 }
 
@@ -119,7 +125,7 @@ export function tenantPage(input: TenantOverview): SafeHtml {
     </section>
     <section aria-labelledby="quota">
       <h2 id="quota">Quota</h2>
-      ${quotaUsage(t, input.endpoints).map(quotaBar)}
+      ${quotaUsage(t, input.endpoints, input.storageUsedBytes).map(quotaBar)}
     </section>
     <section aria-labelledby="conditions">
       <h2 id="conditions">Conditions</h2>

@@ -126,6 +126,7 @@ describe('every route refuses other tenants’ callers and admits its own, decid
       scaleEndpoint: { need: 'tenantUser', params: { tenant: A, endpoint: 'ep' }, json: { replicas: 1 } },
       deleteEndpoint: { need: 'tenantUser', params: { tenant: A, endpoint: 'absent' } },
       listModels: { need: 'tenantUser', params: { tenant: A } },
+      getStorageUsage: { need: 'tenantUser', params: { tenant: A } },
       listModelVersions: { need: 'tenantUser', params: { tenant: A, model } },
       getModelVersionManifest: { need: 'tenantUser', params: version },
       putModelVersionFile: {

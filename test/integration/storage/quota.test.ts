@@ -93,6 +93,12 @@ describe('a tenant’s storage quota and upload sessions over a real MinIO', () 
     const session = await start('4', MIB);
     expect(session.status, session.text).toBe(201);
     const uploadId = session.body.uploadId as string;
+    // What the quota counts is what the tenant is shown: the published bytes and the session's reservation.
+    const usage = await request(server).get(`/v1/tenants/${tenant}/storage`);
+    expect(usage.status, usage.text).toBe(200);
+    expect(usage.body).toMatchObject({ reservedBytes: MIB, openUploads: 1, quotaBytes: quota });
+    expect(usage.body.publishedBytes).toBeGreaterThanOrEqual(3 * MIB);
+    expect(usage.body.usedBytes).toBe(usage.body.publishedBytes + MIB);
     // The reservation counts: another MiB would pass the 4 MiB quota (3 published + 1 reserved).
     expect((await put('5', 512 * 1024)).status).toBe(409);
     const part = (n: number, bytes: number) =>
@@ -106,6 +112,9 @@ describe('a tenant’s storage quota and upload sessions over a real MinIO', () 
     expect((await part(2, 1)).status).toBe(409);
     const done = await request(server).post(`${base}/m/versions/4/uploads/${uploadId}/complete`).send({});
     expect(done.status, done.text).toBe(201);
+    const after = (await request(server).get(`/v1/tenants/${tenant}/storage`)).body;
+    expect(after).toMatchObject({ reservedBytes: 0, openUploads: 0 });
+    expect(after.publishedBytes).toBeGreaterThanOrEqual(4 * MIB);
   });
 
   it('caps the open sessions of a tenant, and the scheduled sweep frees abandoned ones', async () => {

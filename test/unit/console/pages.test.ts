@@ -75,16 +75,23 @@ describe('console pages', () => {
     expect(out).not.toContain('ACME <Corp>');
   });
 
-  it('draws the quota as bars of what the endpoints request against the limits', async () => {
-    const uses = quotaUsage(tenant, [endpoint]);
+  it('draws the quota as bars of what the endpoints request and the models store, against the limits', async () => {
+    const uses = quotaUsage(tenant, [endpoint], 3 * 1024 ** 3);
     expect(uses.map((u) => [u.label, u.used, u.limit])).toEqual([
       ['Endpoints', 1, 4],
       ['CPU', 1, 8],
       ['Memory', 2 * 1024 ** 3, 16 * 1024 ** 3],
-      ['Storage', undefined, 10737418240],
+      ['Storage', 3 * 1024 ** 3, 10737418240],
     ]);
+    // A user who may not list the models sees the limit only.
+    expect(quotaUsage(tenant, [endpoint]).at(-1)?.used).toBeUndefined();
     await expect(
-      tenantPage({ tenant, endpoints: [endpoint], mayDelete: true }).toString(),
+      tenantPage({
+        tenant,
+        endpoints: [endpoint],
+        storageUsedBytes: 3 * 1024 ** 3,
+        mayDelete: true,
+      }).toString(),
     ).toMatchFileSnapshot('__golden__/tenant.html');
   });
 
