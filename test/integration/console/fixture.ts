@@ -4,15 +4,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import axe from 'axe-core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { pino } from 'pino';
 import { expect } from 'vitest';
-import type { AuditEvent } from '../../../src/api/audit.ts';
-import { startApi } from '../../../src/api/main.ts';
-import { createKube } from '../../../src/kube/index.ts';
-import { createModelStore } from '../../../src/storage/store.ts';
 import { cliClientId, consoleClientId, type DemoRole, type DemoUser } from '../../../src/testenv/dex.ts';
 import { localOidcIssuer } from '../../../src/testenv/oidc-issuer.ts';
-import { env, platform, type ApiUnderTest } from '../api/fixture.ts';
+import { env, platform, startApiUnderTest, type ApiUnderTest } from '../api/fixture.ts';
 
 /** Screenshots land here (ignored by git); the README's come from here too. */
 export const screenshotDir = fileURLToPath(new URL('../../../test-results/console/', import.meta.url));
@@ -22,11 +17,7 @@ export const screenshotDir = fileURLToPath(new URL('../../../test-results/consol
  * console on the port Dex's console client redirects to.
  */
 export async function startConsoleUnderTest(): Promise<ApiUnderTest & { url: string }> {
-  const audit: AuditEvent[] = [];
-  const api = await startApi({
-    kubeconfigPath: env.adminKubeconfigPath,
-    s3: env.s3,
-    serviceAccountAudiences: [env.oidc.audience],
+  const harness = await startApiUnderTest({
     platform: {
       ...platform,
       oidcIssuers: [
@@ -39,10 +30,6 @@ export async function startConsoleUnderTest(): Promise<ApiUnderTest & { url: str
       ],
     },
     port: env.consolePort,
-    host: '127.0.0.1',
-    logger: pino({ level: process.env['CONSOLE_DEBUG'] ? 'debug' : 'silent' }),
-    audit: { record: (event) => audit.push({ schema_version: 1, time: '', ...event }) },
-    authorizationCacheTtlMs: 1000,
     console: {
       issuer: env.dex.issuerUrl,
       clientId: env.dex.console.clientId,
@@ -51,25 +38,7 @@ export async function startConsoleUnderTest(): Promise<ApiUnderTest & { url: str
       publicUrl: `http://127.0.0.1:${env.consolePort}`,
     },
   });
-  return {
-    api,
-    url: api.url,
-    kube: createKube({ kubeconfigPath: env.adminKubeconfigPath }),
-    store: createModelStore({ ...env.s3, region: 'us-east-1' }),
-    audit,
-    async call(method, apiPath, options = {}) {
-      const headers: Record<string, string> = { ...options.headers };
-      if (options.token) headers['Authorization'] = `Bearer ${options.token}`;
-      let body: Buffer | string | undefined = options.body;
-      if (options.json !== undefined) {
-        headers['Content-Type'] = 'application/json';
-        body = JSON.stringify(options.json);
-      }
-      const response = await fetch(api.url + apiPath, { method: method.toUpperCase(), headers, body });
-      const text = await response.text();
-      return { status: response.status, text, headers: response.headers, json: () => JSON.parse(text) };
-    },
-  };
+  return { ...harness, url: harness.api.url };
 }
 
 /** The demo user of a role. */
