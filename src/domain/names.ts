@@ -49,9 +49,19 @@ export function isValidTenantName(t: string): boolean {
   return t.length >= TENANT_NAME_MIN && t.length <= TENANT_NAME_MAX && TENANT_NAME_PATTERN.test(t);
 }
 
+/**
+ * Short endpoint names no endpoint may take: endpoint `e` is reached at `<e>.<tenant hostname>`, and
+ * `registry.<tenant hostname>` is the tenant's model registry ({@link registryHost}).
+ */
+export const RESERVED_ENDPOINT_NAMES: readonly string[] = ['registry'];
+
 /** Whether `e` is an acceptable short name for an endpoint of tenant `t`. */
 export function isValidEndpointName(t: string, e: string): boolean {
-  return ENDPOINT_NAME_PATTERN.test(e) && endpointResourceName(t, e).length <= RESOURCE_NAME_MAX;
+  return (
+    ENDPOINT_NAME_PATTERN.test(e) &&
+    !RESERVED_ENDPOINT_NAMES.includes(e) &&
+    endpointResourceName(t, e).length <= RESOURCE_NAME_MAX
+  );
 }
 
 /** The tenant's bucket. */

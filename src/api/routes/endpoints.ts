@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidError, isDomainError } from '../../domain/index.ts';
+import { InvalidError, RESERVED_ENDPOINT_NAMES, isDomainError } from '../../domain/index.ts';
 import type { InferenceEndpointSpec, ServingRuntime } from '../../domain/index.ts';
 import type { ModelStore } from '../../storage/store.ts';
 import type { Guard } from '../guard.ts';
@@ -55,7 +55,9 @@ export const endpointDto = z.object({
 
 /** POST /tenants/:tenant/endpoints body. */
 export const createEndpointBody = z.strictObject({
-  name: endpointName,
+  name: endpointName.refine((name) => !RESERVED_ENDPOINT_NAMES.includes(name), {
+    message: 'is reserved: registry.<tenant hostname> is the tenant’s model registry',
+  }),
   model: modelRef,
   runtime: z.string().min(1).max(253),
   replicas: replicas.default(1),

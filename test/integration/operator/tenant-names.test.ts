@@ -162,6 +162,9 @@ describe('tenants whose names share a prefix (acme and acme-prod)', () => {
     expect(await refused('acme-prod--y', ACME)).toBe(true);
     expect(await refused('acme--prod--y', ACME)).toBe(true);
     expect(await refused('acme---y', ACME)).toBe(true);
+    // registry.<tenant hostname> is the tenant's model registry: no endpoint may be named registry.
+    expect(await refused(`${ACME}--registry`, ACME)).toBe(true);
+    expect(await refused(`${ACME}--registry-2`, ACME)).toBe(false);
     const tenantRefused = await kube
       .create(tenant('acme--prod') as unknown as KubeObject, { fieldManager: testManager })
       .then(

@@ -15,6 +15,18 @@ describe('endpoint routes', () => {
     expect(response.body.invalidParams).toEqual([expect.objectContaining({ pointer: '/runtime' })]);
   });
 
+  it('refuses the endpoint name registry, the host of the tenant’s model registry, with 400 naming /name', async () => {
+    const app = createApp(testDeps().deps).callback();
+    const response = await request(app)
+      .post('/v1/tenants/acme/endpoints')
+      .set(bearer('acme-user-token'))
+      .send({ name: 'registry', model: { name: 'resnet' }, runtime: 'ovms' });
+    expect(response.status).toBe(400);
+    expect(response.body.invalidParams).toEqual([
+      expect.objectContaining({ pointer: '/name', reason: expect.stringContaining('reserved') }),
+    ]);
+  });
+
   it('refuses a model without published versions with 422 naming /model/name', async () => {
     const app = createApp(testDeps().deps).callback();
     const response = await request(app)

@@ -30,6 +30,9 @@ describe('names', () => {
     expect(isValidEndpointName('acme', 'x'.repeat(57))).toBe(true);
     expect(isValidEndpointName('acme', 'x'.repeat(58))).toBe(false);
     expect(isValidEndpointName('acme', 'prod--x')).toBe(false);
+    // registry.<tenant hostname> is the tenant's model registry, so no endpoint may be reached there.
+    expect(isValidEndpointName('acme', 'registry')).toBe(false);
+    expect(isValidEndpointName('acme', 'registry-2')).toBe(true);
   });
 
   it('the short endpoint name is what follows the tenant prefix and separator', () => {
