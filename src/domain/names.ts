@@ -245,6 +245,19 @@ export function registryServiceName(t: string): string {
   return t;
 }
 
+/**
+ * VirtualService routing `registry.<tenant hostname>` from the tenant's Gateway to the management API. `<t>--registry`
+ * cannot name an endpoint's, since the endpoint name `registry` is reserved.
+ */
+export function registryVirtualServiceName(t: string): string {
+  return endpointResourceName(t, 'registry');
+}
+
+/** AuthConfig of the registry host; `--` keeps it apart from every tenant's {@link authConfigName}. */
+export function registryAuthConfigName(t: string): string {
+  return `${authConfigName(t)}${NAME_SEPARATOR}registry`;
+}
+
 /** The external host of the tenant's model registry: `registry.<tenant hostname>`. */
 export function registryHost(hostname: string): string {
   return `registry.${hostname}`;

@@ -58,6 +58,8 @@ export function renderAuthorino(image: string): KubeObject[] {
                 imagePullPolicy: 'Never',
                 args: [
                   'server',
+                  // registry.<tenant host> has an AuthConfig of its own beside the tenant's `*.<tenant host>`.
+                  '--allow-superseding-host-subsets',
                   '--ext-auth-grpc-port=50051',
                   '--ext-auth-http-port=5001',
                   '--health-probe-addr=:8081',

@@ -11,6 +11,9 @@ import {
   commonLabels,
   endpointResourceName,
   oidcClaimRules,
+  registryAuthConfigName,
+  registryHost,
+  registryServiceName,
   tenantWildcardHost,
 } from '../domain/index.ts';
 import type { KubeObject, OidcClaimRules, OidcIssuer } from '../domain/index.ts';
@@ -218,6 +221,21 @@ function clientOrganizationRule(ctx: TenantContext): Record<string, unknown> {
   };
 }
 
+/** The OIDC rules every bearer token of an issuer must pass: an accepted audience and the API's claim rules. */
+function oidcRules(ctx: TenantContext): Record<string, unknown> {
+  if (ctx.platform.oidcIssuers.length === 0) return {};
+  return {
+    'oidc-audience': {
+      when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "oidc"` }],
+      patternMatching: { patterns: [{ predicate: identity(IDENTITY_FIELDS.audienceAccepted) }] },
+    },
+    'oidc-claims': {
+      when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "oidc"` }],
+      patternMatching: { patterns: [{ predicate: identity(IDENTITY_FIELDS.claimsAccepted) }] },
+    },
+  };
+}
+
 function authorization(ctx: TenantContext): Record<string, unknown> {
   const rules: Record<string, unknown> = { 'client-organization': clientOrganizationRule(ctx) };
   if (clientAuthentication(ctx.tenant) === 'certificate') {
@@ -227,16 +245,7 @@ function authorization(ctx: TenantContext): Record<string, unknown> {
       patternMatching: { patterns: [{ predicate: `${celString(XFCC_HEADER)} in request.headers` }] },
     };
   }
-  if (ctx.platform.oidcIssuers.length > 0) {
-    rules['oidc-audience'] = {
-      when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "oidc"` }],
-      patternMatching: { patterns: [{ predicate: identity(IDENTITY_FIELDS.audienceAccepted) }] },
-    };
-    rules['oidc-claims'] = {
-      when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "oidc"` }],
-      patternMatching: { patterns: [{ predicate: identity(IDENTITY_FIELDS.claimsAccepted) }] },
-    };
-  }
+  Object.assign(rules, oidcRules(ctx));
   Object.assign(rules, clientSubjectRules(ctx));
   rules['tenant-rbac'] = subjectAccessReview(ctx);
   return rules;
@@ -271,6 +280,67 @@ export function renderAuthConfig(ctx: TenantContext): KubeObject {
         unauthorized: {
           code: 403,
           message: { value: `tenantmesh: you are not allowed to call this endpoint of tenant ${ctx.name}` },
+        },
+      },
+    },
+  };
+}
+
+/**
+ * The AuthConfig of `registry.<tenant hostname>`: a bearer token (OIDC or ServiceAccount, mapped as for the
+ * endpoints), then the tenancy design's check, a SubjectAccessReview `get` on the tenant's registry Service, which
+ * Role `registry-user-<t>` grants to `<t>-users`. A client certificate alone is no identity here. The API asks the
+ * same question again (defence in depth).
+ */
+export function renderRegistryAuthConfig(ctx: TenantContext): KubeObject {
+  const authentication: Record<string, unknown> = {};
+  ctx.platform.oidcIssuers.forEach((issuer, index) => {
+    authentication[`oidc-${index}`] = oidcIdentity(issuer);
+  });
+  authentication['service-account'] = serviceAccountIdentity(ctx.platform.serviceAccountTokenAudiences);
+  return {
+    apiVersion: 'authorino.kuadrant.io/v1beta3',
+    kind: 'AuthConfig',
+    metadata: objectMeta(
+      registryAuthConfigName(ctx.name),
+      ctx.platform.servingNamespace,
+      commonLabels('registry', ctx.name),
+    ),
+    spec: {
+      hosts: [registryHost(ctx.hostname)],
+      authentication,
+      authorization: {
+        ...oidcRules(ctx),
+        'registry-rbac': {
+          kubernetesSubjectAccessReview: {
+            user: { expression: identity(IDENTITY_FIELDS.user) },
+            authorizationGroups: { expression: identity(IDENTITY_FIELDS.groups) },
+            resourceAttributes: {
+              verb: { value: 'get' },
+              group: { value: '' },
+              resource: { value: 'services' },
+              namespace: { value: ctx.platform.servingNamespace },
+              name: { value: registryServiceName(ctx.name) },
+            },
+          },
+          cache: {
+            key: {
+              expression: `${identity(IDENTITY_FIELDS.user)} + "|" + ${identity(IDENTITY_FIELDS.groups)}.join(",")`,
+            },
+            ttl: ctx.platform.authorizationCacheTtlSeconds,
+          },
+        },
+      },
+      response: {
+        unauthenticated: {
+          code: 401,
+          message: {
+            value: `tenantmesh: the model registry of tenant ${ctx.name} needs a valid bearer token`,
+          },
+        },
+        unauthorized: {
+          code: 403,
+          message: { value: `tenantmesh: you may not use the model registry of tenant ${ctx.name}` },
         },
       },
     },

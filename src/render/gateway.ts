@@ -2,6 +2,7 @@ import {
   commonLabels,
   gatewayCredentialSecretName,
   gatewayName,
+  registryHost,
   tenantWildcardHost,
 } from '../domain/index.ts';
 import { CRD_DEFAULTS } from '../domain/index.ts';
@@ -37,6 +38,18 @@ export function renderGateway(ctx: TenantContext): KubeObject {
           hosts: [`${platform.servingNamespace}/${tenantWildcardHost(ctx.hostname)}`],
           tls: {
             mode: clientAuthentication(ctx.tenant) === 'certificateOrToken' ? 'OPTIONAL_MUTUAL' : 'MUTUAL',
+            credentialName: gatewayCredentialSecretName(ctx.name),
+            minProtocolVersion: 'TLSV1_2',
+          },
+        },
+        {
+          // The model registry: the Python client and the dashboard cannot present a client certificate, so this
+          // host takes plain server TLS (the exact host wins over the wildcard's mutual TLS by SNI) and Authorino
+          // requires a bearer token for it.
+          port: { number: GATEWAY_HTTPS_PORT, name: 'https-registry', protocol: 'HTTPS' },
+          hosts: [`${platform.servingNamespace}/${registryHost(ctx.hostname)}`],
+          tls: {
+            mode: 'SIMPLE',
             credentialName: gatewayCredentialSecretName(ctx.name),
             minProtocolVersion: 'TLSV1_2',
           },

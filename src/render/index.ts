@@ -1,5 +1,5 @@
 import type { KubeObject, PlatformConfig } from '../domain/index.ts';
-import { renderAuthConfig } from './authconfig.ts';
+import { renderAuthConfig, renderRegistryAuthConfig } from './authconfig.ts';
 import { renderExtAuthzPolicy, renderGatewayOnlyPolicy } from './authorizationpolicy.ts';
 import { tenantContext } from './context.ts';
 import { renderDeployment } from './deployment.ts';
@@ -14,7 +14,7 @@ import {
   renderStorageCredentialSecret,
 } from './secrets.ts';
 import { renderRegistryService, renderService } from './service.ts';
-import { renderVirtualService } from './virtualservice.ts';
+import { renderRegistryVirtualService, renderVirtualService } from './virtualservice.ts';
 import type { Capabilities, TenantContext, TenantRenderInput } from './types.ts';
 
 export type * from './types.ts';
@@ -31,9 +31,11 @@ function renderMesh(ctx: TenantContext, input: TenantRenderInput): KubeObject[] 
     renderGatewayCredentialSecret(ctx, input.secrets),
     renderGateway(ctx),
     ...ctx.endpoints.flatMap((endpoint) => [renderVirtualService(endpoint), renderDestinationRule(endpoint)]),
+    renderRegistryVirtualService(ctx),
     renderExtAuthzPolicy(ctx),
     renderGatewayOnlyPolicy(ctx),
     renderAuthConfig(ctx),
+    renderRegistryAuthConfig(ctx),
   ];
 }
 

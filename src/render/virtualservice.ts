@@ -1,7 +1,14 @@
-import { commonLabels, gatewayRef, serviceFqdn } from '../domain/index.ts';
+import {
+  commonLabels,
+  gatewayRef,
+  registryHost,
+  registryServiceName,
+  registryVirtualServiceName,
+  serviceFqdn,
+} from '../domain/index.ts';
 import type { KubeObject } from '../domain/index.ts';
 import { objectMeta } from './meta.ts';
-import type { EndpointContext } from './types.ts';
+import type { EndpointContext, TenantContext } from './types.ts';
 
 /**
  * The endpoint's VirtualService on the tenant Gateway: its one host, gRPC (by content-type) to the gRPC
@@ -29,5 +36,33 @@ export function renderVirtualService(ctx: EndpointContext): KubeObject {
       commonLabels('gateway', ctx.tenant, ctx.endpoint),
     ),
     spec: { hosts: [ctx.host], gateways: [gatewayRef(ctx.tenant, ctx.platform)], http: routes },
+  };
+}
+
+/**
+ * `registry.<tenant hostname>` on the tenant's Gateway, to the management API's Service, which serves every
+ * tenant's registry and picks this one from the Host header (docs/registry.md).
+ */
+export function renderRegistryVirtualService(ctx: TenantContext): KubeObject {
+  // Through the tenant's registry Service (an alias of the API's), an object rendered with this one.
+  const host = `${registryServiceName(ctx.name)}.${ctx.platform.servingNamespace}.svc.cluster.local`;
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: objectMeta(
+      registryVirtualServiceName(ctx.name),
+      ctx.platform.servingNamespace,
+      commonLabels('registry', ctx.name),
+    ),
+    spec: {
+      hosts: [registryHost(ctx.hostname)],
+      gateways: [gatewayRef(ctx.name, ctx.platform)],
+      http: [
+        {
+          name: 'registry',
+          route: [{ destination: { host, port: { number: ctx.platform.registryService.port } } }],
+        },
+      ],
+    },
   };
 }

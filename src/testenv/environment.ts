@@ -311,6 +311,8 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
         [
           'server',
           `--watch-namespace=${servingNamespace}`,
+          // registry.<tenant host> has an AuthConfig of its own beside the tenant's `*.<tenant host>`.
+          '--allow-superseding-host-subsets',
           `--ext-auth-grpc-port=${grpcPort}`,
           `--ext-auth-http-port=${httpPort}`,
           `--metrics-addr=127.0.0.1:${metricsPort}`,

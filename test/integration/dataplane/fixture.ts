@@ -137,6 +137,7 @@ export async function deleteAll(kube: Kube, objects: KubeObject[]): Promise<void
 
 /** Waits until Authorino reports the AuthConfig Ready (status.summary.ready), never on a sleep. */
 export async function waitAuthConfigReady(kube: Kube, name: string, namespace: string): Promise<void> {
+  let status: unknown;
   await waitFor(
     async () => {
       const config = await kube.get<WireObject & { status?: { summary?: { ready?: boolean } } }>(
@@ -145,10 +146,16 @@ export async function waitAuthConfigReady(kube: Kube, name: string, namespace: s
         name,
         namespace,
       );
+      status = config?.status;
       return config?.status?.summary?.ready === true;
     },
     { description: `AuthConfig ${namespace}/${name} Ready`, timeoutMs: 30_000, intervalMs: 200 },
-  );
+  ).catch((error: unknown) => {
+    // Authorino's own status says why (a rejected expression, a host taken by another AuthConfig).
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}; status: ${JSON.stringify(status)}`,
+    );
+  });
 }
 
 /** The gateway's SPIFFE identity, which Envoy puts in XFCC `By=`. */
