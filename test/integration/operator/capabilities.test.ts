@@ -23,6 +23,8 @@ const GV = 'tenantmesh.io/v1alpha1';
 let capabilities: Capabilities = { istio: true, authorino: true, openshift: false };
 let operator: Operator;
 
+/** Gateway, the endpoint's and the registry's VirtualServices, DestinationRule, two AuthConfigs, two policies. */
+const MESH_OBJECTS = 8;
 const meshObjects = async () => {
   const kinds = [
     ['networking.istio.io/v1', 'Gateway'],
@@ -73,7 +75,7 @@ afterAll(async () => {
 
 describe('the operator follows what the cluster serves', () => {
   it('renders the mesh objects while Istio and Authorino are installed', async () => {
-    await waitFor(async () => (await meshObjects()).length === 6, {
+    await waitFor(async () => (await meshObjects()).length === MESH_OBJECTS, {
       description: 'gateway, virtual service, auth config and policies',
       timeoutMs: 30_000,
       intervalMs: 200,
@@ -81,11 +83,13 @@ describe('the operator follows what the cluster serves', () => {
     expect((await meshObjects()).sort()).toEqual(
       [
         `AuthConfig/tenantmesh-${t}`,
+        `AuthConfig/tenantmesh-${t}--registry`,
         `AuthorizationPolicy/tenantmesh-${t}-ext-authz`,
         `AuthorizationPolicy/tenantmesh-${t}-from-gateway`,
         `DestinationRule/${t}--alpha`,
         `Gateway/tenantmesh-${t}`,
         `VirtualService/${t}--alpha`,
+        `VirtualService/${t}--registry`,
       ].sort(),
     );
     expect((await degraded())?.status).toBe('False');
@@ -111,10 +115,13 @@ describe('the operator follows what the cluster serves', () => {
   it('renders them again once Istio is back', async () => {
     capabilities = { istio: true, authorino: true, openshift: false };
     operator.resyncAll();
-    await waitFor(async () => (await meshObjects()).length === 6 && (await degraded())?.status === 'False', {
-      description: 'the mesh objects to come back',
-      timeoutMs: 30_000,
-      intervalMs: 200,
-    });
+    await waitFor(
+      async () => (await meshObjects()).length === MESH_OBJECTS && (await degraded())?.status === 'False',
+      {
+        description: 'the mesh objects to come back',
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      },
+    );
   });
 });

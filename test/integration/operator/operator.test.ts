@@ -120,6 +120,7 @@ describe('operator against a real apiserver', () => {
   const expectedForTwoEndpoints = (t: string) =>
     [
       `AuthConfig/tenantmesh-${t}`,
+      `AuthConfig/tenantmesh-${t}--registry`,
       `AuthorizationPolicy/tenantmesh-${t}-ext-authz`,
       `AuthorizationPolicy/tenantmesh-${t}-from-gateway`,
       `ClusterRole/tenantmesh:tenant-admin:${t}`,
@@ -144,6 +145,7 @@ describe('operator against a real apiserver', () => {
       `Service/${t}--beta`,
       `VirtualService/${t}--alpha`,
       `VirtualService/${t}--beta`,
+      `VirtualService/${t}--registry`,
     ].sort();
 
   it('creates every object of a tenant with two endpoints, accepted by the apiserver with strict validation', async () => {
