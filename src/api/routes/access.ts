@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidError, NotFoundError } from '../../domain/errors.ts';
+import { ConflictError, InvalidError, NotFoundError } from '../../domain/errors.ts';
 import { grantRefusal } from '../../domain/subjects.ts';
 import { presentAccess } from '../presenters.ts';
 import type { Subject, Tenant, TenantSpec } from '../../domain/index.ts';
@@ -84,12 +84,12 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
         const refusal = grantRefusal(body.role, body.subject);
         if (refusal) throw new InvalidError([{ pointer: '/subject/name', message: refusal }]);
         if (body.endpoint !== undefined) await requireOwnEndpoint(deps, params.tenant, body.endpoint);
-        const current = await tenants.get(params.tenant);
-        const spec = withGrant(current.spec, body.role, body.subject, body.endpoint);
-        if (!spec) return { status: 200, body: presentAccess(current) };
-        const updated = await updateSpec(deps, current, spec);
+        const outcome = await onFreshTenant(deps, params.tenant, (current) =>
+          withGrant(current.spec, body.role, body.subject, body.endpoint),
+        );
+        if (!outcome.changed) return { status: 200, body: presentAccess(outcome.tenant) };
         guard.changed(ctx, params.tenant, 'access.grant', target);
-        return { status: 201, body: presentAccess(updated) };
+        return { status: 201, body: presentAccess(outcome.tenant) };
       },
     }),
     defineRoute({
@@ -114,12 +114,13 @@ export function accessRoutes(deps: RouteDeps): ApiRoute[] {
           target,
           ...grantCheck(params.role, 'delete'),
         });
-        const current = await tenants.get(params.tenant);
-        const spec = withoutGrant(current.spec, params.role, revoked, query.endpoint);
-        if (!spec) throw new NotFoundError('grant', target, `no such grant on tenant "${params.tenant}"`);
-        const updated = await updateSpec(deps, current, spec);
+        const outcome = await onFreshTenant(deps, params.tenant, (current) => {
+          const spec = withoutGrant(current.spec, params.role, revoked, query.endpoint);
+          if (!spec) throw new NotFoundError('grant', target, `no such grant on tenant "${params.tenant}"`);
+          return spec;
+        });
         guard.changed(ctx, params.tenant, 'access.revoke', target);
-        return { status: 200, body: presentAccess(updated) };
+        return { status: 200, body: presentAccess(outcome.tenant) };
       },
     }),
   ];
@@ -144,11 +145,35 @@ function grantCheck(role: AccessRole, verb: 'create' | 'delete') {
   return role === 'admins' ? { verb: 'patch' as const } : { verb, subresource: 'access' as const };
 }
 
-function updateSpec(deps: RouteDeps, current: Tenant, spec: TenantSpec): Promise<Tenant> {
-  // The read resourceVersion makes a concurrent grant fail with 409 instead of being overwritten.
-  return deps.tenants.update(current.metadata.name, spec, {
-    resourceVersion: current.metadata.resourceVersion,
-  });
+/** Waits before another attempt of a change that lost a race: short, growing, bounded (client-go's habit). */
+const CONFLICT_BACKOFF_MS = [25, 50, 100, 200, 400];
+
+/**
+ * Applies `change` to the tenant's spec with the read resourceVersion as precondition, so a concurrent change is
+ * never overwritten; when it loses that race (the operator's status write, another grant, a cache a moment
+ * behind), it reads again and applies the change to what is there now. The caller named no version, so a
+ * retry is what they asked for. `change` answers undefined when there is nothing to do.
+ */
+async function onFreshTenant(
+  deps: RouteDeps,
+  name: string,
+  change: (current: Tenant) => TenantSpec | undefined,
+): Promise<{ tenant: Tenant; changed: boolean }> {
+  for (let attempt = 0; ; attempt++) {
+    const current = await deps.tenants.get(name);
+    const spec = change(current);
+    if (!spec) return { tenant: current, changed: false };
+    try {
+      const tenant = await deps.tenants.update(name, spec, {
+        resourceVersion: current.metadata.resourceVersion,
+      });
+      return { tenant, changed: true };
+    } catch (error) {
+      const wait = CONFLICT_BACKOFF_MS[attempt];
+      if (!(error instanceof ConflictError) || wait === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
 
 function sameSubject(a: Subject, b: Subject): boolean {

@@ -320,6 +320,45 @@ describe('access grants', () => {
     expect(audit().map((e) => e.action)).toEqual(['access.grant', 'access.revoke']);
   });
 
+  it('applies a grant on top of a change that raced it (the operator wrote meanwhile), losing neither', async () => {
+    const { deps, store } = testDeps();
+    const update = store.update.bind(store);
+    let raced = false;
+    store.update = async (name, spec, precondition) => {
+      if (!raced) {
+        // Someone else's write lands between the route's read and its write.
+        raced = true;
+        const current = await store.get(name);
+        await update(name, { ...current.spec, displayName: 'renamed meanwhile' }, {});
+      }
+      return update(name, spec, precondition);
+    };
+    const response = await request(createApp(deps).callback())
+      .post('/v1/tenants/acme/access')
+      .set(bearer('acme-admin-token'))
+      .send({ role: 'users', subject: { kind: 'Group', name: 'late-team' } });
+    expect(response.status, response.text).toBe(201);
+    const spec = store.tenants.get('acme')?.spec;
+    expect(spec?.users).toContainEqual({ kind: 'Group', name: 'late-team' });
+    expect(spec?.displayName).toBe('renamed meanwhile');
+  });
+
+  it('answers 409 when the tenant keeps changing under every attempt', async () => {
+    const { deps, store } = testDeps();
+    const update = store.update.bind(store);
+    store.update = async (name, spec, precondition) => {
+      const current = await store.get(name);
+      await update(name, current.spec, {});
+      return update(name, spec, precondition);
+    };
+    const response = await request(createApp(deps).callback())
+      .post('/v1/tenants/acme/access')
+      .set(bearer('acme-admin-token'))
+      .send({ role: 'users', subject: { kind: 'Group', name: 'late-team' } });
+    expect(response.status).toBe(409);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+
   it('grants a ServiceAccount access to one endpoint only', async () => {
     const endpoints = new MemoryEndpointStore();
     await endpoints.create('acme', 'resnet', { tenant: 'acme', model: { name: 'm' }, runtime: 'triton' });
