@@ -23,7 +23,13 @@ import { pino } from 'pino';
 import { startApi } from '../src/api/main.ts';
 import { listen } from '../src/api/server.ts';
 import { localOidcIssuer } from '../src/testenv/oidc-issuer.ts';
-import { FIELD_MANAGERS, GROUP_VERSION, platformConfig, type Tenant } from '../src/domain/index.ts';
+import {
+  FIELD_MANAGERS,
+  GROUP_VERSION,
+  endpointResourceName,
+  platformConfig,
+  type Tenant,
+} from '../src/domain/index.ts';
 import { createKube } from '../src/kube/index.ts';
 import { renderPlatform } from '../src/render/index.ts';
 import { renderManagementRbac } from '../src/render/rbac.ts';
@@ -258,7 +264,7 @@ async function prepareTenants(env: EnvironmentInfo, count: number) {
     {
       apiVersion: GROUP_VERSION,
       kind: 'InferenceEndpoint',
-      metadata: { name: `${TENANT}-${ENDPOINT}`, namespace: platform.servingNamespace },
+      metadata: { name: endpointResourceName(TENANT, ENDPOINT), namespace: platform.servingNamespace },
       spec: { tenant: TENANT, model: { name: 'm', version: '1' }, runtime: 'tensorflow-serving' },
     },
     { fieldManager: FIELD_MANAGERS.api },
