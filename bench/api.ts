@@ -118,13 +118,20 @@ async function runParent(): Promise<void> {
     const tenantUrl = `${urls.api}/v1/tenants/${TENANT}`;
     const endpointUrl = `${tenantUrl}/endpoints/${ENDPOINT}`;
     const listUrl = `${urls.api}/v1/tenants`;
+    let lastAnswer = '';
     await waitFor(
       async () => {
         const response = await fetch(listUrl, { headers: { Authorization: `Bearer ${fiveToken}` } });
-        return response.ok && ((await response.json()) as { items: unknown[] }).items.length === VISIBLE;
+        const text = await response.text();
+        lastAnswer = `${response.status} ${text.slice(0, 300)}`;
+        return response.ok && (JSON.parse(text) as { items: unknown[] }).items.length === VISIBLE;
       },
       { description: `the list caller to see ${VISIBLE} tenants`, timeoutMs: 60_000, intervalMs: 500 },
-    );
+    ).catch((error: unknown) => {
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}; last answer: ${lastAnswer}`,
+      );
+    });
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
     process.stderr.write(`measuring ${rate} rps for ${seconds} s on each route…\n`);
@@ -234,8 +241,13 @@ async function prepareTenants(env: EnvironmentInfo, count: number) {
     await kube.applyObject(object as never, { fieldManager: FIELD_MANAGERS.operator, force: true });
   }
   const names = [TENANT, ...Array.from({ length: count - 1 }, (_, i) => `bench-${i}`)];
+  // Spread over the list, and exactly VISIBLE of them (every step-th of the tenants after the first).
+  const step = Math.max(1, Math.floor((count - 1) / VISIBLE));
   const fiveOf = new Set(
-    names.filter((_, i) => i > 0 && i % Math.floor(count / VISIBLE) === 0).slice(0, VISIBLE),
+    names
+      .slice(1)
+      .filter((_, i) => i % step === 0)
+      .slice(0, VISIBLE),
   );
   let next = 0;
   await Promise.all(
