@@ -149,12 +149,45 @@ function serviceAccountIdentity(audiences: string[]): Record<string, unknown> {
 }
 
 function authentication(ctx: TenantContext): Record<string, unknown> {
-  const entries: Record<string, unknown> = { 'client-certificate': clientCertificateIdentity(ctx) };
+  return { 'client-certificate': clientCertificateIdentity(ctx), ...bearerIdentities(ctx) };
+}
+
+/** The identities a bearer token can prove: each OIDC issuer, then a ServiceAccount (TokenReview). */
+function bearerIdentities(ctx: TenantContext): Record<string, unknown> {
+  const entries: Record<string, unknown> = {};
   ctx.platform.oidcIssuers.forEach((issuer, index) => {
     entries[`oidc-${index}`] = oidcIdentity(issuer);
   });
   entries['service-account'] = serviceAccountIdentity(ctx.platform.serviceAccountTokenAudiences);
   return entries;
+}
+
+/**
+ * A SubjectAccessReview of the normalised identity (its own groups, never a fixed list: a fixed list would let
+ * anyone authenticated in), cached per identity and `extraCacheKey` for the platform's TTL.
+ */
+function identityReview(
+  ctx: TenantContext,
+  resourceAttributes: Record<string, unknown>,
+  extraCacheKey: string[] = [],
+): Record<string, unknown> {
+  return {
+    kubernetesSubjectAccessReview: {
+      user: { expression: identity(IDENTITY_FIELDS.user) },
+      authorizationGroups: { expression: identity(IDENTITY_FIELDS.groups) },
+      resourceAttributes,
+    },
+    cache: {
+      key: {
+        expression: [
+          identity(IDENTITY_FIELDS.user),
+          `${identity(IDENTITY_FIELDS.groups)}.join(",")`,
+          ...extraCacheKey,
+        ].join(' + "|" + '),
+      },
+      ttl: ctx.platform.authorizationCacheTtlSeconds,
+    },
+  };
 }
 
 /** Per endpoint with `allowedClientSubjects`: a certificate caller's CN must be listed. */
@@ -178,30 +211,17 @@ function clientSubjectRules(ctx: TenantContext): Record<string, unknown> {
 
 function subjectAccessReview(ctx: TenantContext): Record<string, unknown> {
   const endpointName = `${celString(endpointResourceName(ctx.name, ''))} + ${REQUESTED_ENDPOINT_CEL}`;
-  return {
-    kubernetesSubjectAccessReview: {
-      user: { expression: identity(IDENTITY_FIELDS.user) },
-      // The caller's own groups, never a fixed list: a fixed list would let anyone authenticated in.
-      authorizationGroups: { expression: identity(IDENTITY_FIELDS.groups) },
-      resourceAttributes: {
-        verb: { value: INVOKE_ATTRIBUTES.verb },
-        group: { value: INVOKE_ATTRIBUTES.group },
-        resource: { value: INVOKE_ATTRIBUTES.resource },
-        namespace: { value: ctx.platform.servingNamespace },
-        name: { expression: endpointName },
-      },
+  return identityReview(
+    ctx,
+    {
+      verb: { value: INVOKE_ATTRIBUTES.verb },
+      group: { value: INVOKE_ATTRIBUTES.group },
+      resource: { value: INVOKE_ATTRIBUTES.resource },
+      namespace: { value: ctx.platform.servingNamespace },
+      name: { expression: endpointName },
     },
-    cache: {
-      key: {
-        expression: [
-          identity(IDENTITY_FIELDS.user),
-          `${identity(IDENTITY_FIELDS.groups)}.join(",")`,
-          REQUESTED_ENDPOINT_CEL,
-        ].join(' + "|" + '),
-      },
-      ttl: ctx.platform.authorizationCacheTtlSeconds,
-    },
-  };
+    [REQUESTED_ENDPOINT_CEL],
+  );
 }
 
 /**
@@ -293,11 +313,6 @@ export function renderAuthConfig(ctx: TenantContext): KubeObject {
  * same question again (defence in depth).
  */
 export function renderRegistryAuthConfig(ctx: TenantContext): KubeObject {
-  const authentication: Record<string, unknown> = {};
-  ctx.platform.oidcIssuers.forEach((issuer, index) => {
-    authentication[`oidc-${index}`] = oidcIdentity(issuer);
-  });
-  authentication['service-account'] = serviceAccountIdentity(ctx.platform.serviceAccountTokenAudiences);
   return {
     apiVersion: 'authorino.kuadrant.io/v1beta3',
     kind: 'AuthConfig',
@@ -308,28 +323,16 @@ export function renderRegistryAuthConfig(ctx: TenantContext): KubeObject {
     ),
     spec: {
       hosts: [registryHost(ctx.hostname)],
-      authentication,
+      authentication: bearerIdentities(ctx),
       authorization: {
         ...oidcRules(ctx),
-        'registry-rbac': {
-          kubernetesSubjectAccessReview: {
-            user: { expression: identity(IDENTITY_FIELDS.user) },
-            authorizationGroups: { expression: identity(IDENTITY_FIELDS.groups) },
-            resourceAttributes: {
-              verb: { value: 'get' },
-              group: { value: '' },
-              resource: { value: 'services' },
-              namespace: { value: ctx.platform.servingNamespace },
-              name: { value: registryServiceName(ctx.name) },
-            },
-          },
-          cache: {
-            key: {
-              expression: `${identity(IDENTITY_FIELDS.user)} + "|" + ${identity(IDENTITY_FIELDS.groups)}.join(",")`,
-            },
-            ttl: ctx.platform.authorizationCacheTtlSeconds,
-          },
-        },
+        'registry-rbac': identityReview(ctx, {
+          verb: { value: 'get' },
+          group: { value: '' },
+          resource: { value: 'services' },
+          namespace: { value: ctx.platform.servingNamespace },
+          name: { value: registryServiceName(ctx.name) },
+        }),
       },
       response: {
         unauthenticated: {
