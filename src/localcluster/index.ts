@@ -32,6 +32,8 @@ export interface LocalClusterOptions {
   log?: (line: string) => void;
   handleSignals?: boolean;
   apiserverHostPort?: number;
+  /** How long to wait for another process's node to stop before failing (0 = fail at once, the default). */
+  lockWaitMs?: number;
   /** Install Istio (istiod, the ingress gateway, sidecar injection) from Istio's charts and Authorino; default true. */
   mesh?: boolean;
   /** Build the tenantmesh image from the working tree and MinIO's, and import them (for `helm install charts/tenantmesh`). */
@@ -77,6 +79,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
     log,
     ...(options.handleSignals === undefined ? {} : { handleSignals: options.handleSignals }),
     ...(options.apiserverHostPort === undefined ? {} : { apiserverHostPort: options.apiserverHostPort }),
+    ...(options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }),
   });
   if (!meshImages) return node;
   try {

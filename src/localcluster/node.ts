@@ -77,6 +77,8 @@ export interface NodeOptions {
   handleSignals?: boolean;
   /** Host port of the apiserver on 127.0.0.1 (0 = a free one); a restarted node keeps its predecessor's. */
   apiserverHostPort?: number;
+  /** How long to wait for another process's node to stop (0 = fail at once, the default). */
+  lockWaitMs?: number;
 }
 
 /**
@@ -89,7 +91,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const { layout, assets, images } = options;
   const log = options.log ?? (() => {});
   const paths = nodePaths(layout);
-  const releaseLock = takeNodeLock(layout);
+  const releaseLock = await takeNodeLock(layout, options.lockWaitMs ?? 0, log);
   const supervisor = new ProcessSupervisor(options.logDir, options.handleSignals ?? true);
   const loopbackListeners: { close(): Promise<void> }[] = [];
   let forwarders = 0;
@@ -468,11 +470,18 @@ async function writeNodePki(layout: NodeLayout, paths: NodePaths) {
 
 /**
  * One node per machine: its names, addresses and paths are fixed. The lock file holds the owner's pid; a lock
- * whose owner is gone is stale (a crashed run) and taken over, its leftovers then cleaned.
+ * whose owner is gone is stale (a crashed run) and taken over, its leftovers then cleaned. A caller that can
+ * queue (a second test run on the machine) waits up to `waitMs` for the owner to finish instead of failing.
  */
-function takeNodeLock(layout: NodeLayout): () => void {
+export async function takeNodeLock(
+  layout: NodeLayout,
+  waitMs: number,
+  log: (line: string) => void,
+): Promise<() => void> {
   mkdirSync(path.dirname(layout.lockFile), { recursive: true });
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const deadline = Date.now() + waitMs;
+  let announced = 0;
+  for (;;) {
     try {
       const fd = openSync(layout.lockFile, 'wx');
       writeSync(fd, String(process.pid));
@@ -481,17 +490,25 @@ function takeNodeLock(layout: NodeLayout): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(readFileSync(layout.lockFile, 'utf8').trim());
-      if (owner > 0 && owner !== process.pid && processAlive(owner)) {
+      if (!(owner > 0 && owner !== process.pid && processAlive(owner))) {
+        rmSync(layout.lockFile, { force: true });
+        continue;
+      }
+      if (Date.now() >= deadline) {
         throw new Error(
-          `a local node is already running on this machine (process ${owner}, lock ${layout.lockFile}); ` +
-            'there can be one per machine: stop it first, or use the process-only platform (--no-node)',
+          `a local node is already running on this machine (process ${owner}, lock ${layout.lockFile})` +
+            (waitMs > 0 ? ` and did not stop within ${Math.ceil(waitMs / 1000)} s` : '') +
+            '; there can be one per machine: stop it first, or use the process-only platform (--no-node)',
           { cause: error },
         );
       }
-      rmSync(layout.lockFile, { force: true });
+      if (announced !== owner) {
+        log(`[node] waiting for the local node of process ${owner} to stop (one node per machine)`);
+        announced = owner;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, deadline - Date.now())));
     }
   }
-  throw new Error(`could not take the local node lock ${layout.lockFile}`);
 }
 
 function processAlive(pid: number): boolean {

@@ -1,77 +1,29 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { renderObjectStore } from '../../src/localcluster/object-store.ts';
-import { assetPath, provisionAssets } from '../../src/testenv/provision.ts';
-import { apply, currentNode, kubectl, runPod, type NodeSummary } from './support.ts';
+import { describe, beforeAll, expect, it } from 'vitest';
+import {
+  prepareRelease,
+  runHelm,
+  tenantmeshChart,
+  tenantmeshRelease,
+  type ReleaseTarget,
+} from '../../src/localcluster/release.ts';
+import { apply, currentNode, kubectl, releaseTarget, runPod, type NodeSummary } from './support.ts';
 
-const execFileAsync = promisify(execFile);
-const chart = fileURLToPath(new URL('../../charts/tenantmesh', import.meta.url));
-const release = 'tenantmesh';
-const namespace = 'tenantmesh-system';
-const servingNamespace = 'tenantmesh-serving';
-const credentialsSecret = 'tenantmesh-storage';
+const chart = tenantmeshChart;
+const { name: release, namespace, servingNamespace } = tenantmeshRelease;
 let node: NodeSummary;
-let helmPath: string;
+let target: ReleaseTarget;
 let valuesFile: string;
 
-async function helm(args: string[]): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(helmPath, [...args, '--kubeconfig', node.kubeconfig], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return stdout;
-  } catch (error) {
-    throw new Error(`helm ${args.join(' ')}: ${(error as { stderr?: string }).stderr ?? String(error)}`, {
-      cause: error,
-    });
-  }
-}
+const helm = (args: string[]) => runHelm(target, args);
 
 const jsonpath = async (args: string[], expression: string) =>
   (await kubectl(node, ['get', ...args, '-o', `jsonpath=${expression}`])).trim();
 
 beforeAll(async () => {
   node = await currentNode();
-  helmPath = assetPath(await provisionAssets(['helm']), 'helm');
-  const image = node.images['tenantmesh']!;
-  const tagAt = image.lastIndexOf(':');
-  // The gateway Istio's chart created on the node (release istio-ingressgateway in istio-system).
-  valuesFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-chart-')), 'values.yaml');
-  writeFileSync(
-    valuesFile,
-    stringify({
-      image: { repository: image.slice(0, tagAt), tag: image.slice(tagAt + 1), pullPolicy: 'Never' },
-      servingNamespace,
-      gateway: {
-        namespace: 'istio-system',
-        serviceAccount: 'istio-ingressgateway',
-        selector: { istio: 'ingressgateway' },
-      },
-      // No PostgreSQL on the node yet: without a database Secret the chart serves no model registry.
-      registry: { databaseSecret: '' },
-      operator: { replicas: 1 },
-      api: { replicas: 1 },
-    }),
-  );
-  await apply(node, [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: servingNamespace } },
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: credentialsSecret, namespace },
-      stringData: { accessKey: 'tenantmesh-e2e', secretKey: randomBytes(18).toString('base64url') },
-    },
-    ...renderObjectStore({ image: node.images['minio']!, namespace, credentialsSecret }),
-  ]);
-  await kubectl(node, ['rollout', 'status', 'deployment/minio', '-n', namespace, '--timeout=120s']);
+  target = await releaseTarget(node);
+  // Namespaces, the storage Secret and MinIO; the tests below install the chart themselves.
+  valuesFile = await prepareRelease(target);
 });
 
 describe('the tenantmesh chart on the local node', () => {

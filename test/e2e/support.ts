@@ -2,6 +2,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { installTenantmesh, tenantmeshRelease, type ReleaseTarget } from '../../src/localcluster/release.ts';
+import { gatewayRelease, istioNamespace } from '../../src/localcluster/mesh.ts';
+import { assetPath, provisionAssets } from '../../src/testenv/provision.ts';
 import { waitFor } from '../../src/testenv/wait.ts';
 
 const execFileAsync = promisify(execFile);
@@ -17,8 +23,11 @@ export interface NodeSummary {
   logDir: string;
 }
 
-async function control<T>(method: 'GET' | 'POST', route: string): Promise<T> {
-  const response = await fetch(`${inject('nodeControlUrl')}${route}`, { method });
+async function control<T>(method: 'GET' | 'POST', route: string, payload?: unknown): Promise<T> {
+  const response = await fetch(`${inject('nodeControlUrl')}${route}`, {
+    method,
+    ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
+  });
   const body = (await response.json()) as T & { message?: string };
   if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${body.message ?? ''}`);
   return body;
@@ -28,6 +37,19 @@ async function control<T>(method: 'GET' | 'POST', route: string): Promise<T> {
 export const currentNode = () => control<NodeSummary>('GET', '/node');
 export const stopNode = () =>
   control<{ report: Record<string, unknown>; seconds: number }>('POST', '/node/stop');
+
+/**
+ * A 127.0.0.1 port forwarded to `host:port` inside the node's network namespace (the host never routes cluster
+ * addresses); the same name and target give the same port for the node's life.
+ */
+export const forward = async (name: string, host: string, port: number) =>
+  (await control<{ port: number }>('POST', '/forward', { name, host, port })).port;
+
+/** The cluster IP of a Service (forward targets are addresses, not names). */
+export const clusterIp = async (node: NodeSummary, namespace: string, service: string) =>
+  (
+    await kubectl(node, ['get', 'service', service, '-n', namespace, '-o', 'jsonpath={.spec.clusterIP}'])
+  ).trim();
 
 /** Runs kubectl against the node as its admin; stdin is sent as given (manifests). */
 export async function kubectl(node: NodeSummary, args: string[], stdin?: string): Promise<string> {
@@ -115,4 +137,37 @@ export async function runPod(
   const logs = await kubectl(node, ['logs', options.name, '-n', options.namespace]);
   if (phase !== 'Succeeded') throw new Error(`Pod ${options.name} ${phase}: ${logs}`);
   return logs;
+}
+
+/** How a test drives helm against the node's tenantmesh release. */
+export async function releaseTarget(node: NodeSummary): Promise<ReleaseTarget> {
+  return {
+    kubeconfig: node.kubeconfig,
+    helm: assetPath(await provisionAssets(['helm']), 'helm'),
+    images: node.images,
+    workDir: mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-release-')),
+  };
+}
+
+/** tenantmesh installed by its chart on the node, as `npm start` installs it, and reached from 127.0.0.1. */
+export interface InstalledTenantmesh {
+  target: ReleaseTarget;
+  /** The management API (the chart's Service, forwarded). */
+  apiUrl: string;
+  /** The Istio ingress gateway's HTTPS port (forwarded): tenants' endpoints and registries. */
+  gatewayPort: number;
+}
+
+/** Installs the chart unless it is (helm upgrade --install) and forwards the API and the gateway to loopback. */
+export async function installedTenantmesh(node: NodeSummary): Promise<InstalledTenantmesh> {
+  const target = await releaseTarget(node);
+  await installTenantmesh(target);
+  const { namespace, apiService } = tenantmeshRelease;
+  const apiPort = await forward(apiService, await clusterIp(node, namespace, apiService), 80);
+  const gatewayPort = await forward(
+    gatewayRelease,
+    await clusterIp(node, istioNamespace, gatewayRelease),
+    443,
+  );
+  return { target, apiUrl: `http://127.0.0.1:${apiPort}`, gatewayPort };
 }

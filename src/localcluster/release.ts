@@ -1,0 +1,141 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { createKube, type Kube, type KubeObject } from '../kube/index.ts';
+import { gatewayRelease, istioNamespace } from './mesh.ts';
+import { waitForDeployment } from './node.ts';
+import { renderObjectStore } from './object-store.ts';
+
+const execFileAsync = promisify(execFile);
+
+/** The chart in this repository: the node installs exactly what a user installs. */
+export const tenantmeshChart = fileURLToPath(new URL('../../charts/tenantmesh', import.meta.url));
+
+/** Names of the release on the node, fixed so tests, scripts and `npm start` agree. */
+export const tenantmeshRelease = {
+  name: 'tenantmesh',
+  namespace: 'tenantmesh-system',
+  servingNamespace: 'tenantmesh-serving',
+  /** The chart's storage Secret (keys accessKey, secretKey); MinIO takes its root credentials from it too. */
+  storageSecret: 'tenantmesh-storage',
+  apiService: 'tenantmesh-api',
+} as const;
+
+/** Image references of the node (role → reference), as `NodeInfo.images` lists them. */
+export type NodeImageReferences = Record<string, string>;
+
+const splitReference = (reference: string) => {
+  const tagAt = reference.lastIndexOf(':');
+  return { repository: reference.slice(0, tagAt), tag: reference.slice(tagAt + 1) };
+};
+
+/**
+ * The chart values the local node installs with: the locally built image (never pulled), the gateway Istio's
+ * gateway chart created, one replica each. No PostgreSQL runs on the node yet, so no model registry
+ * (`registry.databaseSecret: ''`).
+ */
+export function renderReleaseValues(images: NodeImageReferences): Record<string, unknown> {
+  const tenantmesh = images['tenantmesh'];
+  if (!tenantmesh) throw new Error('the node has no tenantmesh image: start it with tenantmeshImage');
+  return {
+    image: { ...splitReference(tenantmesh), pullPolicy: 'Never' },
+    servingNamespace: tenantmeshRelease.servingNamespace,
+    gateway: {
+      namespace: istioNamespace,
+      serviceAccount: gatewayRelease,
+      selector: { istio: 'ingressgateway' },
+    },
+    registry: { databaseSecret: '' },
+    operator: { replicas: 1 },
+    api: { replicas: 1 },
+  };
+}
+
+/** Where the node's release lives and how to drive helm against it. */
+export interface ReleaseTarget {
+  kubeconfig: string;
+  helm: string;
+  images: NodeImageReferences;
+  /** Where the values file is written. */
+  workDir: string;
+}
+
+/** Runs helm against the node; a failure carries helm's own message. */
+export async function runHelm(target: ReleaseTarget, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(target.helm, [...args, '--kubeconfig', target.kubeconfig], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (error) {
+    throw new Error(`helm ${args.join(' ')}: ${(error as { stderr?: string }).stderr ?? String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * What the chart expects to exist before it is installed: its namespaces, the storage Secret (a random key made
+ * once and kept, since MinIO keeps the one it started with) and MinIO behind the chart's default storage
+ * endpoint. Returns the values file for helm.
+ */
+export async function prepareRelease(target: ReleaseTarget): Promise<string> {
+  const kube = createKube({ kubeconfigPath: target.kubeconfig });
+  const { namespace, servingNamespace, storageSecret } = tenantmeshRelease;
+  const apply = (object: KubeObject) =>
+    kube.applyObject(object, { fieldManager: 'tenantmesh-node', force: true });
+  for (const name of [namespace, servingNamespace]) {
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  }
+  if (!(await kube.get('v1', 'Secret', storageSecret, namespace))) {
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: storageSecret, namespace },
+      stringData: { accessKey: 'tenantmesh', secretKey: randomBytes(18).toString('base64url') },
+    } as KubeObject);
+  }
+  const minio = target.images['minio'];
+  if (!minio) throw new Error('the node has no minio image: start it with tenantmeshImage');
+  for (const object of renderObjectStore({ image: minio, namespace, credentialsSecret: storageSecret })) {
+    await apply(object);
+  }
+  await waitForDeployment(kube, namespace, 'minio', 120_000);
+  const valuesFile = path.join(target.workDir, 'tenantmesh-values.yaml');
+  writeFileSync(valuesFile, stringify(renderReleaseValues(target.images)));
+  return valuesFile;
+}
+
+/**
+ * Installs (or upgrades to) the working tree's chart on the node and waits until the operator and the API are
+ * available: what `npm start` runs and what e2e tests build on.
+ */
+export async function installTenantmesh(
+  target: ReleaseTarget,
+  log: (line: string) => void = () => {},
+): Promise<{ kube: Kube; valuesFile: string }> {
+  const started = Date.now();
+  const valuesFile = await prepareRelease(target);
+  const { name, namespace } = tenantmeshRelease;
+  await runHelm(target, [
+    'upgrade',
+    '--install',
+    name,
+    tenantmeshChart,
+    '-n',
+    namespace,
+    '--values',
+    valuesFile,
+    '--wait',
+    '--timeout',
+    '5m',
+  ]);
+  log(
+    `[tenantmesh] chart installed, operator and API available in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  return { kube: createKube({ kubeconfigPath: target.kubeconfig }), valuesFile };
+}
