@@ -142,10 +142,8 @@ export function authConfigName(t: string): string {
   return `tenantmesh-${t}`;
 }
 
-/** CUSTOM AuthorizationPolicy sending the tenant's hosts to Authorino (gateway namespace). */
-export function extAuthzPolicyName(t: string): string {
-  return `tenantmesh-${t}-ext-authz`;
-}
+/** The one CUSTOM AuthorizationPolicy sending every request at the gateway to Authorino (gateway namespace). */
+export const EXT_AUTHZ_POLICY_NAME = 'tenantmesh-ext-authz';
 
 /** ALLOW AuthorizationPolicy letting only the gateway reach the tenant's serving pods (serving namespace). */
 export function gatewayOnlyPolicyName(t: string): string {

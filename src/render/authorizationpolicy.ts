@@ -1,32 +1,30 @@
 import {
+  EXT_AUTHZ_POLICY_NAME,
   LABELS,
   commonLabels,
-  extAuthzPolicyName,
   gatewayPrincipal,
   gatewayOnlyPolicyName,
 } from '../domain/index.ts';
-import type { KubeObject } from '../domain/index.ts';
+import type { KubeObject, PlatformConfig } from '../domain/index.ts';
 import { objectMeta } from './meta.ts';
 import type { TenantContext } from './types.ts';
 
 /**
- * CUSTOM policy on the ingress gateway: every request the gateway handles is decided by Authorino, whatever
+ * The CUSTOM policy on the ingress gateway: every request the gateway handles is decided by Authorino, whatever
  * its `:authority`. The rule names no hosts on purpose: Istio routes a request at a gateway whatever port its
- * `:authority` carries (`IgnorePortInHostMatching`) while policy `hosts` match it literally, so a host list
- * (`*.H`, `*.H:443`) lets `x.H:8443` through routed and never checked. Authorino picks the tenant's AuthConfig
- * by host (retrying without the port) and denies hosts no AuthConfig claims, upper case included, so the
+ * `:authority` carries (`IgnorePortInHostMatching`, and route domains ignore case) while policy `hosts` match it
+ * literally, so a host list (`*.H`, `*.H:443`) lets `x.H:8443` through routed and never checked. Authorino picks
+ * the tenant's AuthConfig by host (retrying without the port) and denies hosts no AuthConfig claims, so the
  * gateway selected by `gatewaySelector` must be dedicated to tenantmesh (docs/dataplane.md).
+ *
+ * One policy for the platform, not one per tenant: it exists before the first tenant's routes and stays after the
+ * last one's, so no order of applying or pruning a tenant's objects leaves a route on the gateway unchecked.
  */
-export function renderExtAuthzPolicy(ctx: TenantContext): KubeObject {
-  const { platform } = ctx;
+export function renderExtAuthzPolicy(platform: PlatformConfig): KubeObject {
   return {
     apiVersion: 'security.istio.io/v1',
     kind: 'AuthorizationPolicy',
-    metadata: objectMeta(
-      extAuthzPolicyName(ctx.name),
-      platform.gatewayNamespace,
-      commonLabels('authz', ctx.name),
-    ),
+    metadata: objectMeta(EXT_AUTHZ_POLICY_NAME, platform.gatewayNamespace, commonLabels('authz')),
     spec: {
       selector: { matchLabels: { ...platform.gatewaySelector } },
       action: 'CUSTOM',

@@ -32,7 +32,6 @@ function renderMesh(ctx: TenantContext, input: TenantRenderInput): KubeObject[] 
     renderGateway(ctx),
     ...ctx.endpoints.flatMap((endpoint) => [renderVirtualService(endpoint), renderDestinationRule(endpoint)]),
     renderRegistryVirtualService(ctx),
-    renderExtAuthzPolicy(ctx),
     renderGatewayOnlyPolicy(ctx),
     renderAuthConfig(ctx),
     renderRegistryAuthConfig(ctx),
@@ -57,10 +56,14 @@ export function renderTenant(input: TenantRenderInput): KubeObject[] {
   return objects;
 }
 
-/** Objects shared by every tenant: STRICT mTLS for the serving namespace and the platform-admin role. */
+/**
+ * Objects shared by every tenant: the platform-admin role, and with the mesh STRICT mTLS for the serving namespace
+ * and the CUSTOM policy that sends every gateway request to Authorino.
+ */
 export function renderPlatform(platform: PlatformConfig, capabilities: Capabilities): KubeObject[] {
   const objects = renderPlatformAdminRbac(platform);
-  if (meshEnabled(capabilities)) objects.push(renderPeerAuthentication(platform));
+  if (meshEnabled(capabilities))
+    objects.push(renderPeerAuthentication(platform), renderExtAuthzPolicy(platform));
   return objects;
 }
 

@@ -19,6 +19,7 @@ import {
   issueServingCertificate,
 } from '../../../src/pki/index.ts';
 import type { IssuedCertificateWithKey, RevokedCertificate, TenantCa } from '../../../src/pki/index.ts';
+import { renderExtAuthzPolicy } from '../../../src/render/authorizationpolicy.ts';
 import { renderTenant } from '../../../src/render/index.ts';
 import type { EnvironmentInfo } from '../../../src/testenv/environment.ts';
 import { localOidcIssuer } from '../../../src/testenv/oidc-issuer.ts';
@@ -98,7 +99,7 @@ export async function tenantPki(tenant: string, now = new Date()): Promise<Tenan
   };
 }
 
-/** renderTenant for a test tenant, with the secret material from its PKI. */
+/** renderTenant for a test tenant, with the secret material from its PKI, and the platform's CUSTOM policy. */
 export function renderTestTenant(options: {
   platform: PlatformConfig;
   pki: TenantPki;
@@ -107,7 +108,7 @@ export function renderTestTenant(options: {
   crlPem?: string;
 }): KubeObject[] {
   const { platform, pki } = options;
-  return renderTenant({
+  const tenantObjects = renderTenant({
     tenant: tenantResource(pki.tenant, options.spec),
     endpoints: options.endpoints.map((resource) => ({ resource, modelVersion: 'v1' })),
     runtimes: [chartRuntime('triton'), chartRuntime('tensorflow-serving')],
@@ -121,6 +122,7 @@ export function renderTestTenant(options: {
       storage: { accessKey: 'read', secretKey: 'only', sessionToken: '', expiresAt: '2030-01-01T00:00:00Z' },
     },
   });
+  return [...tenantObjects, renderExtAuthzPolicy(platform)];
 }
 
 /** Server-side applies every object in order, as the operator does. */

@@ -121,7 +121,6 @@ describe('operator against a real apiserver', () => {
     [
       `AuthConfig/tenantmesh-${t}`,
       `AuthConfig/tenantmesh-${t}--registry`,
-      `AuthorizationPolicy/tenantmesh-${t}-ext-authz`,
       `AuthorizationPolicy/tenantmesh-${t}-from-gateway`,
       `ClusterRole/tenantmesh:tenant-admin:${t}`,
       `ClusterRole/tenantmesh:tenant-user:${t}`,

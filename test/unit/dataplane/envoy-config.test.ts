@@ -3,10 +3,11 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { envoyBootstrap, envoyBootstrapYaml, GatewayConfigError } from '../../../src/dataplane/index.ts';
 import type { EnvoyBootstrapOptions } from '../../../src/dataplane/index.ts';
+import { renderExtAuthzPolicy } from '../../../src/render/authorizationpolicy.ts';
 import { renderTenant } from '../../../src/render/index.ts';
-import { sampleInput } from '../render/fixtures.ts';
+import { platform, sampleInput } from '../render/fixtures.ts';
 
-const objects = renderTenant(sampleInput());
+const objects = [...renderTenant(sampleInput()), renderExtAuthzPolicy(platform)];
 const options = (overrides: Partial<EnvoyBootstrapOptions> = {}): EnvoyBootstrapOptions => ({
   objects,
   gatewayNamespace: 'istio-system',

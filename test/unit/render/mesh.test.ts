@@ -38,7 +38,7 @@ describe('Istio objects', () => {
   });
 
   it('match the golden AuthorizationPolicies', async () => {
-    await expect(toYaml([renderExtAuthzPolicy(ctx), renderGatewayOnlyPolicy(ctx)])).toMatchFileSnapshot(
+    await expect(toYaml([renderExtAuthzPolicy(platform), renderGatewayOnlyPolicy(ctx)])).toMatchFileSnapshot(
       '__golden__/authorizationpolicy.yaml',
     );
   });
@@ -57,11 +57,25 @@ describe('Istio objects', () => {
   });
 
   it('ext_authz covers every request at the gateway: no host list a different :authority could escape', () => {
-    const spec = specOf(renderExtAuthzPolicy(ctx));
+    const policy = renderExtAuthzPolicy(platform);
+    // One policy for the platform, in the gateway's namespace, belonging to no tenant.
+    expect(policy.metadata).toMatchObject({ name: 'tenantmesh-ext-authz', namespace: 'istio-system' });
+    expect(policy.metadata.labels).not.toHaveProperty('tenantmesh.io/tenant');
+    const spec = specOf(policy);
     expect(spec).toMatchObject({ action: 'CUSTOM', provider: { name: 'tenantmesh-authorino' } });
     expect(spec.selector).toEqual({ matchLabels: { istio: 'ingressgateway' } });
     // Istio routes `x.H:8443` and `X.H` at the gateway; an empty rule sends them to Authorino too.
     expect(spec.rules).toEqual([{}]);
+  });
+
+  it('renders the CUSTOM policy with the platform, never with a tenant, so no tenant’s routes exist without it', () => {
+    const custom = (objects: KubeObject[]) =>
+      objects.filter((o) => o.kind === 'AuthorizationPolicy' && specOf(o).action === 'CUSTOM');
+    expect(custom(renderPlatform(platform, { istio: true, authorino: true, openshift: false }))).toHaveLength(
+      1,
+    );
+    expect(custom(renderPlatform(platform, { istio: true, authorino: false, openshift: false }))).toEqual([]);
+    expect(custom(renderTenant(sampleInput()))).toEqual([]);
   });
 
   it('serving pods accept traffic only from the gateway principal', () => {
