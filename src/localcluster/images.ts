@@ -114,3 +114,28 @@ export function minioImageSpec(assets: Assets): ImageSpec {
     config: { entrypoint: ['/minio'], user: '65532:65532' },
   };
 }
+
+/**
+ * The upstream Kubeflow Model Registry Python client (the provisioned `model-registry` virtualenv's packages) on
+ * Debian's Python: a Pod on the node can use a tenant's registry by its in-cluster Service name, as a notebook or
+ * pipeline step would. The virtualenv was made by the host's Python of the same Debian release as the image's.
+ */
+export function modelRegistryClientImageSpec(assets: Assets): ImageSpec {
+  const venv = path.join(path.dirname(assetPath(assets, 'model-registry-python')), 'venv');
+  const sitePackages = '/opt/model-registry/site-packages';
+  return {
+    repository: `${localRegistry}/model-registry-client`,
+    layers: [
+      rootfsOf(assets),
+      {
+        kind: 'files',
+        files: [{ source: path.join(venv, 'lib/python3.11/site-packages'), target: sitePackages }],
+      },
+    ],
+    config: {
+      cmd: ['python3'],
+      user: '65532:65532',
+      env: [defaultPath, `PYTHONPATH=${sitePackages}`, 'PYTHONDONTWRITEBYTECODE=1'],
+    },
+  };
+}

@@ -2,7 +2,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { meshComponents, nodeComponents, provisionAssets } from '../testenv/provision.ts';
 import { installAuthorino } from './authorino.ts';
-import { buildImages, meshImageSpecs, minioImageSpec, nodeImageSpecs } from './images.ts';
+import {
+  buildImages,
+  meshImageSpecs,
+  minioImageSpec,
+  modelRegistryClientImageSpec,
+  nodeImageSpecs,
+} from './images.ts';
+import { postgresqlImageSpec } from './registry-database.ts';
 import { installMesh } from './mesh.ts';
 import { nodeLayout } from './layout.ts';
 import { tenantmeshImageSpec } from './tenantmesh-image.ts';
@@ -36,7 +43,10 @@ export interface LocalClusterOptions {
   lockWaitMs?: number;
   /** Install Istio (istiod, the ingress gateway, sidecar injection) from Istio's charts and Authorino; default true. */
   mesh?: boolean;
-  /** Build the tenantmesh image from the working tree and MinIO's, and import them (for `helm install charts/tenantmesh`). */
+  /**
+   * Build the tenantmesh image from the working tree, MinIO's and PostgreSQL's (what the chart needs around it) and
+   * the model registry Python client's, and import them (for `helm install charts/tenantmesh`).
+   */
   tenantmeshImage?: boolean;
 }
 
@@ -54,7 +64,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
   const assets = await provisionAssets([
     ...nodeComponents,
     ...(withMesh ? meshComponents : []),
-    ...(options.tenantmeshImage ? (['minio'] as const) : []),
+    ...(options.tenantmeshImage ? (['minio', 'postgresql', 'model-registry-client'] as const) : []),
   ]);
   log(`[node] components provisioned in ${((Date.now() - provisioned) / 1000).toFixed(1)} s`);
   const built = Date.now();
@@ -65,6 +75,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
         {
           tenantmesh: await tenantmeshImageSpec(assets, cacheRoot(), log),
           minio: minioImageSpec(assets),
+          postgresql: await postgresqlImageSpec(assets),
+          'model-registry-client': modelRegistryClientImageSpec(assets),
         },
         cacheRoot(),
       )

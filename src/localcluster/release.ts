@@ -9,6 +9,11 @@ import { createKube, type Kube, type KubeObject } from '../kube/index.ts';
 import { gatewayRelease, istioNamespace } from './mesh.ts';
 import { waitForDeployment } from './node.ts';
 import { renderObjectStore } from './object-store.ts';
+import {
+  registryDatabase,
+  renderRegistryDatabase,
+  renderRegistryDatabaseSecret,
+} from './registry-database.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -23,6 +28,8 @@ export const tenantmeshRelease = {
   /** The chart's storage Secret (keys accessKey, secretKey); MinIO takes its root credentials from it too. */
   storageSecret: 'tenantmesh-storage',
   apiService: 'tenantmesh-api',
+  /** The chart's `registry.databaseSecret`: how the API and the operator reach the node's PostgreSQL. */
+  registryDatabaseSecret: 'tenantmesh-registry-database',
 } as const;
 
 /** Image references of the node (role → reference), as `NodeInfo.images` lists them. */
@@ -35,8 +42,8 @@ const splitReference = (reference: string) => {
 
 /**
  * The chart values the local node installs with: the locally built image (never pulled), the gateway Istio's
- * gateway chart created, one replica each. No PostgreSQL runs on the node yet, so no model registry
- * (`registry.databaseSecret: ''`).
+ * gateway chart created, one replica each, and the model registry on the node's PostgreSQL Pod. That connection is
+ * plain TCP between Pods of one node (`sslMode: disable`); a production database is reached with `require`.
  */
 export function renderReleaseValues(images: NodeImageReferences): Record<string, unknown> {
   const tenantmesh = images['tenantmesh'];
@@ -49,7 +56,7 @@ export function renderReleaseValues(images: NodeImageReferences): Record<string,
       serviceAccount: gatewayRelease,
       selector: { istio: 'ingressgateway' },
     },
-    registry: { databaseSecret: '' },
+    registry: { databaseSecret: tenantmeshRelease.registryDatabaseSecret, sslMode: 'disable' },
     operator: { replicas: 1 },
     api: { replicas: 1 },
   };
@@ -80,8 +87,9 @@ export async function runHelm(target: ReleaseTarget, args: string[]): Promise<st
 
 /**
  * What the chart expects to exist before it is installed: its namespaces, the storage Secret (a random key made
- * once and kept, since MinIO keeps the one it started with) and MinIO behind the chart's default storage
- * endpoint. Returns the values file for helm.
+ * once and kept, since MinIO keeps the one it started with), MinIO behind the chart's default storage
+ * endpoint, and PostgreSQL with the registry's connection Secret (its password likewise made once). Returns the
+ * values file for helm.
  */
 export async function prepareRelease(target: ReleaseTarget): Promise<string> {
   const kube = createKube({ kubeconfigPath: target.kubeconfig });
@@ -104,10 +112,36 @@ export async function prepareRelease(target: ReleaseTarget): Promise<string> {
   for (const object of renderObjectStore({ image: minio, namespace, credentialsSecret: storageSecret })) {
     await apply(object);
   }
+  await prepareRegistryDatabase(target, kube, apply);
   await waitForDeployment(kube, namespace, 'minio', 120_000);
+  await waitForDeployment(kube, namespace, registryDatabase.name, 120_000);
   const valuesFile = path.join(target.workDir, 'tenantmesh-values.yaml');
   writeFileSync(valuesFile, stringify(renderReleaseValues(target.images)));
   return valuesFile;
+}
+
+/** PostgreSQL for the registry, and the chart's connection Secret holding the same password. */
+async function prepareRegistryDatabase(
+  target: ReleaseTarget,
+  kube: Kube,
+  apply: (object: KubeObject) => Promise<unknown>,
+): Promise<void> {
+  const { namespace, registryDatabaseSecret } = tenantmeshRelease;
+  const image = target.images['postgresql'];
+  if (!image) throw new Error('the node has no postgresql image: start it with tenantmeshImage');
+  const existing = await kube.get('v1', 'Secret', registryDatabase.credentialsSecret, namespace);
+  const kept = (existing?.['data'] as Record<string, string> | undefined)?.['password'];
+  const password = kept ? Buffer.from(kept, 'base64').toString() : randomBytes(18).toString('base64url');
+  if (!kept) {
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: registryDatabase.credentialsSecret, namespace },
+      stringData: { password },
+    } as KubeObject);
+  }
+  await apply(renderRegistryDatabaseSecret({ name: registryDatabaseSecret, namespace, password }));
+  for (const object of renderRegistryDatabase({ image, namespace })) await apply(object);
 }
 
 /**

@@ -18,6 +18,13 @@ describe('the chart values of the local node', () => {
     });
   });
 
+  it('serve the model registry from the node’s PostgreSQL through the Secret prepareRelease writes', () => {
+    expect(renderReleaseValues({ tenantmesh: 't:1' })['registry']).toEqual({
+      databaseSecret: 'tenantmesh-registry-database',
+      sslMode: 'disable',
+    });
+  });
+
   it('say what is missing when the node was started without the tenantmesh image', () => {
     expect(() => renderReleaseValues({ minio: 'm:1' })).toThrow(/no tenantmesh image/);
   });
