@@ -147,13 +147,21 @@ beforeAll(async () => {
     caOf[tenant.name] = Buffer.from(pem, 'base64').toString();
   }
 
-  // A version published through the management API's upload path, with its format.
-  const upload = await callApi(
-    'PUT',
-    `/v1/tenants/${tenants.a.name}/models/${uploaded.model}/versions/${uploaded.version}/files/model.onnx?modelFormatName=onnx&modelFormatVersion=1`,
-    tokens[tenants.a.admin]!,
-    Buffer.from('weights'),
-    'application/octet-stream',
+  // A version published through the management API's upload path, with its format. The admin's RoleBinding may
+  // reach the API's authorizer a moment after the tenant is Ready: 403/404 are retried (nothing was written).
+  let upload = { status: 0, text: '' };
+  await waitFor(
+    async () => {
+      upload = await callApi(
+        'PUT',
+        `/v1/tenants/${tenants.a.name}/models/${uploaded.model}/versions/${uploaded.version}/files/model.onnx?modelFormatName=onnx&modelFormatVersion=1`,
+        tokens[tenants.a.admin]!,
+        Buffer.from('weights'),
+        'application/octet-stream',
+      );
+      return upload.status !== 403 && upload.status !== 404;
+    },
+    { description: 'the tenant admin’s upload to be authorized', timeoutMs: 60_000, intervalMs: 500 },
   );
   expect(upload.status, upload.text).toBe(201);
 
@@ -272,7 +280,8 @@ describe('a tenant’s Kubeflow Model Registry on the node, with the upstream Py
       tokens[tenants.b.user],
     );
     expect(otherTenantsUser.status, otherTenantsUser.body).toBe(403);
-    expect(otherTenantsUser.reason).toContain(
+    // Authorino's message (the API words its refusals differently): the gateway refused, before the API.
+    expect(`${otherTenantsUser.reason} ${otherTenantsUser.body}`).toContain(
       `you may not use the model registry of tenant ${tenants.a.name}`,
     );
 
@@ -287,7 +296,9 @@ describe('a tenant’s Kubeflow Model Registry on the node, with the upstream Py
       tokens[tenants.a.user],
     );
     expect(otherRegistry.status, otherRegistry.body).toBe(403);
-    expect(otherRegistry.reason).toContain(`you may not use the model registry of tenant ${tenants.b.name}`);
+    expect(`${otherRegistry.reason} ${otherRegistry.body}`).toContain(
+      `you may not use the model registry of tenant ${tenants.b.name}`,
+    );
     // …while B's own user is served there.
     const own = await gatewayCall(b, caOf[tenants.b.name]!, registeredModels, tokens[tenants.b.user]);
     expect(own.status, own.body).toBe(200);
