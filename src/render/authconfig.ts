@@ -177,16 +177,21 @@ function identityReview(
       authorizationGroups: { expression: identity(IDENTITY_FIELDS.groups) },
       resourceAttributes,
     },
-    cache: {
-      key: {
-        expression: [
-          identity(IDENTITY_FIELDS.user),
-          `${identity(IDENTITY_FIELDS.groups)}.join(",")`,
-          ...extraCacheKey,
-        ].join(' + "|" + '),
-      },
-      ttl: ctx.platform.authorizationCacheTtlSeconds,
-    },
+    // A TTL of 0 means no cache at all (every request asks the apiserver), not entries that expire at once.
+    ...(ctx.platform.authorizationCacheTtlSeconds > 0
+      ? {
+          cache: {
+            key: {
+              expression: [
+                identity(IDENTITY_FIELDS.user),
+                `${identity(IDENTITY_FIELDS.groups)}.join(",")`,
+                ...extraCacheKey,
+              ].join(' + "|" + '),
+            },
+            ttl: ctx.platform.authorizationCacheTtlSeconds,
+          },
+        }
+      : {}),
   };
 }
 

@@ -285,4 +285,14 @@ describe('the AuthConfig', () => {
       ttl: 30,
     });
   });
+
+  it('asks the apiserver every time when the platform sets the cache TTL to 0', () => {
+    const uncached = specOf(
+      renderAuthConfig(
+        tenantContext(sampleInput({ platform: { ...platform, authorizationCacheTtlSeconds: 0 } })),
+      ),
+    ) as { authorization: Record<string, Spec> };
+    expect(uncached.authorization['tenant-rbac']).toHaveProperty('kubernetesSubjectAccessReview');
+    expect(uncached.authorization['tenant-rbac']).not.toHaveProperty('cache');
+  });
 });
