@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKube, type Kube, type KubeObject } from '../kube/index.ts';
@@ -469,45 +469,100 @@ async function writeNodePki(layout: NodeLayout, paths: NodePaths) {
 }
 
 /**
- * One node per machine: its names, addresses and paths are fixed. The lock file holds the owner's pid; a lock
- * whose owner is gone is stale (a crashed run) and taken over, its leftovers then cleaned. A caller that can
- * queue (a second test run on the machine) waits up to `waitMs` for the owner to finish instead of failing.
+ * One node per machine: its names, addresses and paths are fixed. The lock file holds the owner's pid (written
+ * whole before it appears: a link of a finished file); a lock whose owner is gone is stale (a crashed run) and
+ * taken over, its leftovers then cleaned. A caller that can queue (a second test run on the machine) waits up to
+ * `waitMs`, first come first served: each waiter leaves a ticket (`<lock>.queue/<time>-<pid>`) and only the oldest
+ * live one takes a free lock, so a waiter is never overtaken by later ones.
  */
 export async function takeNodeLock(
   layout: NodeLayout,
   waitMs: number,
   log: (line: string) => void,
 ): Promise<() => void> {
-  mkdirSync(path.dirname(layout.lockFile), { recursive: true });
+  const lockFile = layout.lockFile;
+  const queueDir = `${lockFile}.queue`;
+  mkdirSync(queueDir, { recursive: true });
   const deadline = Date.now() + waitMs;
+  let ticket: string | undefined;
   let announced = 0;
-  for (;;) {
-    try {
-      const fd = openSync(layout.lockFile, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(layout.lockFile, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(readFileSync(layout.lockFile, 'utf8').trim());
-      if (!(owner > 0 && owner !== process.pid && processAlive(owner))) {
-        rmSync(layout.lockFile, { force: true });
-        continue;
+  const leaveQueue = () => {
+    if (ticket) rmSync(ticket, { force: true });
+    ticket = undefined;
+  };
+  try {
+    for (;;) {
+      const first = firstInQueue(queueDir, ticket);
+      const owner = liveLockOwner(lockFile, first);
+      if (owner === undefined && first && createLockFile(lockFile)) {
+        leaveQueue();
+        return () => rmSync(lockFile, { force: true });
       }
       if (Date.now() >= deadline) {
+        const holder = owner === undefined ? 'another run is queued for it' : `process ${owner} holds it`;
         throw new Error(
-          `a local node is already running on this machine (process ${owner}, lock ${layout.lockFile})` +
-            (waitMs > 0 ? ` and did not stop within ${Math.ceil(waitMs / 1000)} s` : '') +
+          `a local node is already running on this machine (${holder}; lock ${lockFile})` +
+            (waitMs > 0 ? ` and it was not ours within ${Math.ceil(waitMs / 1000)} s` : '') +
             '; there can be one per machine: stop it first, or use the process-only platform (--no-node)',
-          { cause: error },
         );
       }
-      if (announced !== owner) {
+      if (!ticket) {
+        ticket = path.join(queueDir, `${String(Date.now()).padStart(15, '0')}-${process.pid}`);
+        writeFileSync(ticket, '');
+      }
+      if (owner !== undefined && announced !== owner) {
         log(`[node] waiting for the local node of process ${owner} to stop (one node per machine)`);
         announced = owner;
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, deadline - Date.now())));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, Math.min(1_000, deadline - Date.now()))),
+      );
     }
+  } catch (error) {
+    leaveQueue();
+    throw error;
+  }
+}
+
+/** The pid holding the lock if it is alive; a stale lock is removed, but only by the caller whose turn it is. */
+function liveLockOwner(lockFile: string, mayClean: boolean): number | undefined {
+  let owner: number;
+  try {
+    owner = Number(readFileSync(lockFile, 'utf8').trim());
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  if (owner > 0 && owner !== process.pid && processAlive(owner)) return owner;
+  if (mayClean) rmSync(lockFile, { force: true });
+  return undefined;
+}
+
+/** True when no live waiter queued before `ticket` (or, without a ticket, when nobody waits at all). */
+function firstInQueue(queueDir: string, ticket: string | undefined): boolean {
+  const live = readdirSync(queueDir)
+    .sort()
+    .filter((entry) => {
+      const pid = Number(entry.split('-')[1]);
+      if (pid === process.pid || processAlive(pid)) return true;
+      rmSync(path.join(queueDir, entry), { force: true });
+      return false;
+    });
+  return ticket === undefined ? live.length === 0 : live[0] === path.basename(ticket);
+}
+
+/** Creates the lock file holding our pid, atomically (false when it exists). */
+function createLockFile(lockFile: string): boolean {
+  const staging = `${lockFile}.${process.pid}`;
+  writeFileSync(staging, String(process.pid));
+  try {
+    linkSync(staging, lockFile);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    rmSync(staging, { force: true });
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -45,7 +45,7 @@ describe('the one-node-per-machine lock', () => {
     const owner = liveOwner();
     writeFileSync(layout.lockFile, String(owner.pid));
     await expect(takeNodeLock(layout, 0, () => {})).rejects.toThrow(
-      new RegExp(`already running on this machine \\(process ${owner.pid}`),
+      new RegExp(`already running on this machine \\(process ${owner.pid} holds it`),
     );
   });
 
@@ -69,6 +69,29 @@ describe('the one-node-per-machine lock', () => {
     const layout = layoutIn();
     const owner = liveOwner();
     writeFileSync(layout.lockFile, String(owner.pid));
-    await expect(takeNodeLock(layout, 300, () => {})).rejects.toThrow(/did not stop within 1 s/);
+    await expect(takeNodeLock(layout, 300, () => {})).rejects.toThrow(/it was not ours within 1 s/);
+    expect(readdirSync(`${layout.lockFile}.queue`)).toEqual([]);
+  });
+
+  it('serves waiters first come, first served', async () => {
+    const layout = layoutIn();
+    const owner = liveOwner();
+    writeFileSync(layout.lockFile, String(owner.pid));
+    // An earlier waiter (another live process) holds the first ticket: we queue behind it.
+    const earlier = liveOwner();
+    mkdirSync(`${layout.lockFile}.queue`, { recursive: true });
+    writeFileSync(
+      `${layout.lockFile}.queue/${String(Date.now() - 1000).padStart(15, '0')}-${earlier.pid}`,
+      '',
+    );
+    owner.kill('SIGKILL');
+    // The lock is free, but it is the earlier waiter's turn.
+    await expect(takeNodeLock(layout, 1_500, () => {})).rejects.toThrow(/another run is queued for it/);
+    // Once the earlier waiter is gone (it took its turn, or died), the lock is ours.
+    earlier.kill('SIGKILL');
+    await new Promise((resolve) => earlier.on('exit', resolve));
+    const release = await takeNodeLock(layout, 5_000, () => {});
+    expect(readFileSync(layout.lockFile, 'utf8')).toBe(String(process.pid));
+    release();
   });
 });
