@@ -71,7 +71,7 @@ with_lock() {
 # Go-built components are keyed by the Go version too; packaged ones (Debian, PyPI) only by their own version.
 component_dir() {
   case $1 in
-    postgresql | model-registry-client) echo "$cache_root/$1/$2" ;;
+    postgresql | model-registry-client | mlserver) echo "$cache_root/$1/$2" ;;
     *) echo "$cache_root/$1/$2-$(go_tag)" ;;
   esac
 }
@@ -334,13 +334,44 @@ install_sklearn() {
   log "creating a venv with scikit-learn==$SCIKIT_LEARN_VERSION from PyPI"
   local py; py=$(command -v python3 || true)
   [ -n "$py" ] || fail sklearn "python3 -m venv" <(echo "python3 is not on PATH")
+  # An attempt that was cut short leaves packages' metadata without their files, which pip then takes as
+  # installed: start from an empty venv.
+  rm -rf "$1/venv"
   "$py" -m venv "$1/venv" >"$1/build.log" 2>&1 || fail sklearn "python3 -m venv (Debian: apt-get install python3-venv)" "$1/build.log"
   "$1/venv/bin/python" -m pip install --disable-pip-version-check --no-input "scikit-learn==$SCIKIT_LEARN_VERSION" \
     >>"$1/build.log" 2>&1 || fail sklearn "pip install scikit-learn==$SCIKIT_LEARN_VERSION" "$1/build.log"
-  ln -sf "$1/venv/bin/python" "$1/sklearn-python"
+  # A wrapper, not a symlink: Python finds its virtualenv next to the executable it was started as.
+  printf '#!/bin/sh\nexec "%s/venv/bin/python" "$@"\n' "$1" >"$1/sklearn-python"
+  chmod 755 "$1/sklearn-python"
   "$1/sklearn-python" -c 'import sklearn, joblib; print("scikit-learn", sklearn.__version__)' >>"$1/build.log" 2>&1 \
     || fail sklearn "import sklearn" "$1/build.log"
 }
+# --- MLServer (the KServe v2 runtime) and its scikit-learn runtime for the local node's `mlserver` image: the
+# packages pinned in mlserver-requirements.txt (what pip's resolver chose for MLSERVER_VERSION on Python 3.11)
+# installed with `pip install --target`, byte-compiled so a read-only root file system never needs to write .pyc
+# files (unchecked-hash: the image's files carry no meaningful mtime), and a launcher for the image's PATH. The
+# image's Python is the Debian root file system's python3, so the host's must be the same minor version.
+mlserver_requirements="$here/mlserver-requirements.txt"
+install_mlserver() {
+  local dir=$1 py version
+  py=$(command -v python3 || true)
+  [ -n "$py" ] || fail mlserver "python3 -m pip" <(echo "python3 is not on PATH")
+  version=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  [ "$version" = "$MLSERVER_PYTHON" ] || fail mlserver "python3 --version" \
+    <(echo "the mlserver image runs Debian $DEBIAN_SUITE's Python $MLSERVER_PYTHON; python3 here is $version, whose wheels would not load there")
+  log "installing mlserver==$MLSERVER_VERSION with mlserver-sklearn from PyPI (about a minute)"
+  rm -rf "$dir/mlserver-site-packages"
+  {
+    "$py" -m pip install --disable-pip-version-check --no-input --no-warn-conflicts --no-compile \
+      --target "$dir/mlserver-site-packages" --requirement "$mlserver_requirements" &&
+      rm -rf "$dir/mlserver-site-packages/bin" &&
+      "$py" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$dir/mlserver-site-packages" &&
+      PYTHONNOUSERSITE=1 PYTHONPATH="$dir/mlserver-site-packages" "$py" -S -c 'import mlserver.cli.main, mlserver_sklearn, sklearn; print("mlserver", mlserver.__version__, "scikit-learn", sklearn.__version__)'
+  } >"$dir/build.log" 2>&1 || fail mlserver "pip install --target … -r scripts/testenv/mlserver-requirements.txt" "$dir/build.log"
+  printf '#!/bin/sh\n# MLServer'"'"'s command line, run by the image'"'"'s python3 (packages on PYTHONPATH).\nexec python3 -m mlserver.cli.main "$@"\n' >"$dir/mlserver"
+  chmod 755 "$dir/mlserver"
+}
+
 # schemathesis (the OpenAPI fuzzer of the integration tests) in a virtualenv of its own, so its many
 # dependencies never meet the system Python's packages.
 install_schemathesis() {
@@ -443,6 +474,7 @@ provide_one() {
     node-packages) provide_node_packages ;;
     pause) provide pause build_pause "$(sha256sum "$pause_source" | cut -c1-16)" pause ;;
     debian-rootfs) provide debian-rootfs build_debian_rootfs "$DEBIAN_SUITE-$(echo "$debian_rootfs_packages" | sha256sum | cut -c1-12)" rootfs.tar ;;
+    mlserver) provide mlserver install_mlserver "$MLSERVER_VERSION-py$MLSERVER_PYTHON-$(sha256sum "$mlserver_requirements" | cut -c1-12)" mlserver-site-packages mlserver ;;
     sklearn) provide sklearn install_sklearn "$SCIKIT_LEARN_VERSION-py$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" sklearn-python ;;
     schemathesis) provide schemathesis install_schemathesis "$SCHEMATHESIS_VERSION" schemathesis ;;
     dex) provide dex build_dex "$DEX_VERSION" dex ;;

@@ -139,3 +139,41 @@ export function modelRegistryClientImageSpec(assets: Assets): ImageSpec {
     },
   };
 }
+
+const mlserverSitePackages = '/opt/mlserver/site-packages';
+
+/**
+ * MLServer, the KServe v2 runtime of the chart's `mlserver` ServingRuntime: the Debian root file system (its
+ * python3) with MLServer and its scikit-learn runtime from PyPI (provisioned with pinned versions, byte-compiled)
+ * and an `mlserver` command on PATH. Nothing in it writes to the root file system, which serving Pods mount
+ * read-only; the runtime's environment points MLServer's own directories at /tmp.
+ */
+export function mlserverImageSpec(assets: Assets): ImageSpec {
+  const binary = binaryOf(assets);
+  return {
+    repository: `${localRegistry}/mlserver`,
+    layers: [
+      rootfsOf(assets),
+      {
+        kind: 'files',
+        files: [
+          binary('mlserver-site-packages', mlserverSitePackages),
+          binary('mlserver', '/usr/local/bin/mlserver'),
+        ],
+      },
+    ],
+    config: {
+      entrypoint: ['/usr/local/bin/mlserver'],
+      cmd: ['start', '/models'],
+      workingDir: '/tmp',
+      user: '65532:65532',
+      env: [
+        defaultPath,
+        `PYTHONPATH=${mlserverSitePackages}`,
+        'PYTHONDONTWRITEBYTECODE=1',
+        'PYTHONUNBUFFERED=1',
+        'HOME=/tmp',
+      ],
+    },
+  };
+}

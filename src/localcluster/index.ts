@@ -1,11 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
-import { meshComponents, nodeComponents, provisionAssets } from '../testenv/provision.ts';
+import { appComponents, meshComponents, nodeComponents, provisionAssets } from '../testenv/provision.ts';
 import { installAuthorino } from './authorino.ts';
 import {
   buildImages,
   meshImageSpecs,
   minioImageSpec,
+  mlserverImageSpec,
   modelRegistryClientImageSpec,
   nodeImageSpecs,
 } from './images.ts';
@@ -44,8 +45,9 @@ export interface LocalClusterOptions {
   /** Install Istio (istiod, the ingress gateway, sidecar injection) from Istio's charts and Authorino; default true. */
   mesh?: boolean;
   /**
-   * Build the tenantmesh image from the working tree, MinIO's and PostgreSQL's (what the chart needs around it) and
-   * the model registry Python client's, and import them (for `helm install charts/tenantmesh`).
+   * Build the tenantmesh image from the working tree, MinIO's and PostgreSQL's (what the chart needs around it),
+   * the model registry Python client's and MLServer's (the `mlserver` runtime), and import them (for
+   * `helm install charts/tenantmesh` and endpoints that serve).
    */
   tenantmeshImage?: boolean;
 }
@@ -64,7 +66,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
   const assets = await provisionAssets([
     ...nodeComponents,
     ...(withMesh ? meshComponents : []),
-    ...(options.tenantmeshImage ? (['minio', 'postgresql', 'model-registry-client'] as const) : []),
+    ...(options.tenantmeshImage ? appComponents : []),
   ]);
   log(`[node] components provisioned in ${((Date.now() - provisioned) / 1000).toFixed(1)} s`);
   const built = Date.now();
@@ -77,6 +79,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
           minio: minioImageSpec(assets),
           postgresql: await postgresqlImageSpec(assets),
           'model-registry-client': modelRegistryClientImageSpec(assets),
+          mlserver: mlserverImageSpec(assets),
         },
         cacheRoot(),
       )

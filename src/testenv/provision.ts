@@ -35,11 +35,17 @@ export const nodeComponents = [
 export const meshComponents = ['envoy', 'istio-node', 'istio-crds', 'helm', 'authorino'] as const;
 /** Provisioned only for the tests that need them (slow to install, not part of the platform). */
 export const optionalComponents = ['sklearn'] as const;
+/**
+ * The inputs of the node's application images built on request: MinIO, PostgreSQL, the model registry client, and
+ * MLServer (the `mlserver` runtime).
+ */
+export const appComponents = ['minio', 'postgresql', 'model-registry-client', 'mlserver'] as const;
 export type Component =
   | (typeof allComponents)[number]
   | (typeof nodeComponents)[number]
   | (typeof meshComponents)[number]
-  | (typeof optionalComponents)[number];
+  | (typeof optionalComponents)[number]
+  | (typeof appComponents)[number];
 
 /**
  * Runs scripts/testenv/provision.sh, which builds or installs each component into the version-keyed cache (a warm
