@@ -156,6 +156,23 @@ describe('the Helm chart', () => {
     ]);
   });
 
+  it('points a default runtime at another image through runtimeImages, leaving the rest as written', async () => {
+    const imageOf = (objects: KubeObject[], name: string) =>
+      (find(objects, 'ServingRuntime', name)['spec'] as { container: { image: string } }).container.image;
+    const defaults = await template();
+    const local = await template('--set', 'runtimeImages.mlserver=registry.example.org/ml/mlserver:1.7.1-x');
+    expect(imageOf(defaults, 'mlserver')).toBe('ghcr.io/tenantmesh/mlserver:1.7.1');
+    expect(imageOf(local, 'mlserver')).toBe('registry.example.org/ml/mlserver:1.7.1-x');
+    expect(find(local, 'ServingRuntime', 'mlserver')['spec']).toEqual({
+      ...(find(defaults, 'ServingRuntime', 'mlserver')['spec'] as Record<string, unknown>),
+      container: {
+        ...(find(defaults, 'ServingRuntime', 'mlserver')['spec'] as { container: object }).container,
+        image: 'registry.example.org/ml/mlserver:1.7.1-x',
+      },
+    });
+    expect(imageOf(local, 'triton')).toBe(imageOf(defaults, 'triton'));
+  });
+
   it('is accepted by the real apiserver (server-side dry run of every rendered object)', async () => {
     const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
     const namespace = `chart-${randomBytes(3).toString('hex')}`;
