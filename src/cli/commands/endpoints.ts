@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { seg } from '../api-client.ts';
 import type { CommandContext } from '../context.ts';
 import { formatDetails, formatTable } from '../output.ts';
+import { usageError } from '../errors.ts';
 import { collect, parseCount } from '../parse.ts';
 
 /** An endpoint as the API presents it (src/api/routes/endpoints.ts endpointDto). */
@@ -131,6 +132,35 @@ export function endpointCommands(context: CommandContext): Command {
       const endpoint = await api.post<Endpoint>(base(tenant), body);
       context.print(command, endpoint, () => `endpoint ${tenant}/${endpoint.name} created\n`);
     });
+
+  endpoints
+    .command('update <tenant> <endpoint>')
+    .description('Serve another model version (or the same on another runtime): a rolling update of the pods')
+    .option('--model <model[:version]>', 'model to serve (latest version when none is given)')
+    .option('--runtime <runtime>', 'serving runtime')
+    .action(
+      async (
+        tenant: string,
+        name: string,
+        options: { model?: string; runtime?: string },
+        command: Command,
+      ) => {
+        if (options.model === undefined && options.runtime === undefined)
+          throw usageError('give --model and/or --runtime');
+        const body = {
+          ...(options.model !== undefined ? { model: parseModelRef(options.model) } : {}),
+          ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
+        };
+        const { api } = await context.api(command);
+        const endpoint = await api.patch<Endpoint>(`${base(tenant)}/${seg(name)}`, body);
+        context.print(
+          command,
+          endpoint,
+          () =>
+            `endpoint ${tenant}/${name} updated: ${endpoint.model.name}:${endpoint.model.version} on ${endpoint.runtime}\n`,
+        );
+      },
+    );
 
   endpoints
     .command('scale <tenant> <endpoint>')

@@ -108,6 +108,20 @@ describe('command-line parsing', () => {
     expect(io.stdout.text).toBe('endpoint acme/fraud scaled to 3\n');
   });
 
+  it('switches an endpoint to another model version with a PATCH of the endpoint', async () => {
+    const { fetch, seen } = fakeFetch(() =>
+      json(200, { name: 'fraud', model: { name: 'fraud', version: '7' }, runtime: 'mlserver' }),
+    );
+    const io = testIo(env(), fetch);
+    expect(await run(['endpoints', 'update', 'acme', 'fraud', '--model', 'fraud:7'], io)).toBe(0);
+    expect(seen[0]).toMatchObject({ method: 'PATCH', body: { model: { name: 'fraud', version: '7' } } });
+    expect(seen[0]?.url.pathname).toBe('/v1/tenants/acme/endpoints/fraud');
+    expect(io.stdout.text).toBe('endpoint acme/fraud updated: fraud:7 on mlserver\n');
+    const nothing = testIo(env());
+    expect(await run(['endpoints', 'update', 'acme', 'fraud'], nothing)).toBe(ExitCode.usage);
+    expect(nothing.stderr.text).toContain('give --model and/or --runtime');
+  });
+
   it('exits with the usage code on an unknown option or a malformed subject', async () => {
     const io = testIo(env());
     expect(await run(['tenants', 'list', '--bogus'], io)).toBe(ExitCode.usage);
