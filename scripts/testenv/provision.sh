@@ -71,7 +71,7 @@ with_lock() {
 # Go-built components are keyed by the Go version too; packaged ones (Debian, PyPI) only by their own version.
 component_dir() {
   case $1 in
-    postgresql | model-registry-client | mlserver) echo "$cache_root/$1/$2" ;;
+    postgresql | model-registry-client | mlserver | kserve-client) echo "$cache_root/$1/$2" ;;
     *) echo "$cache_root/$1/$2-$(go_tag)" ;;
   esac
 }
@@ -372,6 +372,21 @@ install_mlserver() {
   chmod 755 "$dir/mlserver"
 }
 
+# --- A third-party KServe v2 (Open Inference Protocol) gRPC client, tritonclient[grpc], in a virtualenv.
+install_kserve_client() {
+  log "installing tritonclient[grpc]==$TRITONCLIENT_VERSION from PyPI into a virtualenv"
+  local py; py=$(command -v python3 || true)
+  [ -n "$py" ] || fail kserve-client "python3 -m venv" <(echo "python3 is not on PATH")
+  rm -rf "$1/venv"
+  { "$py" -m venv "$1/venv" &&
+    "$1/venv/bin/pip" install --disable-pip-version-check --no-input "tritonclient[grpc]==$TRITONCLIENT_VERSION"; } \
+    >"$1/build.log" 2>&1 || fail kserve-client "pip install tritonclient[grpc]==$TRITONCLIENT_VERSION (venv)" "$1/build.log"
+  # A wrapper, not a symlink: Python finds its virtualenv next to the executable it was started as.
+  printf '#!/bin/sh\nexec "%s/venv/bin/python" "$@"\n' "$1" >"$1/kserve-client-python"
+  chmod 755 "$1/kserve-client-python"
+  "$1/kserve-client-python" -c 'import tritonclient.grpc' >>"$1/build.log" 2>&1 || fail kserve-client "import tritonclient.grpc" "$1/build.log"
+}
+
 # schemathesis (the OpenAPI fuzzer of the integration tests) in a virtualenv of its own, so its many
 # dependencies never meet the system Python's packages.
 install_schemathesis() {
@@ -475,6 +490,7 @@ provide_one() {
     pause) provide pause build_pause "$(sha256sum "$pause_source" | cut -c1-16)" pause ;;
     debian-rootfs) provide debian-rootfs build_debian_rootfs "$DEBIAN_SUITE-$(echo "$debian_rootfs_packages" | sha256sum | cut -c1-12)" rootfs.tar ;;
     mlserver) provide mlserver install_mlserver "$MLSERVER_VERSION-py$MLSERVER_PYTHON-$(sha256sum "$mlserver_requirements" | cut -c1-12)" mlserver-site-packages mlserver ;;
+    kserve-client) provide kserve-client install_kserve_client "$TRITONCLIENT_VERSION" kserve-client-python ;;
     sklearn) provide sklearn install_sklearn "$SCIKIT_LEARN_VERSION-py$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" sklearn-python ;;
     schemathesis) provide schemathesis install_schemathesis "$SCHEMATHESIS_VERSION" schemathesis ;;
     dex) provide dex build_dex "$DEX_VERSION" dex ;;

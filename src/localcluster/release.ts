@@ -41,15 +41,17 @@ const splitReference = (reference: string) => {
 };
 
 /**
- * The chart values the local node installs with: the locally built image (never pulled), the gateway Istio's
- * gateway chart created, one replica each, and the model registry on the node's PostgreSQL Pod. That connection is
- * plain TCP between Pods of one node (`sslMode: disable`); a production database is reached with `require`.
+ * The chart values the local node installs with: the locally built images (never pulled: tenantmesh, and MLServer
+ * for the `mlserver` runtime), the gateway Istio's gateway chart created, one replica each, and the model registry
+ * on the node's PostgreSQL Pod. That connection is plain TCP between Pods of one node (`sslMode: disable`); a
+ * production database is reached with `require`.
  */
 export function renderReleaseValues(images: NodeImageReferences): Record<string, unknown> {
   const tenantmesh = images['tenantmesh'];
   if (!tenantmesh) throw new Error('the node has no tenantmesh image: start it with tenantmeshImage');
   return {
     image: { ...splitReference(tenantmesh), pullPolicy: 'Never' },
+    ...(images['mlserver'] ? { runtimeImages: { mlserver: images['mlserver'] } } : {}),
     servingNamespace: tenantmeshRelease.servingNamespace,
     gateway: {
       namespace: istioNamespace,

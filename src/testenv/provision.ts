@@ -34,7 +34,7 @@ export const nodeComponents = [
 /** What the mesh on the local node needs on top: istiod and its proxy, Istio's charts and CRDs, Helm, Authorino. */
 export const meshComponents = ['envoy', 'istio-node', 'istio-crds', 'helm', 'authorino'] as const;
 /** Provisioned only for the tests that need them (slow to install, not part of the platform). */
-export const optionalComponents = ['sklearn'] as const;
+export const optionalComponents = ['sklearn', 'kserve-client'] as const;
 /**
  * The inputs of the node's application images built on request: MinIO, PostgreSQL, the model registry client, and
  * MLServer (the `mlserver` runtime).

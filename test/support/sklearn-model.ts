@@ -17,11 +17,16 @@ const script = fileURLToPath(new URL('./train_sklearn_model.py', import.meta.url
 
 /**
  * Trains a tiny real scikit-learn classifier into `output` (a `.joblib` file) with the provisioned, cached
- * venv (scripts/testenv/provision.sh sklearn), so end-to-end tests upload and serve a real model.
+ * venv (scripts/testenv/provision.sh sklearn), so end-to-end tests upload and serve a real model. With
+ * `rotateLabels` every class is learnt as the next one: another version that answers differently.
  */
-export async function trainSklearnModel(output: string): Promise<TrainedModel> {
+export async function trainSklearnModel(
+  output: string,
+  options: { rotateLabels?: boolean } = {},
+): Promise<TrainedModel> {
   const python = assetPath(await provisionAssets(['sklearn']), 'sklearn-python');
-  const { stdout } = await promisify(execFile)(python, [script, output], { timeout: 120_000 });
+  const args = [script, output, ...(options.rotateLabels ? ['--rotate-labels'] : [])];
+  const { stdout } = await promisify(execFile)(python, args, { timeout: 120_000 });
   const result = JSON.parse(stdout) as { inputs: number[][]; predictions: number[] };
   return { path: output, ...result };
 }

@@ -2,7 +2,10 @@
 joblib, as MLServer's scikit-learn runtime loads it. Prints, as JSON, the inputs it was checked on and the
 predictions the saved model gives for them, so a test can compare what the served model answers.
 
-Usage: train_sklearn_model.py <output.joblib>
+Usage: train_sklearn_model.py <output.joblib> [--rotate-labels]
+
+--rotate-labels trains on every label moved one class on (setosa -> versicolor -> virginica -> setosa), so a
+second version of the model answers differently for the same inputs: a test sees which version served it.
 """
 import json
 import sys
@@ -15,6 +18,8 @@ from sklearn.linear_model import LogisticRegression
 def main() -> None:
     output = sys.argv[1]
     features, labels = load_iris(return_X_y=True)
+    if "--rotate-labels" in sys.argv[2:]:
+        labels = (labels + 1) % 3
     model = LogisticRegression(max_iter=500, random_state=0).fit(features, labels)
     joblib.dump(model, output)
     reloaded = joblib.load(output)

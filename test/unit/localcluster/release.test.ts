@@ -25,6 +25,14 @@ describe('the chart values of the local node', () => {
     });
   });
 
+  it('point the mlserver runtime at the MLServer image the node built', () => {
+    const images = { tenantmesh: 'tenantmesh.local/tenantmesh:a', mlserver: 'tenantmesh.local/mlserver:b' };
+    expect(renderReleaseValues(images)['runtimeImages']).toEqual({ mlserver: 'tenantmesh.local/mlserver:b' });
+    expect(renderReleaseValues({ tenantmesh: 'tenantmesh.local/tenantmesh:a' })).not.toHaveProperty(
+      'runtimeImages',
+    );
+  });
+
   it('say what is missing when the node was started without the tenantmesh image', () => {
     expect(() => renderReleaseValues({ minio: 'm:1' })).toThrow(/no tenantmesh image/);
   });
