@@ -1,23 +1,25 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client as MinioClient } from 'minio';
-import { bucketName, endpointPodSelector, endpointResourceName } from '../../src/domain/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketName, endpointResourceName } from '../../src/domain/index.ts';
+import { istioNamespace } from '../../src/localcluster/mesh.ts';
+import { runHelm, tenantmeshRelease } from '../../src/localcluster/release.ts';
 import { waitFor } from '../../src/testenv/wait.ts';
 import { inferWithTritonClient } from '../support/kserve-grpc-client.ts';
 import { trainSklearnModel, type TrainedModel } from '../support/sklearn-model.ts';
-import { runCli } from '../integration/cli/run-cli.ts';
-import { tenantmeshRelease } from '../../src/localcluster/release.ts';
 import {
-  apply,
-  clusterIp,
-  currentNode,
-  forward,
-  installedTenantmesh,
-  kubectl,
-  type NodeSummary,
-} from './support.ts';
+  endpointHost,
+  endpointPodSelectorText,
+  inferThroughGateway,
+  issueClientCertificate,
+  removeServingUser,
+  servingUser,
+  waitForEndpointReady,
+  waitForGatewayRoute,
+  type ClientCertificate,
+  type ServingUser,
+} from './serving-support.ts';
+import { clusterIp, currentNode, forward, kubectl, releaseTarget, type NodeSummary } from './support.ts';
 
 /**
  * Serving for real, the way a user works: the chart's API and operator on the node, the `tenantmesh` CLI on this
@@ -26,168 +28,49 @@ import {
  */
 const tenant = 'e2e-serve';
 const endpoint = 'iris';
+const userName = 'serving';
 const { namespace, servingNamespace, storageSecret } = tenantmeshRelease;
 const endpointObject = endpointResourceName(tenant, endpoint);
-const clientNamespace = 'e2e-serving-client';
 let node: NodeSummary;
-let work: string;
-let cliEnv: Record<string, string>;
-let gatewayPort: number;
+let user: ServingUser;
+let certificate: ClientCertificate;
 let model: TrainedModel;
 /** Version 2: the same features, every class learnt as the next one, so its answers differ. */
 let modelV2: TrainedModel;
 /** The endpoint's host, from its status URL (`<endpoint>.<tenant>.<domain>`). */
 let host: string;
+/** Whether this file installed the chart (and so removes it again). */
+let installedHere = false;
 
-/** Runs `tenantmesh …` as a user would, failing with what it printed when it exits non-zero. */
-async function tenantmesh(...args: string[]): Promise<string> {
-  const result = await runCli(args, cliEnv);
-  if (result.code !== 0) {
-    throw new Error(`tenantmesh ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
-  }
-  return result.stdout;
-}
-
-/** What the endpoint, its Deployment and Pods say, for a failure message. */
-async function servingState(): Promise<string> {
-  const show = async (args: string[]) => {
-    try {
-      return await kubectl(node, args);
-    } catch (error) {
-      return String(error);
-    }
-  };
-  return [
-    await show(['get', 'inferenceendpoint', endpointObject, '-n', servingNamespace, '-o', 'yaml']),
-    await show(['describe', 'pods', '-n', servingNamespace, '-l', podSelector()]),
-  ].join('\n');
-}
-
-const podSelector = () =>
-  Object.entries(endpointPodSelector(tenant, endpoint))
-    .map(([key, value]) => `${key}=${value}`)
-    .join(',');
-
-async function waitForEndpointReady(): Promise<void> {
-  try {
-    await kubectl(node, [
-      'wait',
-      '--for=condition=Ready',
-      `inferenceendpoint/${endpointObject}`,
-      '-n',
-      servingNamespace,
-      '--timeout=300s',
-    ]);
-  } catch (error) {
-    throw new Error(`${(error as Error).message}\n${await servingState()}`, { cause: error });
-  }
-}
-
-/** `tenantmesh infer` connection flags: the gateway's loopback forward, the endpoint's host, the tenant's certificate. */
-function gatewayFlags(): string[] {
-  const certs = path.join(work, 'certs');
-  return [
-    '--address',
-    `127.0.0.1:${gatewayPort}`,
-    '--authority',
-    host,
-    '--ca',
-    path.join(certs, 'ca.crt'),
-    '--cert',
-    path.join(certs, 'scorer.crt'),
-    '--key',
-    path.join(certs, 'scorer.key'),
-  ];
-}
-
-/** Waits until the gateway routes to the endpoint and the model says it is ready (`tenantmesh infer kserve ready`). */
-async function waitForGatewayRoute(): Promise<void> {
-  let last = '';
-  try {
-    await waitFor(
-      async () => {
-        const result = await runCli(
-          ['infer', ...gatewayFlags(), 'kserve', 'ready', '--model', endpoint],
-          cliEnv,
-        );
-        last = result.stderr + result.stdout;
-        return result.code === 0;
-      },
-      {
-        description: `the gateway to route ${endpoint}.${tenant} to a ready model`,
-        timeoutMs: 90_000,
-        intervalMs: 1_000,
-      },
-    );
-  } catch (error) {
-    throw new Error(`${(error as Error).message}; last answer: ${last}`, { cause: error });
-  }
-}
-
-/** `tenantmesh infer … kserve infer` of iris rows (four FP64 features each) through the gateway. */
-async function inferThroughGateway(inputs: number[][]): Promise<{
-  model: string;
-  outputs: { name: string; datatype: string; shape: number[]; data: number[] }[];
-}> {
-  const stdout = await tenantmesh(
-    'infer',
-    ...gatewayFlags(),
-    'kserve',
-    'infer',
-    '--model',
-    endpoint,
-    '--input',
-    JSON.stringify({ name: 'input-0', datatype: 'FP64', shape: [inputs.length, 4], data: inputs.flat() }),
-  );
-  return JSON.parse(stdout);
-}
+const podSelector = () => endpointPodSelectorText(tenant, endpoint);
+const infer = (rows: number[][]) => inferThroughGateway(user, host, certificate, endpoint, rows);
 
 beforeAll(async () => {
   node = await currentNode();
-  work = mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-e2e-serving-'));
-  const [installed, v1, v2] = await Promise.all([
-    installedTenantmesh(node),
-    trainSklearnModel(path.join(work, 'iris-1.joblib')),
-    trainSklearnModel(path.join(work, 'iris-2.joblib'), { rotateLabels: true }),
+  const releases = await runHelm(await releaseTarget(node), ['list', '-n', namespace, '-q']);
+  installedHere = !releases.split('\n').includes(tenantmeshRelease.name);
+  user = await servingUser(node, userName);
+  [model, modelV2] = await Promise.all([
+    trainSklearnModel(path.join(user.work, 'iris-1.joblib')),
+    trainSklearnModel(path.join(user.work, 'iris-2.joblib'), { rotateLabels: true }),
   ]);
-  [model, modelV2] = [v1, v2];
-  gatewayPort = installed.gatewayPort;
-  // The user: a platform admin's ServiceAccount, whose token the API checks with a TokenReview.
-  await apply(node, [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: clientNamespace } },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'admin', namespace: clientNamespace } },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'e2e-serving-admin' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-      subjects: [{ kind: 'ServiceAccount', name: 'admin', namespace: clientNamespace }],
-    },
-  ]);
-  const token = (
-    await kubectl(node, [
-      'create',
-      'token',
-      'admin',
-      '-n',
-      clientNamespace,
-      '--audience',
-      'tenantmesh',
-      '--duration',
-      '2h',
-    ])
-  ).trim();
-  cliEnv = {
-    TENANTMESH_CONFIG_DIR: path.join(work, 'config'),
-    TENANTMESH_SERVER: installed.apiUrl,
-    TENANTMESH_TOKEN: token,
-  };
 }, 600_000);
 
 afterAll(async () => {
-  if (!node) return;
-  await kubectl(node, ['delete', 'namespace', clientNamespace, '--ignore-not-found', '--wait=false']);
-  await kubectl(node, ['delete', 'clusterrolebinding', 'e2e-serving-admin', '--ignore-not-found']);
+  if (!user) return;
+  await removeServingUser(user, userName);
+  // Leave the node as this file found it: a later file may install the chart with `helm install`.
+  if (installedHere) {
+    await runHelm(await releaseTarget(node), [
+      'uninstall',
+      tenantmeshRelease.name,
+      '-n',
+      namespace,
+      '--wait',
+      '--timeout',
+      '2m',
+    ]);
+  }
 }, 180_000);
 
 interface ServingPod {
@@ -234,7 +117,7 @@ const pullerVersion = (pod: ServingPod) =>
     ?.args?.find((arg) => arg.startsWith('--version='))
     ?.slice('--version='.length);
 
-/** Names of the objects of `kinds` in `namespaces` (and cluster-wide ones) that belong to the tenant by name. */
+/** The objects named after the tenant: in the serving, gateway and release namespaces, and cluster-wide. */
 async function tenantObjects(): Promise<string[]> {
   const namespaced = [
     'deployments',
@@ -255,7 +138,7 @@ async function tenantObjects(): Promise<string[]> {
     'inferenceendpoints.tenantmesh.io',
   ].join(',');
   const names: string[] = [];
-  for (const ns of [servingNamespace, chartGatewayNamespace, namespace]) {
+  for (const ns of [servingNamespace, istioNamespace, namespace]) {
     for (const name of (await kubectl(node, ['get', namespaced, '-n', ns, '-o', 'name'])).split('\n')) {
       if (name.includes(tenant)) names.push(`${ns}/${name}`);
     }
@@ -267,7 +150,6 @@ async function tenantObjects(): Promise<string[]> {
   }
   return names;
 }
-const chartGatewayNamespace = 'istio-system';
 
 /** Whether the tenant's bucket exists, asked of MinIO itself with the platform's credentials. */
 async function bucketExists(): Promise<boolean> {
@@ -289,19 +171,17 @@ async function bucketExists(): Promise<boolean> {
 
 describe('serving a model on the local node through the API, the CLI and the Istio gateway', () => {
   it('creates a tenant, publishes a trained scikit-learn model and serves it on MLServer: a real Pod with a sidecar, the model laid out by the puller', async () => {
-    await tenantmesh('tenants', 'create', tenant);
+    await user.cli('tenants', 'create', tenant);
     await kubectl(node, ['wait', '--for=condition=Ready', `tenant/${tenant}`, '--timeout=120s']);
-    expect(await tenantmesh('models', 'upload', tenant, 'iris', '1', model.path)).toContain(
-      'published iris:1',
-    );
-    await tenantmesh('endpoints', 'create', tenant, endpoint, '--model', 'iris:1', '--runtime', 'mlserver');
-    await waitForEndpointReady();
-    const shown = JSON.parse(await tenantmesh('-o', 'json', 'endpoints', 'get', tenant, endpoint)) as {
-      status: { url: string; servedModelVersion: string };
+    expect(await user.cli('models', 'upload', tenant, 'iris', '1', model.path)).toContain('published iris:1');
+    await user.cli('endpoints', 'create', tenant, endpoint, '--model', 'iris:1', '--runtime', 'mlserver');
+    await waitForEndpointReady(node, tenant, endpoint);
+    const shown = JSON.parse(await user.cli('-o', 'json', 'endpoints', 'get', tenant, endpoint)) as {
+      status: { servedModelVersion: string };
     };
-    host = new URL(shown.status.url).hostname;
-    expect(host.startsWith(`${endpoint}.${tenant}.`)).toBe(true);
     expect(shown.status.servedModelVersion).toBe('1');
+    host = await endpointHost(user, tenant, endpoint);
+    expect(host.startsWith(`${endpoint}.${tenant}.`)).toBe(true);
 
     const pods = await servingPods();
     expect(pods).toHaveLength(1);
@@ -331,31 +211,22 @@ describe('serving a model on the local node through the API, the CLI and the Ist
   });
 
   it('answers `tenantmesh infer` through the ingress gateway with a client certificate of the tenant: what scikit-learn predicts', async () => {
-    await tenantmesh(
-      'certificates',
-      'issue',
-      tenant,
-      'scorer',
-      '--generate-key',
-      '--out-dir',
-      path.join(work, 'certs'),
-    );
-    await waitForGatewayRoute();
-    const result = await inferThroughGateway(model.inputs);
+    certificate = await issueClientCertificate(user, tenant, 'scorer');
+    await waitForGatewayRoute(user, host, certificate, endpoint);
+    const result = await infer(model.inputs);
     expect(result.outputs).toHaveLength(1);
     expect(result.outputs[0]).toMatchObject({ name: 'predict', shape: [model.inputs.length, 1] });
     expect(result.outputs[0]!.data).toEqual(model.predictions);
   });
 
   it('answers a third-party KServe v2 gRPC client (NVIDIA’s tritonclient) through the gateway with the tenant’s certificate', async () => {
-    const certs = path.join(work, 'certs');
     const answer = await inferWithTritonClient(
       {
-        address: `127.0.0.1:${gatewayPort}`,
+        address: `127.0.0.1:${user.installed.gatewayPort}`,
         authority: host,
-        caFile: path.join(certs, 'ca.crt'),
-        certFile: path.join(certs, 'scorer.crt'),
-        keyFile: path.join(certs, 'scorer.key'),
+        caFile: certificate.ca,
+        certFile: certificate.cert,
+        keyFile: certificate.key,
       },
       endpoint,
       model.inputs,
@@ -365,7 +236,7 @@ describe('serving a model on the local node through the API, the CLI and the Ist
   });
 
   it('scales to 2 replicas, and both Pods answer requests that come through the gateway', async () => {
-    await tenantmesh('endpoints', 'scale', tenant, endpoint, '--replicas', '2');
+    await user.cli('endpoints', 'scale', tenant, endpoint, '--replicas', '2');
     await kubectl(node, [
       'wait',
       '--for=jsonpath={.status.readyReplicas}=2',
@@ -381,7 +252,7 @@ describe('serving a model on the local node through the API, the CLI and the Ist
     const served = await waitFor(
       async () => {
         for (let i = 0; i < 4; i++) {
-          expect((await inferThroughGateway(model.inputs)).outputs[0]!.data).toEqual(model.predictions);
+          expect((await infer(model.inputs)).outputs[0]!.data).toEqual(model.predictions);
         }
         const now = await Promise.all(pods.map(inferencesServedBy));
         return now.every((count, index) => count > before[index]!) ? now : false;
@@ -396,11 +267,11 @@ describe('serving a model on the local node through the API, the CLI and the Ist
   });
 
   it('publishes version 2 and switches the endpoint to it: the Pods roll over and the answers are version 2’s', async () => {
-    expect(await tenantmesh('models', 'upload', tenant, 'iris', '2', modelV2.path)).toContain(
+    expect(await user.cli('models', 'upload', tenant, 'iris', '2', modelV2.path)).toContain(
       'published iris:2',
     );
     const oldPods = (await servingPods()).map((pod) => pod.metadata.name);
-    await tenantmesh('endpoints', 'update', tenant, endpoint, '--model', 'iris:2');
+    await user.cli('endpoints', 'update', tenant, endpoint, '--model', 'iris:2');
     await kubectl(node, [
       'wait',
       '--for=jsonpath={.status.servedModelVersion}=2',
@@ -409,7 +280,7 @@ describe('serving a model on the local node through the API, the CLI and the Ist
       servingNamespace,
       '--timeout=300s',
     ]);
-    await waitForEndpointReady();
+    await waitForEndpointReady(node, tenant, endpoint);
     for (const pod of oldPods) {
       await kubectl(node, ['wait', '--for=delete', `pod/${pod}`, '-n', servingNamespace, '--timeout=180s']);
     }
@@ -423,8 +294,8 @@ describe('serving a model on the local node through the API, the CLI and the Ist
     const pods = await servingPods();
     expect(pods.map(pullerVersion)).toEqual(['2', '2']);
 
-    await waitForGatewayRoute();
-    const result = await inferThroughGateway(modelV2.inputs);
+    await waitForGatewayRoute(user, host, certificate, endpoint);
+    const result = await infer(modelV2.inputs);
     expect(result.outputs[0]!.data).toEqual(modelV2.predictions);
     expect(modelV2.predictions).not.toEqual(model.predictions);
   });
@@ -435,16 +306,16 @@ describe('serving a model on the local node through the API, the CLI and the Ist
     for (const kind of ['deployment.apps', 'service', 'virtualservice', 'authconfig', 'gateway']) {
       expect(owned.some((name) => name.includes(`/${kind}`))).toBe(true);
     }
-    expect(owned.some((name) => name.startsWith(`${chartGatewayNamespace}/secret/`))).toBe(true);
+    expect(owned.some((name) => name.startsWith(`${istioNamespace}/secret/`))).toBe(true);
     expect(await bucketExists()).toBe(true);
 
-    await tenantmesh('endpoints', 'delete', tenant, endpoint);
+    await user.cli('endpoints', 'delete', tenant, endpoint);
     await waitFor(async () => (await servingPods()).length === 0, {
       description: `the Pods of ${endpointObject} to go`,
       timeoutMs: 120_000,
       intervalMs: 500,
     });
-    await tenantmesh('tenants', 'delete', tenant, '--purge', '--yes');
+    await user.cli('tenants', 'delete', tenant, '--purge', '--yes');
     await kubectl(node, ['wait', '--for=delete', `tenant/${tenant}`, '--timeout=180s']);
     await waitFor(async () => (await tenantObjects()).length === 0, {
       description: `every object of tenant ${tenant} to go`,
