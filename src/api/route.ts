@@ -120,6 +120,9 @@ async function runRoute(route: ApiRoute, ctx: ApiContext): Promise<void> {
   ctx.status = result.status;
   for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);
   if (result.body !== undefined) ctx.body = result.body;
+  // Without a body Koa would send its status text ("Accepted" for 202) as text/plain, which a client reading the
+  // documented empty answer as JSON chokes on.
+  else if (result.status !== 204 && result.status !== 304) ctx.body = '';
 }
 
 function parseInput(
