@@ -30,6 +30,10 @@ export const tenantmeshRelease = {
   apiService: 'tenantmesh-api',
   /** The chart's `registry.databaseSecret`: how the API and the operator reach the node's PostgreSQL. */
   registryDatabaseSecret: 'tenantmesh-registry-database',
+  /** ServiceAccount tokens the API accepts carry this audience (the chart's default). */
+  tokenAudience: 'tenantmesh',
+  /** A platform admin for demos and tests: a ServiceAccount, so a token is one `kubectl create token` away. */
+  demoAdmin: { namespace: 'tenantmesh-demo', name: 'demo-admin' },
 } as const;
 
 /** Image references of the node (role → reference), as `NodeInfo.images` lists them. */
@@ -42,9 +46,9 @@ const splitReference = (reference: string) => {
 
 /**
  * The chart values the local node installs with: the locally built images (never pulled: tenantmesh, and MLServer
- * for the `mlserver` runtime), the gateway Istio's gateway chart created, one replica each, and the model registry
- * on the node's PostgreSQL Pod. That connection is plain TCP between Pods of one node (`sslMode: disable`); a
- * production database is reached with `require`.
+ * for the `mlserver` runtime), the gateway Istio's gateway chart created, one replica each, the demo admin
+ * ServiceAccount among the platform admins, and the model registry on the node's PostgreSQL Pod. That connection
+ * is plain TCP between Pods of one node (`sslMode: disable`); a production database is reached with `require`.
  */
 export function renderReleaseValues(images: NodeImageReferences): Record<string, unknown> {
   const tenantmesh = images['tenantmesh'];
@@ -59,6 +63,10 @@ export function renderReleaseValues(images: NodeImageReferences): Record<string,
       selector: { istio: 'ingressgateway' },
     },
     registry: { databaseSecret: tenantmeshRelease.registryDatabaseSecret, sslMode: 'disable' },
+    platformAdmins: [
+      { kind: 'Group', name: 'tenantmesh:platform-admins' },
+      { kind: 'ServiceAccount', ...tenantmeshRelease.demoAdmin },
+    ],
     operator: { replicas: 1 },
     api: { replicas: 1 },
   };
@@ -98,9 +106,11 @@ export async function prepareRelease(target: ReleaseTarget): Promise<string> {
   const { namespace, servingNamespace, storageSecret } = tenantmeshRelease;
   const apply = (object: KubeObject) =>
     kube.applyObject(object, { fieldManager: 'tenantmesh-node', force: true });
-  for (const name of [namespace, servingNamespace]) {
+  const { demoAdmin } = tenantmeshRelease;
+  for (const name of [namespace, servingNamespace, demoAdmin.namespace]) {
     await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
+  await apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { ...demoAdmin } });
   if (!(await kube.get('v1', 'Secret', storageSecret, namespace))) {
     await apply({
       apiVersion: 'v1',
@@ -174,4 +184,23 @@ export async function installTenantmesh(
     `[tenantmesh] chart installed, operator and API available in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
   return { kube: createKube({ kubeconfigPath: target.kubeconfig }), valuesFile };
+}
+
+/** A token of the demo platform admin for the API (a bound ServiceAccount token; `hours` long). */
+export async function demoAdminToken(target: ReleaseTarget, kubectl: string, hours = 12): Promise<string> {
+  const { demoAdmin, tokenAudience } = tenantmeshRelease;
+  const { stdout } = await execFileAsync(kubectl, [
+    '--kubeconfig',
+    target.kubeconfig,
+    'create',
+    'token',
+    demoAdmin.name,
+    '-n',
+    demoAdmin.namespace,
+    '--audience',
+    tokenAudience,
+    '--duration',
+    `${hours}h`,
+  ]);
+  return stdout.trim();
 }

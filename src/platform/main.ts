@@ -9,6 +9,10 @@ import { platformConfig, type PlatformConfig } from '../domain/index.ts';
 import { startOperator, type RunningOperator } from '../operator/main.ts';
 import type { ModelStoreConfig } from '../storage/store.ts';
 import { nodeUnavailableReason, startLocalCluster } from '../localcluster/index.ts';
+import { gatewayRelease, istioNamespace } from '../localcluster/mesh.ts';
+import { demoAdminToken, installTenantmesh, tenantmeshRelease } from '../localcluster/release.ts';
+import type { KubeObject } from '../kube/index.ts';
+import { assetPath, provisionAssets } from '../testenv/provision.ts';
 import { cliClientId, consoleClientId, demoGroups, demoTenant } from '../testenv/dex.ts';
 import { startEnvironment } from '../testenv/environment.ts';
 import { freePort } from '../testenv/ports.ts';
@@ -30,8 +34,12 @@ const usage = `Usage: npm start [-- options]
                         "serviceAccountAudiences": [...]}
   --api-port <port>     port of the management API on 127.0.0.1 (default 8080; 0 picks a free one)
   --run-dir <dir>       where the local platform keeps logs and data (default: a new temporary directory)
-  --node                run a real one-node Kubernetes with Istio instead (Linux, root; docs/local-cluster.md):
-                        kubelet, containerd, CoreDNS, istiod, the ingress gateway; facts in <run dir>/platform.json
+  --no-node             run the process-only platform (control plane and services as local processes) even where
+                        the default, a real one-node Kubernetes, can run (Linux, root; docs/local-cluster.md):
+                        kubelet, containerd, CoreDNS, istiod, the ingress gateway, Authorino and tenantmesh
+                        installed by its chart; facts in <run dir>/platform.json
+  --node-lock-wait <s>  wait up to this many seconds for another local node on this machine to stop (default 0:
+                        say which process owns it and stop)
   --help                this text`;
 
 /** What the operator and the API need besides a kubeconfig. */
@@ -91,13 +99,15 @@ async function startServices(kubeconfigPath: string, config: PlatformServicesCon
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    allowNegative: true,
     options: {
       kubeconfig: { type: 'string' },
       'use-kubeconfig': { type: 'boolean', default: false },
       'run-dir': { type: 'string' },
       config: { type: 'string' },
       'api-port': { type: 'string', default: '8080' },
-      node: { type: 'boolean', default: false },
+      node: { type: 'boolean', default: true },
+      'node-lock-wait': { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -105,13 +115,16 @@ async function main(): Promise<void> {
   if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)
     throw new Error('--api-port must be a port number');
   if (values.help) return void console.log(usage);
+  const nodeLockWaitSeconds = Number(values['node-lock-wait']);
+  if (!Number.isFinite(nodeLockWaitSeconds) || nodeLockWaitSeconds < 0)
+    throw new Error('--node-lock-wait must be a number of seconds');
 
   const kubeconfig = values.kubeconfig ?? (values['use-kubeconfig'] ? process.env.KUBECONFIG : undefined);
   if (values['use-kubeconfig'] && !kubeconfig) throw new Error('--use-kubeconfig needs KUBECONFIG to be set');
   if (kubeconfig) return runAgainstCluster(kubeconfig, values.config, apiPort);
   if (values.node) {
     const reason = nodeUnavailableReason();
-    if (!reason) return runLocalNode(values['run-dir']);
+    if (!reason) return runLocalNode(values['run-dir'], apiPort, nodeLockWaitSeconds * 1000);
     console.log(`No local node here: ${reason}; starting the process-only platform instead.`);
   }
   return runLocalPlatform(values['run-dir'], apiPort);
@@ -206,8 +219,30 @@ Press Ctrl-C to stop everything.`);
   });
 }
 
-/** The local one-node cluster with Istio: prints how to reach it and writes the same facts to platform.json. */
-async function runLocalNode(runDir: string | undefined): Promise<void> {
+/** What `npm start` prints about the local node, and writes to platform.json for scripts. */
+interface LocalNodeFacts {
+  kind: 'local-node';
+  apiserverUrl: string;
+  kubeconfig: string;
+  kubectl: string;
+  networkNamespace: string;
+  apiUrl: string;
+  gatewayAddress: string;
+  demoAdminTokenFile: string;
+  demoTenant: string;
+  images: Record<string, string>;
+  logs: string;
+}
+
+/**
+ * The local one-node cluster with Istio and Authorino, tenantmesh installed on it by its chart: prints how to reach
+ * it and writes the same facts to platform.json.
+ */
+async function runLocalNode(
+  runDir: string | undefined,
+  requestedApiPort: number,
+  lockWaitMs: number,
+): Promise<void> {
   const dir = path.resolve(runDir ?? mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-node-')));
   mkdirSync(dir, { recursive: true });
   console.log('Starting the local one-node cluster (first run builds the components and images)…');
@@ -216,34 +251,87 @@ async function runLocalNode(runDir: string | undefined): Promise<void> {
     logDir: dir,
     log: (line) => console.log(line),
     handleSignals: false,
+    tenantmeshImage: true,
+    lockWaitMs,
   });
-  const facts = {
-    kind: 'local-node',
-    apiserverUrl: node.info.apiserverUrl,
-    kubeconfig: node.info.adminKubeconfigPath,
-    kubectl: node.info.kubectl,
-    networkNamespace: node.info.layout.netns,
-    images: Object.fromEntries(
-      Object.entries(node.info.images).map(([role, image]) => [role, image.reference]),
-    ),
-    logs: dir,
+  const stop = async () => {
+    const report = await node.stop();
+    console.log(`Removed: ${JSON.stringify(report)}`);
   };
+  let facts: LocalNodeFacts;
+  try {
+    const images = Object.fromEntries(
+      Object.entries(node.info.images).map(([role, image]) => [role, image.reference]),
+    );
+    const target = {
+      kubeconfig: node.info.adminKubeconfigPath,
+      helm: assetPath(await provisionAssets(['helm']), 'helm'),
+      images,
+      workDir: dir,
+    };
+    await installTenantmesh(target, (line) => console.log(line));
+    const clusterIp = async (namespace: string, name: string) => {
+      const service = await node.kube.get<KubeObject & { spec?: { clusterIP?: string } }>(
+        'v1',
+        'Service',
+        name,
+        namespace,
+      );
+      if (!service?.spec?.clusterIP) throw new Error(`Service ${namespace}/${name} has no cluster IP`);
+      return service.spec.clusterIP;
+    };
+    const { namespace, apiService } = tenantmeshRelease;
+    const apiPort = await node.forward(
+      apiService,
+      await clusterIp(namespace, apiService),
+      80,
+      requestedApiPort,
+    );
+    const gatewayPort = await node.forward(
+      gatewayRelease,
+      await clusterIp(istioNamespace, gatewayRelease),
+      443,
+    );
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const tokenFile = path.join(dir, 'demo-admin.token');
+    const adminToken = await demoAdminToken(target, node.info.kubectl);
+    writeFileSync(tokenFile, adminToken, { mode: 0o600 });
+    await createDemoTenant(apiUrl, adminToken);
+    facts = {
+      kind: 'local-node',
+      apiserverUrl: node.info.apiserverUrl,
+      kubeconfig: node.info.adminKubeconfigPath,
+      kubectl: node.info.kubectl,
+      networkNamespace: node.info.layout.netns,
+      apiUrl,
+      gatewayAddress: `127.0.0.1:${gatewayPort}`,
+      demoAdminTokenFile: tokenFile,
+      demoTenant,
+      images,
+      logs: dir,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   writeFileSync(path.join(dir, 'platform.json'), `${JSON.stringify(facts, null, 2)}\n`);
   console.log(`
-The local node is up (${((Date.now() - started) / 1000).toFixed(1)} s). Cluster addresses live only in the network
-namespace ${facts.networkNamespace}; the apiserver is forwarded to 127.0.0.1.
+The local node is up with tenantmesh (${((Date.now() - started) / 1000).toFixed(1)} s). Cluster addresses live only in
+the network namespace ${facts.networkNamespace}; what you need is forwarded to 127.0.0.1.
 
   Kubernetes API   ${facts.apiserverUrl}
   kubeconfig       export KUBECONFIG=${facts.kubeconfig}      (admin, system:masters)
   kubectl          ${facts.kubectl}
+  Management API   ${facts.apiUrl}   (OpenAPI: ${facts.apiUrl}/openapi.json)
+  Ingress gateway  ${facts.gatewayAddress}   (HTTPS; tenants' endpoints and registries by host name)
+  Demo admin token ${facts.demoAdminTokenFile}   (ServiceAccount ${tenantmeshRelease.demoAdmin.namespace}/${tenantmeshRelease.demoAdmin.name}, platform admin, 12 h)
+                   curl -H "Authorization: Bearer $(cat ${facts.demoAdminTokenFile})" ${facts.apiUrl}/v1/tenants
+  Demo tenant      ${demoTenant}
   Facts (JSON)     ${path.join(dir, 'platform.json')}
   Logs             ${dir}/*.log
 
 Press Ctrl-C to stop everything and restore the host.`);
-  await untilInterrupted(async () => {
-    const report = await node.stop();
-    console.log(`Removed: ${JSON.stringify(report)}`);
-  });
+  await untilInterrupted(stop);
 }
 
 const dexAudiences = [consoleClientId, cliClientId];

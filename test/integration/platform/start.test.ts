@@ -8,11 +8,15 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 describe('npm start', () => {
   it('brings up a platform whose API lets the demo admin create a tenant the operator makes Ready, and stops cleanly', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/platform/main.ts', '--api-port', '0'], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/platform/main.ts', '--no-node', '--api-port', '0'],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
