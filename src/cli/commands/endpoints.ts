@@ -2,11 +2,11 @@ import { Command } from 'commander';
 import { seg } from '../api-client.ts';
 import type { CommandContext } from '../context.ts';
 import { formatDetails, formatTable } from '../output.ts';
-import { usageError } from '../errors.ts';
-import { collect, parseCount } from '../parse.ts';
+import { CliError, ExitCode, usageError } from '../errors.ts';
+import { collect, parseCount, parseDuration } from '../parse.ts';
 
 /** An endpoint as the API presents it (src/api/routes/endpoints.ts endpointDto). */
-interface Endpoint {
+export interface Endpoint {
   name: string;
   tenant: string;
   model: { name: string; version: string };
@@ -22,6 +22,15 @@ interface Endpoint {
     servedModelVersion?: string;
     conditions: { type: string; status: string; reason: string; message: string }[];
   };
+}
+
+/** Serving what it asks for: Ready, every replica ready, and the requested model version the one served. */
+export function isServing(e: Endpoint): boolean {
+  return (
+    e.status.ready === 'True' &&
+    e.status.readyReplicas >= e.replicas &&
+    (e.status.servedModelVersion === undefined || e.status.servedModelVersion === e.model.version)
+  );
 }
 
 function details(e: Endpoint): string {
@@ -161,6 +170,34 @@ export function endpointCommands(context: CommandContext): Command {
         );
       },
     );
+
+  endpoints
+    .command('wait <tenant> <endpoint>')
+    .description(
+      'Wait until the endpoint serves what it asks for: Ready, every replica ready, the requested model version served',
+    )
+    .option('--timeout <duration>', 'give up after this long (e.g. 90s, 5m)', parseDuration, 300_000)
+    .action(async (tenant: string, name: string, options: { timeout: number }, command: Command) => {
+      const { api } = await context.api(command);
+      const deadline = Date.now() + options.timeout;
+      let endpoint = await api.get<Endpoint>(`${base(tenant)}/${seg(name)}`);
+      while (!isServing(endpoint)) {
+        if (Date.now() >= deadline) {
+          const ready = endpoint.status.conditions.find((c) => c.type === 'Ready');
+          throw new CliError(
+            `endpoint ${tenant}/${name} is not serving after ${options.timeout / 1000} s: ` +
+              `${endpoint.status.readyReplicas}/${endpoint.replicas} ready` +
+              (ready ? `, ${ready.reason}: ${ready.message}` : ''),
+            ExitCode.deadline,
+          );
+        }
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(1_000, Math.max(0, deadline - Date.now()))),
+        );
+        endpoint = await api.get<Endpoint>(`${base(tenant)}/${seg(name)}`);
+      }
+      context.print(command, endpoint, () => details(endpoint));
+    });
 
   endpoints
     .command('scale <tenant> <endpoint>')

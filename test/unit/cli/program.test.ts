@@ -108,6 +108,40 @@ describe('command-line parsing', () => {
     expect(io.stdout.text).toBe('endpoint acme/fraud scaled to 3\n');
   });
 
+  it('waits for an endpoint to serve the version it asks for, and says why when it does not in time', async () => {
+    const endpoint = (readyReplicas: number, served: string, ready = 'True') => ({
+      name: 'fraud',
+      tenant: 'acme',
+      model: { name: 'fraud', version: '7' },
+      runtime: 'mlserver',
+      replicas: 2,
+      deleting: false,
+      status: {
+        ready,
+        readyReplicas,
+        servedModelVersion: served,
+        conditions: [{ type: 'Ready', status: ready, reason: 'Rollout', message: 'waiting for pods' }],
+      },
+    });
+    // Rolling out: one replica, then the old version on both, then the new one on both.
+    const answers = [endpoint(1, '6'), endpoint(2, '6'), endpoint(2, '7')];
+    const { fetch, seen } = fakeFetch(() => json(200, answers.shift() ?? endpoint(2, '7')));
+    const io = testIo(env(), fetch);
+    expect(await run(['endpoints', 'wait', 'acme', 'fraud', '--timeout', '10s'], io)).toBe(ExitCode.ok);
+    expect(seen).toHaveLength(3);
+    expect(seen.every((request) => request.url.pathname === '/v1/tenants/acme/endpoints/fraud')).toBe(true);
+    expect(io.stdout.text).toContain('2/2 ready');
+
+    const stuck = fakeFetch(() => json(200, endpoint(0, '7', 'False')));
+    const late = testIo(env(), stuck.fetch);
+    expect(await run(['endpoints', 'wait', 'acme', 'fraud', '--timeout', '1s'], late)).toBe(
+      ExitCode.deadline,
+    );
+    expect(late.stderr.text).toContain(
+      'endpoint acme/fraud is not serving after 1 s: 0/2 ready, Rollout: waiting for pods',
+    );
+  });
+
   it('switches an endpoint to another model version with a PATCH of the endpoint', async () => {
     const { fetch, seen } = fakeFetch(() =>
       json(200, { name: 'fraud', model: { name: 'fraud', version: '7' }, runtime: 'mlserver' }),
