@@ -33,6 +33,8 @@ const usage = `Usage: npm start [-- options]
                         certificateAuthority}]}, "s3": {endPoint, port, useSSL, accessKey, secretKey},
                         "serviceAccountAudiences": [...]}
   --api-port <port>     port of the management API on 127.0.0.1 (default 8080; 0 picks a free one)
+  --gateway-port <port> local node: port of the Istio ingress gateway (HTTPS) on 127.0.0.1 (default 8443; 0 picks
+                        a free one)
   --run-dir <dir>       where the local platform keeps logs and data (default: a new temporary directory)
   --no-node             run the process-only platform (control plane and services as local processes) even where
                         the default, a real one-node Kubernetes, can run (Linux, root; docs/local-cluster.md):
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
       'run-dir': { type: 'string' },
       config: { type: 'string' },
       'api-port': { type: 'string', default: '8080' },
+      'gateway-port': { type: 'string', default: '8443' },
       node: { type: 'boolean', default: true },
       'node-lock-wait': { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
@@ -114,6 +117,9 @@ async function main(): Promise<void> {
   const apiPort = Number(values['api-port']);
   if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)
     throw new Error('--api-port must be a port number');
+  const gatewayPort = Number(values['gateway-port']);
+  if (!Number.isInteger(gatewayPort) || gatewayPort < 0 || gatewayPort > 65535)
+    throw new Error('--gateway-port must be a port number');
   if (values.help) return void console.log(usage);
   const nodeLockWaitSeconds = Number(values['node-lock-wait']);
   if (!Number.isFinite(nodeLockWaitSeconds) || nodeLockWaitSeconds < 0)
@@ -124,7 +130,7 @@ async function main(): Promise<void> {
   if (kubeconfig) return runAgainstCluster(kubeconfig, values.config, apiPort);
   if (values.node) {
     const reason = nodeUnavailableReason();
-    if (!reason) return runLocalNode(values['run-dir'], apiPort, nodeLockWaitSeconds * 1000);
+    if (!reason) return runLocalNode(values['run-dir'], { apiPort, gatewayPort }, nodeLockWaitSeconds * 1000);
     console.log(`No local node here: ${reason}; starting the process-only platform instead.`);
   }
   return runLocalPlatform(values['run-dir'], apiPort);
@@ -240,7 +246,7 @@ interface LocalNodeFacts {
  */
 async function runLocalNode(
   runDir: string | undefined,
-  requestedApiPort: number,
+  requestedPorts: { apiPort: number; gatewayPort: number },
   lockWaitMs: number,
 ): Promise<void> {
   const dir = path.resolve(runDir ?? mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-node-')));
@@ -285,12 +291,13 @@ async function runLocalNode(
       apiService,
       await clusterIp(namespace, apiService),
       80,
-      requestedApiPort,
+      requestedPorts.apiPort,
     );
     const gatewayPort = await node.forward(
       gatewayRelease,
       await clusterIp(istioNamespace, gatewayRelease),
       443,
+      requestedPorts.gatewayPort,
     );
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const tokenFile = path.join(dir, 'demo-admin.token');

@@ -77,6 +77,8 @@ describe('stopping the local node', () => {
         'src/platform/main.ts',
         '--api-port',
         '0',
+        '--gateway-port',
+        '0',
         '--run-dir',
         runDir,
         // Another test run on this machine may hold the node now: queue behind it, as the e2e setup does.
