@@ -1,0 +1,295 @@
+/**
+ * `npm run bench:inference`: what the data path costs. One scikit-learn model served by MLServer on the local
+ * node, called with KServe v2 gRPC ModelInfer two ways in the same run:
+ *
+ * - through the platform: the Istio ingress gateway (mutual TLS with a tenant client certificate), Authorino's
+ *   decision (a SubjectAccessReview, cached or not), the Pod's sidecar (mesh mTLS) to MLServer;
+ * - directly: the same image, model and puller in a Pod without a sidecar, reached in plain text through a
+ *   loopback forward (the baseline).
+ *
+ * Prints the throughput of each at saturation and their ratio, and p50/p99 latency at a fixed rate with the
+ * added latency, with Authorino's decision cache on (the platform default, 30 s) and off (TTL 0). Numbers from a
+ * 2-core machine that also runs the whole node are an upper bound of the cost; compare them side by side only.
+ */
+import { readFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { authConfigName, endpointPodSelector, endpointResourceName } from '../src/domain/index.ts';
+import { createInferClient, type InferClient } from '../src/infer/index.ts';
+import type { KubeObject } from '../src/kube/index.ts';
+import { startLocalCluster, type RunningNode } from '../src/localcluster/index.ts';
+import { gatewayRelease, istioNamespace } from '../src/localcluster/mesh.ts';
+import {
+  demoAdminToken,
+  installTenantmesh,
+  runHelm,
+  tenantmeshChart,
+  tenantmeshRelease,
+  type ReleaseTarget,
+} from '../src/localcluster/release.ts';
+import { assetPath, provisionAssets } from '../src/testenv/provision.ts';
+import { waitFor } from '../src/testenv/wait.ts';
+import { runCli } from '../test/integration/cli/run-cli.ts';
+import { trainSklearnModel } from '../test/support/sklearn-model.ts';
+import { fixedRate, saturate, type Call, type RateResult } from './load.ts';
+
+const { values: options } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '20' },
+    rate: { type: 'string', default: '50' },
+    concurrency: { type: 'string', default: '8' },
+  },
+});
+const seconds = Number(options.seconds);
+const rate = Number(options.rate);
+const concurrency = Number(options.concurrency);
+
+const tenant = 'bench';
+const model = 'iris';
+const { namespace, servingNamespace, apiService } = tenantmeshRelease;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-bench-inference-'));
+  log(`[bench] logs and scratch files in ${work}`);
+  const node = await startLocalCluster({ logDir: work, log, tenantmeshImage: true, lockWaitMs: 30 * 60_000 });
+  try {
+    await run(node, work);
+  } finally {
+    await node.stop();
+  }
+}
+
+async function run(node: RunningNode, work: string): Promise<void> {
+  const target: ReleaseTarget = {
+    kubeconfig: node.info.adminKubeconfigPath,
+    helm: assetPath(await provisionAssets(['helm']), 'helm'),
+    images: Object.fromEntries(
+      Object.entries(node.info.images).map(([role, image]) => [role, image.reference]),
+    ),
+    workDir: work,
+  };
+  const { valuesFile } = await installTenantmesh(target, log);
+  const clusterIp = async (ns: string, name: string) =>
+    (await node.kube.get<KubeObject & { spec: { clusterIP: string } }>('v1', 'Service', name, ns))!.spec
+      .clusterIP;
+  const apiPort = await node.forward(apiService, await clusterIp(namespace, apiService), 80);
+  const gatewayPort = await node.forward(
+    gatewayRelease,
+    await clusterIp(istioNamespace, gatewayRelease),
+    443,
+  );
+  const env = {
+    TENANTMESH_CONFIG_DIR: path.join(work, 'cli'),
+    TENANTMESH_SERVER: `http://127.0.0.1:${apiPort}`,
+    TENANTMESH_TOKEN: await demoAdminToken(target, node.info.kubectl),
+  };
+  const cli = async (...args: string[]) => {
+    const result = await runCli(args, env);
+    if (result.code !== 0) throw new Error(`tenantmesh ${args.join(' ')}: ${result.stderr}${result.stdout}`);
+    return result.stdout;
+  };
+
+  // The model, served through the platform the way a user sets it up.
+  const trained = await trainSklearnModel(path.join(work, 'iris.joblib'));
+  await cli('tenants', 'create', tenant);
+  await waitForCondition(node, 'tenant', tenant, undefined);
+  await cli('models', 'upload', tenant, model, '1', trained.path);
+  await cli('endpoints', 'create', tenant, model, '--model', `${model}:1`, '--runtime', 'mlserver');
+  await waitForCondition(node, 'inferenceendpoint', endpointResourceName(tenant, model), servingNamespace);
+  const certificates = path.join(work, 'certs');
+  await cli('certificates', 'issue', tenant, 'bench', '--generate-key', '--out-dir', certificates);
+  const shown = JSON.parse(await cli('-o', 'json', 'endpoints', 'get', tenant, model)) as {
+    status: { url: string };
+  };
+  const host = new URL(shown.status.url).hostname;
+  const throughPlatform = createInferClient({
+    address: `127.0.0.1:${gatewayPort}`,
+    authority: host,
+    tls: {
+      caPem: readFileSync(path.join(certificates, 'ca.crt'), 'utf8'),
+      certPem: readFileSync(path.join(certificates, 'bench.crt'), 'utf8'),
+      keyPem: readFileSync(path.join(certificates, 'bench.key'), 'utf8'),
+      serverName: host,
+    },
+  });
+
+  // The baseline: the operator's own Deployment of the endpoint, copied without a sidecar and outside the
+  // endpoint's Service, so only the gateway, Authorino and the sidecars are missing from its path.
+  const directIp = await startDirectCopy(node);
+  const directPort = await node.forward('bench-direct', directIp, 8081);
+  const direct = createInferClient({ address: `127.0.0.1:${directPort}` });
+
+  const row = trained.inputs[0]!;
+  const infer =
+    (client: InferClient): Call =>
+    async () => {
+      const answer = await client.kserve.modelInfer({
+        model,
+        inputs: [{ name: 'input-0', datatype: 'FP64', shape: [1, row.length], data: row }],
+      });
+      if (answer.outputs[0]?.data[0] !== trained.predictions[0]) throw new Error('wrong prediction');
+    };
+  await waitUntilAnswering(infer(throughPlatform), 'the gateway route');
+  await waitUntilAnswering(infer(direct), 'the direct copy');
+
+  const results: Record<string, { saturated: RateResult; fixed: RateResult }> = {};
+  const measure = async (name: string, call: Call) => {
+    await saturate(call, concurrency, 3); // warm-up: connections, Authorino's cache, MLServer's first calls
+    const saturated = await saturate(call, concurrency, seconds);
+    const fixed = await fixedRate(call, rate, seconds);
+    results[name] = { saturated, fixed };
+    log(
+      `[bench] ${name}: ${saturated.throughput.toFixed(0)} calls/s saturated, p50 ${fixed.p50.toFixed(2)} ms`,
+    );
+  };
+  await measure('direct', infer(direct));
+  await measure('gateway, Authorino cache on', infer(throughPlatform));
+
+  // Authorino's decision cache off: the platform's TTL 0 renders AuthConfigs without a cache.
+  await runHelm(target, [
+    'upgrade',
+    tenantmeshRelease.name,
+    tenantmeshChart,
+    '-n',
+    namespace,
+    '--values',
+    valuesFile,
+    '--set',
+    'authorizationCacheTtlSeconds=0',
+    '--wait',
+  ]);
+  await waitFor(
+    async () => {
+      const config = await node.kube.get<KubeObject & { spec: { authorization: Record<string, object> } }>(
+        'authorino.kuadrant.io/v1beta3',
+        'AuthConfig',
+        authConfigName(tenant),
+        servingNamespace,
+      );
+      return config !== undefined && !('cache' in (config.spec.authorization['tenant-rbac'] ?? {}));
+    },
+    { description: 'the AuthConfig re-rendered without a cache', timeoutMs: 120_000, intervalMs: 500 },
+  );
+  await waitUntilAnswering(infer(throughPlatform), 'the gateway route after the change');
+  await measure('gateway, Authorino cache off', infer(throughPlatform));
+  throughPlatform.close();
+  direct.close();
+  print(results);
+}
+
+function print(results: Record<string, { saturated: RateResult; fixed: RateResult }>): void {
+  const baseline = results['direct']!;
+  const lines = [
+    '',
+    `bench:inference — KServe v2 gRPC ModelInfer, one row of 4 FP64 features, scikit-learn on MLServer`,
+    `saturation: ${concurrency} callers × ${seconds} s; fixed rate: ${rate} calls/s × ${seconds} s`,
+    '',
+    '| path | calls/s (saturated) | × direct | p50 ms @ rate | p99 ms @ rate | added p50 | added p99 | errors |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const [name, { saturated, fixed }] of Object.entries(results)) {
+    lines.push(
+      `| ${name} | ${saturated.throughput.toFixed(0)} | ${(saturated.throughput / baseline.saturated.throughput).toFixed(2)} | ` +
+        `${fixed.p50.toFixed(2)} | ${fixed.p99.toFixed(2)} | ${(fixed.p50 - baseline.fixed.p50).toFixed(2)} | ` +
+        `${(fixed.p99 - baseline.fixed.p99).toFixed(2)} | ${saturated.errors + fixed.errors} |`,
+    );
+    const failures = { ...saturated.failures, ...fixed.failures };
+    if (Object.keys(failures).length > 0) lines.push(`  failures of ${name}: ${JSON.stringify(failures)}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The endpoint's Deployment, copied without a sidecar and with labels no Service or policy selects. */
+async function startDirectCopy(node: RunningNode): Promise<string> {
+  const selector = endpointPodSelector(tenant, model);
+  const deployments = await node.kube.list<
+    KubeObject & { spec: { template: { metadata: { labels?: Record<string, string> } } } }
+  >('apps/v1', 'Deployment', {
+    namespace: servingNamespace,
+    labelSelector: Object.entries(selector)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(','),
+  });
+  const original = deployments.items[0];
+  if (!original) throw new Error(`no Deployment of ${tenant}/${model}`);
+  const labels = { app: 'bench-direct' };
+  const spec = structuredClone(original.spec) as Record<string, unknown> & {
+    replicas?: number;
+    selector: unknown;
+    template: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } };
+  };
+  spec.replicas = 1;
+  spec.selector = { matchLabels: labels };
+  spec.template.metadata = {
+    labels,
+    annotations: { ...spec.template.metadata.annotations, 'sidecar.istio.io/inject': 'false' },
+  };
+  await node.kube.applyObject(
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'bench-direct', namespace: servingNamespace },
+      spec,
+    } as KubeObject,
+    { fieldManager: 'tenantmesh-bench', force: true },
+  );
+  let podIp = '';
+  await waitFor(
+    async () => {
+      const pods = await node.kube.list<
+        KubeObject & {
+          status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+        }
+      >('v1', 'Pod', { namespace: servingNamespace, labelSelector: 'app=bench-direct' });
+      const ready = pods.items.find((pod) =>
+        pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+      podIp = ready?.status?.podIP ?? '';
+      return podIp !== '';
+    },
+    { description: 'the direct copy of the model Pod Ready', timeoutMs: 300_000, intervalMs: 1_000 },
+  );
+  return podIp;
+}
+
+async function waitForCondition(
+  node: RunningNode,
+  kind: 'tenant' | 'inferenceendpoint',
+  name: string,
+  ns: string | undefined,
+): Promise<void> {
+  const kindName = kind === 'tenant' ? 'Tenant' : 'InferenceEndpoint';
+  await waitFor(
+    async () => {
+      const object = await node.kube.get<
+        KubeObject & { status?: { conditions?: { type: string; status: string }[] } }
+      >('tenantmesh.io/v1alpha1', kindName, name, ns);
+      return object?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    },
+    { description: `${kindName} ${name} Ready`, timeoutMs: 300_000, intervalMs: 1_000 },
+  );
+}
+
+async function waitUntilAnswering(call: Call, what: string): Promise<void> {
+  let last = '';
+  await waitFor(
+    async () => {
+      try {
+        await call();
+        return true;
+      } catch (error) {
+        last = (error as Error).message;
+        return false;
+      }
+    },
+    { description: `${what} to answer (last: ${last})`, timeoutMs: 120_000, intervalMs: 1_000 },
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
