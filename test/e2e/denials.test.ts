@@ -1,14 +1,19 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInferClient, InferError, type InferClient } from '../../src/infer/index.ts';
 import { tenantmeshRelease } from '../../src/localcluster/release.ts';
 import { waitFor } from '../../src/testenv/wait.ts';
+import { trainSklearnModel, type TrainedModel } from '../support/sklearn-model.ts';
 import { apply, currentNode, installedTenantmesh, kubectl, runPod, type NodeSummary } from './support.ts';
 
 /**
  * Every way a call to a tenant's model is refused, on the real path: the Istio ingress gateway (TLS, its CRL,
  * the CUSTOM policy), Authorino deciding with the tenant's AuthConfig and a SubjectAccessReview, and the model
- * Pod's sidecar (STRICT mTLS and the ALLOW-from-gateway policy); and what must still work. The tenant's objects
+ * Pod's sidecar (STRICT mTLS and the ALLOW-from-gateway policy) in front of MLServer; and what must still work. The tenant's objects
  * are the operator's, from the chart installed on the node; the client is this process, through a loopback
  * forward of the gateway's Service.
  */
@@ -30,8 +35,8 @@ let node: NodeSummary;
 let apiUrl: string;
 let adminToken: string;
 let gatewayPort: number;
-/** The chart's `authorizationCacheTtlSeconds`: how long Authorino may reuse a decision. */
-const ttlSeconds = 30;
+/** The release's `authorizationCacheTtlSeconds` (its configuration file): how long Authorino may reuse a decision. */
+let ttlSeconds: number;
 
 interface ApiAnswer {
   status: number;
@@ -233,39 +238,22 @@ const served = (outcome: Outcome) =>
 
 // The model endpoint --------------------------------------------------------------------------------------
 
-/**
- * The served model and the request that reads it. Until the MLServer runtime is on the node this is a runtime of
- * the test: Python's stock static file server over the uploaded version, laid out where the readiness probe of a
- * KServe v2 runtime looks (`/v2/models/<model>/ready`).
- */
+/** A scikit-learn model the test trains, served by MLServer (the chart's `mlserver` runtime, the node's image). */
 const model = 'iris';
+/** MLServer's KServe v2 readiness of the model: answered by the model server only. */
 const modelPath = `/v2/models/${model}/ready`;
-const runtime = 'e2e-static-files';
+let trained: TrainedModel;
 
 async function createServedEndpoint(): Promise<void> {
-  await apply(node, [
-    {
-      apiVersion: 'tenantmesh.io/v1alpha1',
-      kind: 'ServingRuntime',
-      metadata: { name: runtime },
-      spec: {
-        protocols: ['kserve-v2-rest'],
-        ports: { http: 8080 },
-        container: {
-          image: node.images['debian'],
-          command: ['python3', '-m', 'http.server', '8080', '--directory', '/models'],
-          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-        },
-        modelPath: { mountPath: '/models', template: 'v2/models/{model}', layout: 'files' },
-      },
-    },
-  ]);
+  trained = await trainSklearnModel(
+    path.join(mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-e2e-denials-')), 'model.joblib'),
+  );
   await ok(
     api(
       'PUT',
-      `/tenants/${tenant}/models/${model}/versions/1/files/ready`,
+      `/tenants/${tenant}/models/${model}/versions/1/files/model.joblib`,
       adminToken,
-      Buffer.from('ready\n'),
+      readFileSync(trained.path),
     ),
     201,
   );
@@ -273,11 +261,51 @@ async function createServedEndpoint(): Promise<void> {
     api('POST', `/tenants/${tenant}/endpoints`, adminToken, {
       name: endpoint,
       model: { name: model, version: '1' },
-      runtime,
+      runtime: 'mlserver',
       allowedClientSubjects: allowedSubjects,
     }),
     201,
   );
+}
+
+/** KServe v2 gRPC through the gateway, as `tenantmesh infer` calls it. */
+function inferClient(options: { certificate?: Credential; authority?: string }): InferClient {
+  const client = createInferClient({
+    address: `127.0.0.1:${gatewayPort}`,
+    authority: options.authority ?? host,
+    tls: {
+      caPem: tenantCaPem,
+      serverName: host,
+      ...(options.certificate
+        ? { certPem: options.certificate.certificatePem, keyPem: options.certificate.privateKeyPem }
+        : {}),
+    },
+    deadlineMs: 20_000,
+  });
+  inferClients.push(client);
+  return client;
+}
+const inferClients: InferClient[] = [];
+
+/** The predictions of the trained model for its sample inputs, or the client's error. */
+async function predict(client: InferClient): Promise<number[] | InferError> {
+  try {
+    const result = await client.kserve.modelInfer({
+      model,
+      inputs: [
+        {
+          name: 'input-0',
+          datatype: 'FP64',
+          shape: [trained.inputs.length, 4],
+          data: trained.inputs.flat(),
+        },
+      ],
+    });
+    return result.outputs[0]!.data;
+  } catch (error) {
+    if (error instanceof InferError) return error;
+    throw error;
+  }
 }
 
 // Setup --------------------------------------------------------------------------------------------------
@@ -285,6 +313,18 @@ async function createServedEndpoint(): Promise<void> {
 beforeAll(async () => {
   node = await currentNode();
   ({ apiUrl, gatewayPort } = await installedTenantmesh(node));
+  const configuration = JSON.parse(
+    await kubectl(node, [
+      'get',
+      'configmap',
+      'tenantmesh-config',
+      '-n',
+      tenantmeshRelease.namespace,
+      '-o',
+      'jsonpath={.data.config\\.json}',
+    ]),
+  ) as { authorizationCacheTtlSeconds: number };
+  ttlSeconds = configuration.authorizationCacheTtlSeconds;
   await apply(node, [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: callerNamespace } },
     ...['e2e-admin', 'caller', 'stranger', 'passerby'].map((name) => ({
@@ -335,7 +375,7 @@ afterAll(async () => {
   for (const name of [tenant, otherTenant]) {
     await kubectl(node, ['wait', '--for=delete', `tenant/${name}`, '--timeout=180s']);
   }
-  await kubectl(node, ['delete', 'servingruntime', runtime, '--ignore-not-found']);
+  for (const client of inferClients) client.close();
   await kubectl(node, ['delete', 'clusterrolebinding', 'e2e-deny-admin', '--ignore-not-found']);
   await kubectl(node, [
     'delete',
@@ -393,6 +433,22 @@ describe('a tenant with clientAuthentication certificate (TLS MUTUAL at the gate
     }
   });
 
+  it('serves predictions over gRPC (KServe v2 ModelInfer) to the allowed certificate, whatever port :authority carries', async () => {
+    for (const authority of [host, `${host}:8443`, `${host}:1`]) {
+      expect(await predict(inferClient({ certificate: certificates['alice'], authority }))).toEqual(
+        trained.predictions,
+      );
+    }
+  });
+
+  it('refuses gRPC calls of the certificate the endpoint does not allow, whatever port :authority carries', async () => {
+    for (const authority of [host, `${host}:8443`, `${host}:1`]) {
+      const outcome = await predict(inferClient({ certificate: certificates['mallory'], authority }));
+      expect(outcome, authority).toBeInstanceOf(InferError);
+      expect((outcome as InferError).kind, authority).toBe('permission-denied');
+    }
+  });
+
   it('refuses a token alone: the handshake needs a certificate', async () => {
     await ok(
       api('POST', `/tenants/${tenant}/access`, adminToken, {
@@ -404,6 +460,15 @@ describe('a tenant with clientAuthentication certificate (TLS MUTUAL at the gate
     );
     const token = await serviceAccountToken('caller');
     expectRefusedAtTls(await call({ token }));
+  });
+
+  it('never serves the endpoint through the registry host’s listener, which asks for no client certificate', async () => {
+    // SNI registry.<tenant hostname> selects the server-TLS-only filter chain; :authority names the endpoint.
+    const token = await serviceAccountToken('caller');
+    for (const options of [{ token }, {}]) {
+      const outcome = await call({ ...options, sni: `registry.${tenant}.${domain}` });
+      expect(outcome.kind === 'answer' && outcome.status >= 400, JSON.stringify(outcome)).toBe(true);
+    }
   });
 
   it('refuses a revoked certificate at the TLS handshake once the operator published the CRL', async () => {
