@@ -23,6 +23,8 @@ import {
 
 const run = promisify(execFile);
 const flowScript = fileURLToPath(new URL('./registry_flow.py', import.meta.url));
+/** The integration test's whole user flow (typed metadata, paging in every order, updates, archiving, misses). */
+const fullUserFlow = fileURLToPath(new URL('../integration/registry/user_flow.py', import.meta.url));
 const { servingNamespace } = tenantmeshRelease;
 const clients = 'e2e-registry-clients';
 
@@ -243,6 +245,31 @@ describe('a tenant’s Kubeflow Model Registry on the node, with the upstream Py
       state: 'LIVE',
     });
   }, 180_000);
+
+  it('serves the integration test’s whole user flow through the gateway too (tenant B, its own user)', async () => {
+    const python = assetPath(await provisionAssets(['model-registry-client']), 'model-registry-python');
+    const caFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'registry-ca-')), 'ca.pem');
+    writeFileSync(caFile, caOf[tenants.b.name]!);
+    const { stdout } = await run(python, [fullUserFlow], {
+      env: {
+        ...process.env,
+        REGISTRY_SCHEME: 'https',
+        REGISTRY_HOST: registryHostOf(tenants.b),
+        REGISTRY_PORT: '443',
+        CONNECT_TO: `127.0.0.1:${tenantmesh.gatewayPort}`,
+        REGISTRY_CA: caFile,
+        REGISTRY_TOKEN: tokens[tenants.b.user]!,
+        REGISTRY_BUCKET: bucketName(tenants.b.name),
+      },
+      timeout: 240_000,
+    }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
+      throw new Error(
+        `the full user flow through the gateway failed:\n${error.stderr ?? ''}\n${error.stdout ?? ''}`,
+      );
+    });
+    // fraud-detector and twelve more, listed in every order with pages of 5.
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ listed: 13 });
+  }, 300_000);
 
   it('serves the same flow at <t>.<serving namespace>.svc to a Pod in the cluster (the client image on Debian’s Python)', async () => {
     const output = await runPod(node, {

@@ -3,7 +3,10 @@
 Environment: REGISTRY_HOST (the host name the tenant's registry answers to), REGISTRY_PORT, REGISTRY_TOKEN,
 UPLOADED_MODEL / UPLOADED_VERSION (a version published through the management API's upload path),
 REGISTRY_BUCKET. The registry host is resolved to 127.0.0.1 here, as `curl --resolve` would, so the client sends
-its real Host header. Fails with an assertion message; prints a JSON summary on success.
+its real Host header. Through a TLS front (the e2e test's ingress gateway): REGISTRY_SCHEME=https, REGISTRY_CA (the
+CA's PEM file) and CONNECT_TO (host:port where the registry's port really is, as `curl --connect-to`: SNI, the
+certificate check and Host keep the registry's name). Fails with an assertion message; prints a JSON summary on
+success.
 """
 
 import json
@@ -17,17 +20,26 @@ from model_registry.types import ArtifactState, ModelVersionState, RegisteredMod
 
 host = os.environ["REGISTRY_HOST"]
 port = int(os.environ["REGISTRY_PORT"])
+scheme = os.environ.get("REGISTRY_SCHEME", "http")
+connect_host, connect_port = os.environ.get("CONNECT_TO", f"127.0.0.1:{port}").rsplit(":", 1)
 _getaddrinfo = socket.getaddrinfo
 
 
-def _resolve(name, *args, **kwargs):
-    return _getaddrinfo("127.0.0.1" if name == host else name, *args, **kwargs)
+def _resolve(name, service, *args, **kwargs):
+    if name == host:
+        return _getaddrinfo(connect_host, int(connect_port), *args, **kwargs)
+    return _getaddrinfo(name, service, *args, **kwargs)
 
 
 socket.getaddrinfo = _resolve
 
 registry = ModelRegistry(
-    f"http://{host}", port, author="ann", is_secure=False, user_token=os.environ["REGISTRY_TOKEN"]
+    f"{scheme}://{host}",
+    port,
+    author="ann",
+    is_secure=scheme == "https",
+    user_token=os.environ["REGISTRY_TOKEN"],
+    custom_ca=os.environ.get("REGISTRY_CA") or None,
 )
 summary = {}
 
