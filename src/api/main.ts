@@ -10,7 +10,7 @@ import { createAuthorizer } from '../auth/authorize.ts';
 import { createOidcVerifier } from '../auth/jwt.ts';
 import type { OidcIssuerConfig } from '../auth/jwt.ts';
 import { createServiceAccountAuthenticator } from '../auth/tokenreview.ts';
-import { loadConfigFile, objectStoreCredentials } from '../config/file.ts';
+import { consoleClientSecret, loadConfigFile, objectStoreCredentials } from '../config/file.ts';
 import {
   bucketName,
   modelVersionPrefix,
@@ -309,7 +309,8 @@ const usage = `Usage: tenantmesh-server api --config <file> [options]
   --host <host>         overrides api.host of the file
   --port <port>         overrides api.port of the file
 
-The object store's credentials come from TENANTMESH_S3_ACCESS_KEY and TENANTMESH_S3_SECRET_KEY.`;
+The object store's credentials come from TENANTMESH_S3_ACCESS_KEY and TENANTMESH_S3_SECRET_KEY; the console's
+client secret (when the file configures the console) from TENANTMESH_CONSOLE_CLIENT_SECRET.`;
 
 /** Parses the command line: the configuration file, plus the few overrides a laptop run needs. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): StartApiOptions | 'help' {
@@ -337,6 +338,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): StartA
     host: values.host ?? config.api.host,
     port,
     ...((db) => (db ? { registryDatabase: db } : {}))(databaseConfigFromEnv(env)),
+    ...(config.console ? { console: { ...config.console, clientSecret: consoleClientSecret(env) } } : {}),
   };
 }
 

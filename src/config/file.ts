@@ -78,6 +78,18 @@ export const configFileSchema = z
       })
       .strict()
       .optional(),
+    /** The API's web console and its OIDC client; the client secret comes from the environment only. */
+    console: z
+      .object({
+        issuerUrl: z.url({ protocol: /^https$/ }),
+        clientId: nonEmpty,
+        /** Where people reach the API; the redirect URI is `<publicUrl>/console/auth/callback`. */
+        publicUrl: z.url({ protocol: /^https?$/ }),
+        /** PEM bundle trusted for the issuer (a file mounted from a ConfigMap). */
+        caFile: nonEmpty.optional(),
+      })
+      .strict()
+      .optional(),
     operator: z
       .object({
         /** Port of /healthz, /readyz and /metrics. */
@@ -112,12 +124,22 @@ export interface TrustedIssuer {
   caPem?: string;
 }
 
+/** The console's OIDC client as the file names it (its secret is not in the file), with its CA bundle read. */
+export interface ConsoleClientConfig {
+  issuer: string;
+  clientId: string;
+  publicUrl: string;
+  caPem?: string;
+}
+
 /** Everything both processes take from the file, resolved against the defaults. */
 export interface ProcessConfig {
   platform: PlatformConfig;
   objectStore: ObjectStoreConfig;
   oidcIssuers: TrustedIssuer[];
   api: { host: string; port: number };
+  /** Present when the API serves the web console. */
+  console?: ConsoleClientConfig;
   operator: { probePort: number; probeHost: string; workers: number; leaderElection: boolean };
 }
 
@@ -229,6 +251,18 @@ function resolveConfig(file: ConfigFile, source: string, readText: (file: string
       host: file.api?.host ?? PROCESS_DEFAULTS.api.host,
       port: file.api?.port ?? PROCESS_DEFAULTS.api.port,
     },
+    ...(file.console
+      ? {
+          console: {
+            issuer: file.console.issuerUrl,
+            clientId: file.console.clientId,
+            publicUrl: file.console.publicUrl,
+            ...(file.console.caFile
+              ? { caPem: readCa(file.console.caFile, source, readText, 'console.caFile') }
+              : {}),
+          },
+        }
+      : {}),
     operator: {
       probePort: file.operator?.probePort ?? PROCESS_DEFAULTS.operator.probePort,
       probeHost: file.operator?.probeHost ?? PROCESS_DEFAULTS.operator.probeHost,
@@ -238,12 +272,24 @@ function resolveConfig(file: ConfigFile, source: string, readText: (file: string
   };
 }
 
-function readCa(file: string, source: string, readText: (file: string) => string): string {
+function readCa(
+  file: string,
+  source: string,
+  readText: (file: string) => string,
+  key = 'oidc.issuers[].caFile',
+): string {
   try {
     return readText(file);
   } catch (error) {
-    throw new ConfigFileError(source, [`oidc.issuers[].caFile ${file}: ${(error as Error).message}`]);
+    throw new ConfigFileError(source, [`${key} ${file}: ${(error as Error).message}`]);
   }
+}
+
+/** The console client's secret, from the environment only (a Secret in the chart). */
+export function consoleClientSecret(env: NodeJS.ProcessEnv): string {
+  const secret = env['TENANTMESH_CONSOLE_CLIENT_SECRET'];
+  if (!secret) throw new Error('console is configured: TENANTMESH_CONSOLE_CLIENT_SECRET must be set');
+  return secret;
 }
 
 /** The object store's credentials, from the environment only (a Secret in the chart). */

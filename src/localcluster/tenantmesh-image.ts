@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { buildConsoleAssets } from '../console/assets.ts';
 import { assetPath, type Assets } from '../testenv/provision.ts';
 import type { ImageSpec } from './image-archive.ts';
 import { localRegistry } from './images.ts';
@@ -54,7 +56,7 @@ async function productionModules(cacheDir: string, log: (line: string) => void):
 /**
  * The tenantmesh image the chart runs (operator, API and model puller: `tenantmesh-server <command>`): Debian with
  * the pinned Node.js runtime, the working tree's sources run through tsx, and the production dependencies. tsx's
- * disk cache is off because the chart mounts the root file system read-only.
+ * disk cache is off because the chart mounts the root file system read-only. The console's assets are built in.
  */
 export async function tenantmeshImageSpec(
   assets: Assets,
@@ -62,6 +64,10 @@ export async function tenantmeshImageSpec(
   log: (line: string) => void,
 ): Promise<ImageSpec> {
   const modules = await productionModules(cacheDir, log);
+  // The web console's bundled script and stylesheet, where the API looks for them (dist/console beside src).
+  // Built afresh into a private directory: the image is tagged by content, so an unchanged console is no new image.
+  const consoleAssets = await mkdtemp(path.join(tmpdir(), 'tenantmesh-console-assets-'));
+  await buildConsoleAssets(consoleAssets);
   const from = (relative: string, target: string) => ({
     source: path.join(repositoryRoot, relative),
     target,
@@ -74,7 +80,12 @@ export async function tenantmeshImageSpec(
       { kind: 'files', files: [{ source: modules, target: '/app/node_modules' }] },
       {
         kind: 'files',
-        files: [from('package.json', '/app/package.json'), from('bin', '/app/bin'), from('src', '/app/src')],
+        files: [
+          from('package.json', '/app/package.json'),
+          from('bin', '/app/bin'),
+          from('src', '/app/src'),
+          { source: consoleAssets, target: '/app/dist/console' },
+        ],
       },
     ],
     config: {

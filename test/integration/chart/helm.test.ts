@@ -146,6 +146,69 @@ describe('the Helm chart', () => {
     }
   });
 
+  it('the console values reach the API: its OIDC client in the file, the client secret only as an env var', async () => {
+    const objects = await template(
+      '--set',
+      'console.enabled=true',
+      '--set',
+      'console.issuerUrl=https://dex.example.org/dex',
+      '--set',
+      'console.clientId=tm-console',
+      '--set',
+      'console.publicUrl=https://tenantmesh.example.org',
+      '--set',
+      'console.clientSecret.name=tm-console-client',
+      '--set',
+      'console.clientSecret.key=secret',
+      '--set',
+      'console.caFile=/etc/tenantmesh/oidc-ca/dex.crt',
+      '--set',
+      'oidc.caConfigMap=oidc-ca',
+    );
+    const text = (find(objects, 'ConfigMap', 'tenantmesh-config')['data'] as Record<string, string>)[
+      'config.json'
+    ]!;
+    const config = parseConfigFile(text, 'config.json', (file) => `CA of ${file}`);
+    expect(config.console).toEqual({
+      issuer: 'https://dex.example.org/dex',
+      clientId: 'tm-console',
+      publicUrl: 'https://tenantmesh.example.org',
+      caPem: 'CA of /etc/tenantmesh/oidc-ca/dex.crt',
+    });
+    const api = container(find(objects, 'Deployment', 'tenantmesh-api'));
+    expect(api.env).toContainEqual({
+      name: 'TENANTMESH_CONSOLE_CLIENT_SECRET',
+      valueFrom: { secretKeyRef: { name: 'tm-console-client', key: 'secret' } },
+    });
+    expect(api).toMatchObject({
+      volumeMounts: expect.arrayContaining([expect.objectContaining({ name: 'oidc-ca' })]),
+    });
+    // The operator has no use for the console's secret.
+    const operator = container(find(objects, 'Deployment', 'tenantmesh-operator'));
+    expect(operator.env.map((e) => e.name)).not.toContain('TENANTMESH_CONSOLE_CLIENT_SECRET');
+
+    // Off by default: no console key, no secret; on without its settings: helm says which one is missing.
+    const defaults = await template();
+    const defaultText = (find(defaults, 'ConfigMap', 'tenantmesh-config')['data'] as Record<string, string>)[
+      'config.json'
+    ]!;
+    expect(parseConfigFile(defaultText, 'config.json').console).toBeUndefined();
+    expect(container(find(defaults, 'Deployment', 'tenantmesh-api')).env.map((e) => e.name)).not.toContain(
+      'TENANTMESH_CONSOLE_CLIENT_SECRET',
+    );
+    await expect(template('--set', 'console.enabled=true')).rejects.toThrow(/console\.issuerUrl is required/);
+    await expect(
+      template(
+        '--set',
+        'console.enabled=true',
+        '--set',
+        'console.issuerUrl=https://id',
+        '--set',
+        'console.publicUrl=https://x',
+      ),
+    ).rejects.toThrow(/console\.clientSecret\.name is required/);
+  });
+
   it('installs the four default ServingRuntimes', async () => {
     const runtimes = (await template()).filter((object) => object.kind === 'ServingRuntime');
     expect(runtimes.map((runtime) => runtime.metadata.name).sort()).toEqual([

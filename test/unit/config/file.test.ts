@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { objectStoreCredentials, parseConfigFile } from '../../../src/config/file.ts';
+import { consoleClientSecret, objectStoreCredentials, parseConfigFile } from '../../../src/config/file.ts';
 import { DEFAULT_PLATFORM_CONFIG, gatewayPrincipal } from '../../../src/domain/index.ts';
 
 const parse = (value: unknown, files: Record<string, string> = {}) =>
@@ -14,6 +14,7 @@ describe('the configuration file', () => {
     // The file's one departure from the in-process defaults: CA keys in the operator's namespace.
     expect(config.platform).toEqual({ ...DEFAULT_PLATFORM_CONFIG, caNamespace: 'tenantmesh-system' });
     expect(config.api).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.console).toBeUndefined();
     expect(config.operator).toEqual({
       probePort: 8081,
       probeHost: '0.0.0.0',
@@ -59,9 +60,15 @@ describe('the configuration file', () => {
         registryService: { externalName: 'tenantmesh-api.platform.svc.cluster.example', port: 8080 },
         modelPullerImage: 'registry.example.org/tenantmesh:1',
         api: { host: '127.0.0.1', port: 9443 },
+        console: {
+          issuerUrl: 'https://dex.example.org/dex',
+          clientId: 'console',
+          publicUrl: 'https://tenantmesh.example.org',
+          caFile: '/dex-ca.pem',
+        },
         operator: { probePort: 9090, workers: 2, leaderElection: false },
       },
-      { '/ca.pem': 'PEM' },
+      { '/ca.pem': 'PEM', '/dex-ca.pem': 'DEX PEM' },
     );
     expect(config.platform).toMatchObject({
       servingNamespace: 'serving',
@@ -102,6 +109,12 @@ describe('the configuration file', () => {
       region: 'eu-west-1',
     });
     expect(config.api).toEqual({ host: '127.0.0.1', port: 9443 });
+    expect(config.console).toEqual({
+      issuer: 'https://dex.example.org/dex',
+      clientId: 'console',
+      publicUrl: 'https://tenantmesh.example.org',
+      caPem: 'DEX PEM',
+    });
     expect(config.operator).toMatchObject({ probePort: 9090, workers: 2, leaderElection: false });
   });
 
@@ -131,6 +144,26 @@ describe('the configuration file', () => {
     expect(() => parseConfigFile('{', 'c.json')).toThrow(/c\.json: not JSON/);
   });
 
+  it('the console needs an https issuer, a client id and a public URL, and never takes its secret from the file', () => {
+    const console = { issuerUrl: 'https://id', clientId: 'c', publicUrl: 'http://127.0.0.1:8080' };
+    expect(parse({ console }).console).toEqual({
+      issuer: 'https://id',
+      clientId: 'c',
+      publicUrl: 'http://127.0.0.1:8080',
+    });
+    expect(() => parse({ console: { ...console, issuerUrl: 'http://id' } })).toThrow(/console\.issuerUrl/);
+    expect(() => parse({ console: { ...console, publicUrl: 'ftp://x' } })).toThrow(/console\.publicUrl/);
+    expect(() => parse({ console: { issuerUrl: 'https://id', publicUrl: 'https://x' } })).toThrow(
+      /console\.clientId/,
+    );
+    expect(() => parse({ console: { ...console, clientSecret: 's' } })).toThrow(
+      /console: Unrecognized key: "clientSecret"/,
+    );
+    expect(() => parse({ console: { ...console, caFile: '/nope' } })).toThrow(
+      'config.json: console.caFile /nope: no such file',
+    );
+  });
+
   it('a missing CA file is named', () => {
     expect(() =>
       parse({ oidc: { issuers: [{ issuerUrl: 'https://id', audiences: ['a'], caFile: '/nope' }] } }),
@@ -145,5 +178,7 @@ describe('the configuration file', () => {
     expect(() => objectStoreCredentials({})).toThrow(
       'TENANTMESH_S3_ACCESS_KEY and TENANTMESH_S3_SECRET_KEY must be set',
     );
+    expect(consoleClientSecret({ TENANTMESH_CONSOLE_CLIENT_SECRET: 's' })).toBe('s');
+    expect(() => consoleClientSecret({})).toThrow('TENANTMESH_CONSOLE_CLIENT_SECRET must be set');
   });
 });
