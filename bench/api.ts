@@ -37,6 +37,7 @@ import { createModelStore } from '../src/storage/store.ts';
 import { startEnvironment, type EnvironmentInfo } from '../src/testenv/environment.ts';
 import { oidcToken } from '../src/testenv/identities.ts';
 import { waitFor } from '../src/testenv/wait.ts';
+import { fixedRate as fixedRateOf, type RateResult } from './load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -298,65 +299,32 @@ async function prepareTenants(env: EnvironmentInfo, count: number) {
   return { token, fiveToken };
 }
 
-interface RateResult {
-  throughput: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  /** Status codes of the non-200 answers, to tell throttling from refusals. */
-  failures: Record<string, number>;
-}
-
-/** Sends `rate` GETs per second for `seconds`, on schedule whatever the answers, and collects latencies. */
-async function fixedRate(
+/** Sends `rate` GETs per second for `seconds`, on schedule whatever the answers (bench/load.ts); a non-200 answer
+ * counts as a failure under its status code, to tell throttling from refusals. */
+function fixedRate(
   url: string,
   token: string | undefined,
   agent: http.Agent,
   rate: number,
   seconds: number,
 ): Promise<RateResult> {
-  const total = rate * seconds;
-  const latencies: number[] = [];
-  let errors = 0;
-  const failures: Record<string, number> = {};
-  const start = performance.now();
-  const inflight: Promise<void>[] = [];
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  const one = (scheduled: number) =>
-    new Promise<void>((resolve) => {
+  let failed = 0;
+  const get = () =>
+    new Promise<void>((resolve, reject) => {
       const request = http.get(url, { agent, headers }, (response) => {
         let body = '';
         response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
         response.on('end', () => {
-          if (response.statusCode !== 200) {
-            if (errors === 0)
-              process.stderr.write(
-                `first failure from ${url}: ${response.statusCode} ${body.slice(0, 300)}\n`,
-              );
-            errors += 1;
-            failures[String(response.statusCode)] = (failures[String(response.statusCode)] ?? 0) + 1;
-          }
-          latencies.push(performance.now() - scheduled);
-          resolve();
+          if (response.statusCode === 200) return resolve();
+          if (failed++ === 0)
+            process.stderr.write(`first failure from ${url}: ${response.statusCode} ${body.slice(0, 300)}\n`);
+          reject(new Error(String(response.statusCode)));
         });
       });
-      request.on('error', (error) => {
-        errors += 1;
-        failures[error.message] = (failures[error.message] ?? 0) + 1;
-        resolve();
-      });
+      request.on('error', reject);
     });
-  for (let sent = 0; sent < total;) {
-    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
-    for (; sent < due; sent++) inflight.push(one(start + (sent / rate) * 1000));
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  await Promise.all(inflight);
-  const elapsed = (performance.now() - start) / 1000;
-  latencies.sort((x, y) => x - y);
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { throughput: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors, failures };
+  return fixedRateOf(get, rate, seconds);
 }
 
 /**

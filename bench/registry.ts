@@ -30,6 +30,7 @@ import { RegistryRepository } from '../src/registry/repository.ts';
 import { startPostgresql, type PostgresEndpoint } from '../src/testenv/postgresql.ts';
 import { ProcessSupervisor } from '../src/testenv/processes.ts';
 import { provisionAssets } from '../src/testenv/provision.ts';
+import { fixedRate as fixedRateOf, type RateResult } from './load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -269,43 +270,19 @@ async function seed(pool: pg.Pool, tenants: number, models: number, versions: nu
   await pool.query('VACUUM (ANALYZE) registry_entity');
 }
 
-interface RateResult {
-  throughput: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-/** Runs `operation` `rate` times per second for `seconds`, on schedule, and collects latencies. */
-async function fixedRate(
-  operation: () => Promise<unknown>,
-  rate: number,
-  seconds: number,
-): Promise<RateResult> {
-  const total = Math.round(rate * seconds);
-  const latencies: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const inflight: Promise<void>[] = [];
-  const one = (scheduled: number) =>
-    operation().then(
-      () => void latencies.push(performance.now() - scheduled),
-      (error: unknown) => {
-        if (errors++ === 0)
-          process.stderr.write(`first failure: ${error instanceof Error ? error.message : String(error)}\n`);
-      },
-    );
-  for (let sent = 0; sent < total;) {
-    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
-    for (; sent < due; sent++) inflight.push(one(start + (sent / rate) * 1000));
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  await Promise.all(inflight);
-  const elapsed = (performance.now() - start) / 1000;
-  latencies.sort((x, y) => x - y);
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { throughput: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
+/** Runs `operation` `rate` times per second for `seconds`, on schedule (bench/load.ts), and collects latencies. */
+function fixedRate(operation: () => Promise<unknown>, rate: number, seconds: number): Promise<RateResult> {
+  let failed = 0;
+  const call = async () => {
+    try {
+      await operation();
+    } catch (error) {
+      if (failed++ === 0)
+        process.stderr.write(`first failure: ${error instanceof Error ? error.message : String(error)}\n`);
+      throw error;
+    }
+  };
+  return fixedRateOf(call, rate, seconds);
 }
 
 /** One request; rejects unless the status is `expected` (the bare route answers 200/201 to anything). */

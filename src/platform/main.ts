@@ -226,7 +226,7 @@ Press Ctrl-C to stop everything.`);
 }
 
 /** What `npm start` prints about the local node, and writes to platform.json for scripts. */
-interface LocalNodeFacts {
+export interface LocalNodeFacts {
   kind: 'local-node';
   apiserverUrl: string;
   kubeconfig: string;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { defaultStateRoot, nodeLayout } from '../../src/localcluster/index.ts';
+import type { LocalNodeFacts } from '../../src/platform/main.ts';
 import { waitFor } from '../../src/testenv/wait.ts';
 import { currentNode, stopNode } from './support.ts';
 
@@ -92,15 +93,7 @@ describe('stopping the local node', () => {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const started = Date.now();
-    let facts: {
-      kubeconfig: string;
-      kubectl: string;
-      networkNamespace: string;
-      apiUrl: string;
-      gatewayAddress: string;
-      demoAdminTokenFile: string;
-      demoTenant: string;
-    };
+    let facts: LocalNodeFacts;
     try {
       await waitFor(() => output.includes('Press Ctrl-C') || child.exitCode !== null, {
         description: 'npm start to bring the node and tenantmesh up',
@@ -109,7 +102,7 @@ describe('stopping the local node', () => {
       });
       expect(child.exitCode, output).toBeNull();
       process.stderr.write(`[e2e] npm start up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-      facts = JSON.parse(readFileSync(path.join(runDir, 'platform.json'), 'utf8')) as typeof facts;
+      facts = JSON.parse(readFileSync(path.join(runDir, 'platform.json'), 'utf8')) as LocalNodeFacts;
       for (const printed of [facts.apiUrl, facts.gatewayAddress, facts.kubeconfig, facts.demoAdminTokenFile])
         expect(output).toContain(printed);
 
