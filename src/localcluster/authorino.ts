@@ -3,6 +3,7 @@ import type { Kube, KubeObject } from '../kube/index.ts';
 import { readManifests } from '../testenv/cluster.ts';
 import { assetPath, type Assets } from '../testenv/provision.ts';
 import { waitForDeployment } from './node.ts';
+import { restrictedContainerSecurity } from './pod-security.ts';
 
 /**
  * Where Authorino runs on the node: the names the Authorino Operator gives an `Authorino` named `authorino` in
@@ -72,14 +73,7 @@ export function renderAuthorino(image: string): KubeObject[] {
                 readinessProbe: { httpGet: { path: '/readyz', port: 8081 }, periodSeconds: 2 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 8081 }, periodSeconds: 10 },
                 resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: 65532,
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                  seccompProfile: { type: 'RuntimeDefault' },
-                },
+                securityContext: restrictedContainerSecurity(65532),
               },
             ],
           },

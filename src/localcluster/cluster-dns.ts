@@ -1,6 +1,7 @@
 import type { KubeObject } from '../kube/index.ts';
 import type { NodeLayout } from './layout.ts';
 import { renderCorefile } from './node-config.ts';
+import { restrictedContainerSecurity } from './pod-security.ts';
 
 const namespace = 'kube-system';
 const name = 'coredns';
@@ -59,14 +60,7 @@ export function renderClusterDns(layout: NodeLayout, image: string): KubeObject[
                 readinessProbe: { httpGet: { path: '/ready', port: 8181 }, periodSeconds: 2 },
                 livenessProbe: { httpGet: { path: '/health', port: 8080 }, periodSeconds: 10 },
                 resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: 65532,
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                  seccompProfile: { type: 'RuntimeDefault' },
-                },
+                securityContext: restrictedContainerSecurity(65532),
                 volumeMounts: [{ name: 'config', mountPath: '/etc/coredns', readOnly: true }],
               },
             ],

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../kube/index.ts';
+import { restrictedContainerSecurity } from './pod-security.ts';
 
 /**
  * The object store the chart's default `storage.endpoint` names (http://minio.tenantmesh-system.svc:9000): MinIO as
@@ -43,14 +44,7 @@ export function renderObjectStore(options: {
                 ports: [{ name: 'http', containerPort: 9000 }],
                 readinessProbe: { httpGet: { path: '/minio/health/ready', port: 9000 }, periodSeconds: 2 },
                 resources: { requests: { cpu: '20m', memory: '128Mi' }, limits: { memory: '512Mi' } },
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: 65532,
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                  seccompProfile: { type: 'RuntimeDefault' },
-                },
+                securityContext: restrictedContainerSecurity(65532),
                 volumeMounts: [
                   { name: 'data', mountPath: '/data' },
                   { name: 'home', mountPath: '/home/minio' },

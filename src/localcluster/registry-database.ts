@@ -6,6 +6,7 @@ import type { KubeObject } from '../kube/index.ts';
 import { assetPath, type Assets } from '../testenv/provision.ts';
 import type { ImageSpec, LayerFile } from './image-archive.ts';
 import { localRegistry } from './images.ts';
+import { restrictedContainerSecurity } from './pod-security.ts';
 
 const run = promisify(execFile);
 
@@ -92,16 +93,8 @@ export function renderRegistryDatabase(options: { image: string; namespace: stri
                   periodSeconds: 2,
                 },
                 resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '512Mi' } },
-                securityContext: {
-                  runAsNonRoot: true,
-                  // Debian's nobody: the root file system's /etc/passwd knows it (PostgreSQL looks itself up).
-                  runAsUser: 65534,
-                  runAsGroup: 65534,
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                  seccompProfile: { type: 'RuntimeDefault' },
-                },
+                // Debian's nobody: the root file system's /etc/passwd knows it (PostgreSQL looks itself up).
+                securityContext: restrictedContainerSecurity(65534, 65534),
                 volumeMounts: [
                   { name: 'data', mountPath: dataVolume },
                   { name: 'run', mountPath: runDir },
