@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketName, endpointResourceName } from '../../src/domain/index.ts';
 import { istioNamespace } from '../../src/localcluster/mesh.ts';
 import { runHelm, tenantmeshRelease } from '../../src/localcluster/release.ts';
+import { provisionAssets } from '../../src/testenv/provision.ts';
 import { waitFor } from '../../src/testenv/wait.ts';
 import { inferWithTritonClient } from '../support/kserve-grpc-client.ts';
 import { trainSklearnModel, type TrainedModel } from '../support/sklearn-model.ts';
@@ -50,9 +51,11 @@ beforeAll(async () => {
   const releases = await runHelm(await releaseTarget(node), ['list', '-n', namespace, '-q']);
   installedHere = !releases.split('\n').includes(tenantmeshRelease.name);
   user = await servingUser(node, userName);
+  // The third-party client's venv is provisioned here, so a cold cache does not count against a test's time.
   [model, modelV2] = await Promise.all([
     trainSklearnModel(path.join(user.work, 'iris-1.joblib')),
     trainSklearnModel(path.join(user.work, 'iris-2.joblib'), { rotateLabels: true }),
+    provisionAssets(['kserve-client']),
   ]);
 }, 600_000);
 
