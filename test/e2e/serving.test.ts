@@ -251,12 +251,12 @@ describe('serving a model on the local node through the API, the CLI and the Ist
     const pods = (await servingPods()).map((pod) => pod.metadata.name);
     expect(pods).toHaveLength(2);
     const before = await Promise.all(pods.map(inferencesServedBy));
-    // The gateway balances requests over both Pods; send until each has answered some (every answer is right).
+    // The gateway balances requests over both Pods; send until each has answered some. Every answer is checked
+    // after the wait, so a wrong one fails the test instead of being retried.
+    const answers: number[][] = [];
     const served = await waitFor(
       async () => {
-        for (let i = 0; i < 4; i++) {
-          expect((await infer(model.inputs)).outputs[0]!.data).toEqual(model.predictions);
-        }
+        for (let i = 0; i < 4; i++) answers.push((await infer(model.inputs)).outputs[0]!.data);
         const now = await Promise.all(pods.map(inferencesServedBy));
         return now.every((count, index) => count > before[index]!) ? now : false;
       },
@@ -267,6 +267,7 @@ describe('serving a model on the local node through the API, the CLI and the Ist
       },
     );
     expect(served).toHaveLength(2);
+    for (const answer of answers) expect(answer).toEqual(model.predictions);
   });
 
   it('publishes version 2 and switches the endpoint to it: the Pods roll over and the answers are version 2’s', async () => {
