@@ -9,6 +9,7 @@ export interface RateResult {
   /** Answered calls per second over the run. */
   throughput: number;
   p50: number;
+  p90: number;
   p99: number;
   errors: number;
   /** Failure messages (or status codes) by count, to tell throttling from refusals. */
@@ -27,7 +28,7 @@ function percentiles(latencies: number[]) {
   latencies.sort((x, y) => x - y);
   const at = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { p50: at(0.5), p99: at(0.99) };
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
 }
 
 /** `rate` calls per second for `seconds`, on schedule; latencies in milliseconds from each call's due time. */
