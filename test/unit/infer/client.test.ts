@@ -13,8 +13,8 @@ import {
 import type { InferClient, InferClientOptions } from '../../../src/infer/index.ts';
 import { createTenantCa, issueClientCertificate, issueServingCertificate } from '../../../src/pki/index.ts';
 import type { IssuedCertificateWithKey, TenantCa } from '../../../src/pki/index.ts';
-import { startModelServer } from '../../support/model-server.ts';
-import type { RunningModelServer } from '../../support/model-server.ts';
+import { startModelServer } from './inference-peer.ts';
+import type { RunningModelServer } from './inference-peer.ts';
 
 const now = new Date();
 const HOST = 'double.acme.models.example.com';

@@ -11,8 +11,8 @@ import type {
   PredictRequest,
   PredictResponse,
   TensorProto,
-} from '../../src/grpc/index.ts';
-import { loadInferenceProtos, SIGNATURE_DEF_MAP_TYPE_URL } from '../../src/grpc/index.ts';
+} from '../../../src/grpc/index.ts';
+import { loadInferenceProtos, SIGNATURE_DEF_MAP_TYPE_URL } from '../../../src/grpc/index.ts';
 import {
   decodeKserveContents,
   decodeRaw,
@@ -21,10 +21,12 @@ import {
   encodeRaw,
   encodeTfTensor,
   isKserveDatatype,
-} from '../../src/infer/tensors.ts';
+} from '../../../src/infer/tensors.ts';
 
 /**
- * A small in-process gRPC model server for tests: speaks KServe v2 (`inference.GRPCInferenceService`) and TF
+ * The peer our own inference client and `tenantmesh infer` are unit-tested against, in process (never a stand-in
+ * for a model server or for the gateway: the real path, Istio's gateway and MLServer on the local node, is tested
+ * by the e2e project): speaks KServe v2 (`inference.GRPCInferenceService`) and TF
  * Serving (`tensorflow.serving.PredictionService`) for one model that doubles every input value. Output
  * tensors mirror the inputs (same datatype, shape and encoding); input `input` answers as `output`, any other
  * input `x` as `x_output`.

@@ -4,8 +4,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/cli/errors.ts';
 import { createTenantCa, issueClientCertificate, issueServingCertificate } from '../../../src/pki/index.ts';
-import { startModelServer, type RunningModelServer } from '../../support/model-server.ts';
-import { runCli } from './run-cli.ts';
+import { run } from '../../../src/cli/program.ts';
+import { startModelServer, type RunningModelServer } from '../infer/inference-peer.ts';
+import { testIo } from './io.ts';
+
+/** Runs `tenantmesh …` in process, as the command-line entry point would, and captures what it printed. */
+async function runCli(args: string[], env: Record<string, string>) {
+  const io = testIo(env);
+  const code = await run(args, io);
+  return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+}
 
 const HOST = 'double.acme.models.example.com';
 let dir: string;
@@ -62,6 +70,10 @@ function mtls(address: string, cert = files.cert, key = files.key): string[] {
   return ['--address', address, '--server-name', HOST, '--ca', files.ca, '--cert', cert, '--key', key];
 }
 
+/**
+ * `tenantmesh infer`'s own behaviour (flags, TLS files, profile, errors turned into exit codes) against an
+ * in-process peer over loopback mutual TLS; the real path (gateway, Authorino, MLServer) is in test/e2e.
+ */
 describe('tenantmesh infer over loopback mTLS', () => {
   it('prints a KServe v2 result as JSON with a certificate from the tenant CA', async () => {
     const result = await runCli(
