@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
-import TeardownLastSequencer from './test/sequencer.ts';
+import E2eOrderSequencer from './test/sequencer.ts';
 
 export default defineConfig({
   test: {
-    sequence: { sequencer: TeardownLastSequencer },
+    sequence: { sequencer: E2eOrderSequencer },
     projects: [
       {
         test: {
