@@ -18,8 +18,8 @@ import { apply, currentNode, installedTenantmesh, kubectl, runPod, type NodeSumm
  * forward of the gateway's Service.
  */
 
-const tenant = 'acme';
-const otherTenant = 'beta';
+const tenant = 'e2e-deny';
+const otherTenant = 'e2e-deny-other';
 const endpoint = 'web';
 /** The chart's default parent domain: hosts are `<endpoint>.<tenant>.<domain>`. */
 const domain = 'models.example.com';
@@ -353,7 +353,7 @@ beforeAll(async () => {
     certificates[name] = issued;
     tenantCaPem = issued.caCertificatePem;
   }
-  certificates['beta-alice'] = await issue(otherTenant, 'alice');
+  certificates['other-tenant-alice'] = await issue(otherTenant, 'alice');
 
   await createServedEndpoint();
   await kubectl(node, [
@@ -399,7 +399,7 @@ describe('a tenant with clientAuthentication certificate (TLS MUTUAL at the gate
   });
 
   it('refuses a certificate of another tenant’s CA at the TLS handshake', async () => {
-    expectRefusedAtTls(await call({ certificate: certificates['beta-alice'] }));
+    expectRefusedAtTls(await call({ certificate: certificates['other-tenant-alice'] }));
   });
 
   it('refuses (Authorino, 403) a certificate of the tenant whose subject the endpoint does not allow', async () => {
