@@ -115,6 +115,15 @@ export function minioImageSpec(assets: Assets): ImageSpec {
   };
 }
 
+/** Dex's static binary (web templates built in): the identity provider of the node's console (opt-in). */
+export function dexImageSpec(assets: Assets): ImageSpec {
+  return {
+    repository: `${localRegistry}/dex`,
+    layers: [{ kind: 'files', files: [binaryOf(assets)('dex', '/dex')] }],
+    config: { entrypoint: ['/dex'], user: '65532:65532' },
+  };
+}
+
 /**
  * The upstream Kubeflow Model Registry Python client (the provisioned `model-registry` virtualenv's packages) on
  * Debian's Python: a Pod on the node can use a tenant's registry by its in-cluster Service name, as a notebook or

@@ -7,6 +7,7 @@ import {
   meshImageSpecs,
   minioImageSpec,
   mlserverImageSpec,
+  dexImageSpec,
   modelRegistryClientImageSpec,
   nodeImageSpecs,
 } from './images.ts';
@@ -80,6 +81,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
           postgresql: await postgresqlImageSpec(assets),
           'model-registry-client': modelRegistryClientImageSpec(assets),
           mlserver: mlserverImageSpec(assets),
+          dex: dexImageSpec(assets),
         },
         cacheRoot(),
       )

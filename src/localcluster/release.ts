@@ -6,6 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { createKube, type Kube, type KubeObject } from '../kube/index.ts';
+import {
+  consoleReleaseValues,
+  identityProvider,
+  makeIdentityProvider,
+  type NodeIdentityProvider,
+} from './identity-provider.ts';
 import { gatewayRelease, istioNamespace } from './mesh.ts';
 import { waitForDeployment } from './node.ts';
 import { renderObjectStore } from './object-store.ts';
@@ -72,6 +78,15 @@ export function renderReleaseValues(images: NodeImageReferences): Record<string,
   };
 }
 
+/** Options of {@link installTenantmesh}. */
+export interface InstallOptions {
+  /**
+   * Serve the web console, logging people in through Dex run as a Pod beside the chart (fresh demo users each
+   * time); `publicUrl` is where the browser reaches the API.
+   */
+  console?: { publicUrl: string };
+}
+
 /** Where the node's release lives and how to drive helm against it. */
 export interface ReleaseTarget {
   kubeconfig: string;
@@ -101,7 +116,10 @@ export async function runHelm(target: ReleaseTarget, args: string[]): Promise<st
  * endpoint, and PostgreSQL with the registry's connection Secret (its password likewise made once). Returns the
  * values file for helm.
  */
-export async function prepareRelease(target: ReleaseTarget): Promise<string> {
+export async function prepareRelease(
+  target: ReleaseTarget,
+  options: InstallOptions = {},
+): Promise<{ valuesFile: string; identityProvider?: NodeIdentityProvider }> {
   const kube = createKube({ kubeconfigPath: target.kubeconfig });
   const { namespace, servingNamespace, storageSecret } = tenantmeshRelease;
   const apply = (object: KubeObject) =>
@@ -125,11 +143,32 @@ export async function prepareRelease(target: ReleaseTarget): Promise<string> {
     await apply(object);
   }
   await prepareRegistryDatabase(target, kube, apply);
+  let dex: NodeIdentityProvider | undefined;
+  if (options.console) {
+    const image = target.images['dex'];
+    if (!image) throw new Error('the node has no dex image: start it with tenantmeshImage');
+    const made = await makeIdentityProvider({
+      image,
+      namespace,
+      consolePublicUrl: options.console.publicUrl,
+    });
+    for (const object of made.objects) await apply(object);
+    dex = made.info;
+  }
   await waitForDeployment(kube, namespace, 'minio', 120_000);
   await waitForDeployment(kube, namespace, registryDatabase.name, 120_000);
+  if (dex) await waitForDeployment(kube, namespace, identityProvider.name, 120_000);
   const valuesFile = path.join(target.workDir, 'tenantmesh-values.yaml');
-  writeFileSync(valuesFile, stringify(renderReleaseValues(target.images)));
-  return valuesFile;
+  const values = renderReleaseValues(target.images);
+  writeFileSync(
+    valuesFile,
+    stringify(
+      dex && options.console
+        ? { ...values, ...consoleReleaseValues(dex, options.console.publicUrl) }
+        : values,
+    ),
+  );
+  return { valuesFile, ...(dex ? { identityProvider: dex } : {}) };
 }
 
 /** PostgreSQL for the registry, and the chart's connection Secret holding the same password. */
@@ -163,9 +202,10 @@ async function prepareRegistryDatabase(
 export async function installTenantmesh(
   target: ReleaseTarget,
   log: (line: string) => void = () => {},
-): Promise<{ kube: Kube; valuesFile: string }> {
+  options: InstallOptions = {},
+): Promise<{ kube: Kube; valuesFile: string; identityProvider?: NodeIdentityProvider }> {
   const started = Date.now();
-  const valuesFile = await prepareRelease(target);
+  const { valuesFile, identityProvider: dex } = await prepareRelease(target, options);
   const { name, namespace } = tenantmeshRelease;
   await runHelm(target, [
     'upgrade',
@@ -183,7 +223,11 @@ export async function installTenantmesh(
   log(
     `[tenantmesh] chart installed, operator and API available in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
-  return { kube: createKube({ kubeconfigPath: target.kubeconfig }), valuesFile };
+  return {
+    kube: createKube({ kubeconfigPath: target.kubeconfig }),
+    valuesFile,
+    ...(dex ? { identityProvider: dex } : {}),
+  };
 }
 
 /** A token of the demo platform admin for the API (a bound ServiceAccount token; `hours` long). */

@@ -39,7 +39,7 @@ export const optionalComponents = ['sklearn', 'kserve-client'] as const;
  * The inputs of the node's application images built on request: MinIO, PostgreSQL, the model registry client, and
  * MLServer (the `mlserver` runtime).
  */
-export const appComponents = ['minio', 'postgresql', 'model-registry-client', 'mlserver'] as const;
+export const appComponents = ['minio', 'postgresql', 'model-registry-client', 'mlserver', 'dex'] as const;
 export type Component =
   | (typeof allComponents)[number]
   | (typeof nodeComponents)[number]

@@ -23,7 +23,7 @@ beforeAll(async () => {
   node = await currentNode();
   target = await releaseTarget(node);
   // Namespaces, the storage Secret and MinIO; the tests below install the chart themselves.
-  valuesFile = await prepareRelease(target);
+  ({ valuesFile } = await prepareRelease(target));
   // Files share the node, in Vitest's order (longest or largest first), not by name: an earlier file may have
   // installed the release (installedTenantmesh), and this file proves a fresh `helm install`.
   await helm(['uninstall', release, '-n', namespace, '--ignore-not-found', '--wait', '--timeout', '2m']);

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { identityProvider, type NodeIdentityProvider } from '../../src/localcluster/identity-provider.ts';
 import { installTenantmesh, tenantmeshRelease, type ReleaseTarget } from '../../src/localcluster/release.ts';
 import { gatewayRelease, istioNamespace } from '../../src/localcluster/mesh.ts';
 import { assetPath, provisionAssets } from '../../src/testenv/provision.ts';
@@ -170,4 +171,30 @@ export async function installedTenantmesh(node: NodeSummary): Promise<InstalledT
     443,
   );
   return { target, apiUrl: `http://127.0.0.1:${apiPort}`, gatewayPort };
+}
+
+/** The chart with its web console on, logging people in through Dex as a Pod beside it. */
+export interface InstalledConsole extends InstalledTenantmesh {
+  identityProvider: NodeIdentityProvider;
+  /** The 127.0.0.1 port forwarded to Dex's Service: a browser maps Dex's in-cluster host and port to it. */
+  dexPort: number;
+}
+
+/**
+ * Installs the chart as {@link installedTenantmesh} does, then again with the console on: the console's public URL
+ * is the API's loopback forward, which exists only once the API's Service does. Dex's demo users are made afresh.
+ */
+export async function installedConsole(node: NodeSummary): Promise<InstalledConsole> {
+  const installed = await installedTenantmesh(node);
+  const { identityProvider: dex } = await installTenantmesh(installed.target, () => {}, {
+    console: { publicUrl: installed.apiUrl },
+  });
+  if (!dex) throw new Error('the console install made no identity provider');
+  const { namespace } = tenantmeshRelease;
+  const dexPort = await forward(
+    identityProvider.name,
+    await clusterIp(node, namespace, identityProvider.name),
+    identityProvider.port,
+  );
+  return { ...installed, identityProvider: dex, dexPort };
 }

@@ -12,8 +12,8 @@ export interface EndpointStep {
 
 /**
  * The "endpoint becomes Ready" step of the console scenario. This project runs without a kubelet, so no pod ever
- * runs: the step checks that the page shows what the control plane reports (pending, 0 ready replicas). The e2e project, which has a real node, replaces it with one that waits for the page to show the
- * endpoint Ready with its ready replicas and served version (see docs/console.md).
+ * runs: the step checks that the page shows what the control plane reports (pending, 0 ready replicas). On the
+ * local node, test/e2e/console.test.ts sees the endpoint become Ready (see docs/console.md).
  */
 export let endpointBecomesReady = async ({ page, endpoint }: EndpointStep): Promise<void> => {
   const section = page.getByRole('region', { name: new RegExp(`^${endpoint}`) });
