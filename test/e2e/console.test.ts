@@ -7,6 +7,8 @@ import { demoGroups, type DemoRole } from '../../src/testenv/dex.ts';
 import { assetPath, provisionAssets } from '../../src/testenv/provision.ts';
 import {
   accessibilityViolations,
+  eventually,
+  revokeCertificateInConsole,
   launchChromium,
   logIn,
   newContext,
@@ -35,8 +37,6 @@ let installed: InstalledConsole;
 let browser: Browser;
 let model: TrainedModel;
 
-const eventually = <T>(probe: () => T | Promise<T>, options = { timeout: 30_000, interval: 250 }) =>
-  expect.poll(probe, options);
 const user = (role: DemoRole) => {
   const found = installed.identityProvider.users.find((u) => u.role === role);
   if (!found) throw new Error(`no demo user for ${role}`);
@@ -129,22 +129,7 @@ describe('the console of the chart on the node, in Chromium', () => {
     expect(problems, 'console errors').toEqual([]);
     await context.close();
 
-    const tenantAdmin = await newContext(browser);
-    const adminPage = await logIn(
-      tenantAdmin.context,
-      installed.apiUrl,
-      user('tenant-admin'),
-      `/console/tenants/${tenant}/certificates`,
-    );
-    adminPage.once('dialog', (dialog) => void dialog.accept());
-    await adminPage.getByRole('form', { name: 'Revoke certificate scorer' }).getByRole('button').click();
-    await eventually(() =>
-      adminPage
-        .locator('tr')
-        .filter({ hasText: /scorer/ })
-        .textContent(),
-    ).toContain('revoked');
-    await tenantAdmin.context.close();
+    await revokeCertificateInConsole(browser, installed.apiUrl, user('tenant-admin'), tenant, 'scorer');
   }, 600_000);
 
   it('shows the user with no rights nothing of the tenant', async () => {

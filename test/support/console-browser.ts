@@ -111,3 +111,34 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(screenshotDir, { recursive: true });
   await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
 }
+
+/** Polls `probe` until the assertion chained on it passes (the console tests' patience: 30 s). */
+export const eventually = <T>(probe: () => T | Promise<T>, options = { timeout: 30_000, interval: 250 }) =>
+  expect.poll(probe, options);
+
+/**
+ * Logs `admin` (a tenant admin: tenant users may issue but not revoke) in, revokes the certificate `commonName`
+ * on the tenant's certificates page after confirming the dialog, and waits until its row says so.
+ */
+export async function revokeCertificateInConsole(
+  browser: Browser,
+  consoleUrl: string,
+  admin: DemoUser,
+  tenant: string,
+  commonName: string,
+): Promise<void> {
+  const { context } = await newContext(browser);
+  const page = await logIn(context, consoleUrl, admin, `/console/tenants/${tenant}/certificates`);
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page
+    .getByRole('form', { name: `Revoke certificate ${commonName}` })
+    .getByRole('button')
+    .click();
+  await eventually(() =>
+    page
+      .locator('tr')
+      .filter({ hasText: new RegExp(commonName) })
+      .textContent(),
+  ).toContain('revoked');
+  await context.close();
+}

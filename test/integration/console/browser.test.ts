@@ -20,6 +20,8 @@ import {
 import { endpointBecomesReady } from './hooks.ts';
 import {
   accessibilityViolations,
+  eventually,
+  revokeCertificateInConsole,
   demoUser,
   launchBrowser,
   logIn,
@@ -52,8 +54,6 @@ const violations: Record<string, { id: string; impact: string; nodes: string[] }
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'console-test-'));
 
 /** Polls until the page shows the expected state: reloads after an action take a moment on a busy machine. */
-const eventually = <T>(probe: () => T | Promise<T>, options = { timeout: 30_000, interval: 200 }) =>
-  expect.poll(probe, options);
 
 /** Records serious accessibility violations of the page under its name (checked at the end and per test). */
 async function audit(page: Page, name: string): Promise<void> {
@@ -263,22 +263,7 @@ describe('the console in Chromium, logged in through Dex', () => {
     expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
     await context.close();
 
-    const admin = await newContext(browser);
-    const adminPage = await logIn(
-      admin.context,
-      harness.url,
-      demoUser('tenant-admin'),
-      `/console/tenants/${A}/certificates`,
-    );
-    adminPage.once('dialog', (dialog) => void dialog.accept());
-    await adminPage.getByRole('form', { name: 'Revoke certificate scorer' }).getByRole('button').click();
-    await eventually(() =>
-      adminPage
-        .locator('tr')
-        .filter({ hasText: /scorer/ })
-        .textContent(),
-    ).toContain('revoked');
-    await admin.context.close();
+    await revokeCertificateInConsole(browser, harness.url, demoUser('tenant-admin'), A, 'scorer');
   });
 
   it('shows the user with no rights nothing of the tenant, in pages or through the proxy', async () => {

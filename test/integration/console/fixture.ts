@@ -8,8 +8,10 @@ import { env, platform, startApiUnderTest, type ApiUnderTest } from '../api/fixt
 
 export {
   accessibilityViolations,
+  eventually,
   logIn,
   newContext,
+  revokeCertificateInConsole,
   screenshot,
   screenshotDir,
 } from '../../support/console-browser.ts';
