@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authConfigName, endpointGrantRoleName } from '../../../src/domain/index.ts';
 import type { KubeObject } from '../../../src/domain/index.ts';
-import { createKube } from '../../../src/kube/index.ts';
 import { oidcToken, serviceAccountToken } from '../../../src/testenv/identities.ts';
 import { waitFor } from '../../../src/testenv/wait.ts';
 import { issueClientCertificate } from '../../../src/pki/index.ts';
@@ -9,7 +8,10 @@ import { createExtAuthzClient } from '../../support/ext-authz.ts';
 import {
   DATAPLANE_DOMAIN,
   applyAll,
-  dataplanePlatform,
+  contractSetup,
+  OK,
+  PERMISSION_DENIED,
+  UNAUTHENTICATED,
   deleteAll,
   endpointResource,
   gatewayHeaders,
@@ -20,14 +22,7 @@ import {
   type TenantPki,
 } from './fixture.ts';
 
-const env = inject('env');
-const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
-const platform = dataplanePlatform(env);
-const ns = platform.servingNamespace;
-
-const OK = 0;
-const PERMISSION_DENIED = 7;
-const UNAUTHENTICATED = 16;
+const { env, kube, platform, ns } = contractSetup();
 
 /**
  * Authorino is asked exactly what the Istio ingress gateway asks it: a Check with every request header, the

@@ -2,6 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { inject } from 'vitest';
 import { endpointResourceName, platformConfig } from '../../../src/domain/index.ts';
 import type {
   InferenceEndpoint,
@@ -11,7 +12,7 @@ import type {
   Tenant,
   TenantSpec,
 } from '../../../src/domain/index.ts';
-import type { Kube, KubeObject as WireObject } from '../../../src/kube/index.ts';
+import { createKube, type Kube, type KubeObject as WireObject } from '../../../src/kube/index.ts';
 import {
   createCrl,
   createTenantCa,
@@ -27,6 +28,26 @@ import { waitFor } from '../../../src/testenv/wait.ts';
 
 /** Parent domain of the tenants these tests create; no other test uses it, so Authorino hosts never collide. */
 export const DATAPLANE_DOMAIN = 'dataplane.tenantmesh.test';
+
+/** gRPC status codes a real Authorino answers a Check with. */
+export const OK = 0;
+export const PERMISSION_DENIED = 7;
+export const UNAUTHENTICATED = 16;
+
+/**
+ * What every contract test against the run's real Authorino starts from: the run's environment, an admin client,
+ * the data-plane platform and its serving namespace.
+ */
+export function contractSetup() {
+  const env = inject('env');
+  const platform = dataplanePlatform(env);
+  return {
+    env,
+    kube: createKube({ kubeconfigPath: env.adminKubeconfigPath }),
+    platform,
+    ns: platform.servingNamespace,
+  };
+}
 export const FIELD_MANAGER = 'tenantmesh-operator';
 
 /** The platform as the test environment's apiserver is configured: OIDC usernames from `email`, audience tenantmesh. */

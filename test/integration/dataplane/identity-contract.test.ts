@@ -1,13 +1,14 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authConfigName } from '../../../src/domain/index.ts';
 import type { KubeObject } from '../../../src/domain/index.ts';
-import { createKube } from '../../../src/kube/index.ts';
 import { oidcToken, serviceAccountToken } from '../../../src/testenv/identities.ts';
 import { waitFor } from '../../../src/testenv/wait.ts';
 import { createExtAuthzClient } from '../../support/ext-authz.ts';
 import {
   applyAll,
-  dataplanePlatform,
+  contractSetup,
+  OK,
+  UNAUTHENTICATED,
   deleteAll,
   endpointResource,
   gatewayHeaders,
@@ -18,13 +19,7 @@ import {
   type TenantPki,
 } from './fixture.ts';
 
-const env = inject('env');
-const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
-const platform = dataplanePlatform(env);
-const ns = platform.servingNamespace;
-
-const OK = 0;
-const UNAUTHENTICATED = 16;
+const { env, kube, platform, ns } = contractSetup();
 
 /** A user granted one endpoint by email, whose identity an unverified email must not take over. */
 const PARTNER = 'partner@opal.example.test';

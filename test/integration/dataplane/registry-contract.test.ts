@@ -1,13 +1,15 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryAuthConfigName, registryHost } from '../../../src/domain/index.ts';
 import type { KubeObject } from '../../../src/domain/index.ts';
-import { createKube } from '../../../src/kube/index.ts';
 import { oidcToken, serviceAccountToken } from '../../../src/testenv/identities.ts';
 import { waitFor } from '../../../src/testenv/wait.ts';
 import { createExtAuthzClient } from '../../support/ext-authz.ts';
 import {
   applyAll,
-  dataplanePlatform,
+  contractSetup,
+  OK,
+  PERMISSION_DENIED,
+  UNAUTHENTICATED,
   deleteAll,
   gatewayHeaders,
   renderTestTenant,
@@ -17,14 +19,7 @@ import {
   type TenantPki,
 } from './fixture.ts';
 
-const env = inject('env');
-const kube = createKube({ kubeconfigPath: env.adminKubeconfigPath });
-const platform = dataplanePlatform(env);
-const ns = platform.servingNamespace;
-
-const OK = 0;
-const PERMISSION_DENIED = 7;
-const UNAUTHENTICATED = 16;
+const { env, kube, platform, ns } = contractSetup();
 
 /**
  * `registry.<tenant hostname>` through the real Authorino, with Check requests shaped like the Istio gateway's: the
