@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifests } from '../../src/testenv/cluster.ts';
 import { waitFor } from '../../src/testenv/wait.ts';
-import { apply, currentNode, kubectl, runPod, type NodeSummary } from './support.ts';
+import { apply, currentNode, kubectl, runPod, webBehindGateway, type NodeSummary } from './support.ts';
 
 /** The serving side: not Authorino's namespace, so Authorino only sees it when it watches the whole cluster. */
 const namespace = 'e2e-authz';
@@ -12,95 +12,46 @@ let node: NodeSummary;
 
 beforeAll(async () => {
   node = await currentNode();
-  await apply(node, [
-    {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: namespace, labels: { 'istio-injection': 'enabled' } },
-    },
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: clientNamespace } },
-  ]);
-  await apply(node, [
-    {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'protected', namespace, labels: { app: 'protected' } },
-      spec: {
-        containers: [
-          {
-            name: 'web',
-            image: node.images['debian'],
-            imagePullPolicy: 'Never',
-            command: ['python3', '-m', 'http.server', '8080', '--directory', '/etc'],
-            ports: [{ containerPort: 8080 }],
-            securityContext: { runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false },
-          },
-        ],
+  await webBehindGateway(node, {
+    namespace,
+    clientNamespace,
+    name: 'protected',
+    host,
+    extra: [
+      // The gateway asks Authorino (the mesh config's extension provider) about every request for this host.
+      {
+        apiVersion: 'security.istio.io/v1',
+        kind: 'AuthorizationPolicy',
+        metadata: { name: 'e2e-authz', namespace: 'istio-system' },
+        spec: {
+          selector: { matchLabels: { istio: 'ingressgateway' } },
+          action: 'CUSTOM',
+          provider: { name: 'tenantmesh-authorino' },
+          rules: [{ to: [{ operation: { hosts: [host, `${host}:*`] } }] }],
+        },
       },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'protected', namespace },
-      spec: { selector: { app: 'protected' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
-    },
-    {
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'Gateway',
-      metadata: { name: 'protected', namespace },
-      spec: {
-        selector: { istio: 'ingressgateway' },
-        servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: [host] }],
-      },
-    },
-    {
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'VirtualService',
-      metadata: { name: 'protected', namespace },
-      spec: {
-        hosts: [host],
-        gateways: ['protected'],
-        http: [
-          {
-            route: [
-              { destination: { host: `protected.${namespace}.svc.cluster.local`, port: { number: 80 } } },
-            ],
-          },
-        ],
-      },
-    },
-    // The gateway asks Authorino (the mesh config's extension provider) about every request for this host.
-    {
-      apiVersion: 'security.istio.io/v1',
-      kind: 'AuthorizationPolicy',
-      metadata: { name: 'e2e-authz', namespace: 'istio-system' },
-      spec: {
-        selector: { matchLabels: { istio: 'ingressgateway' } },
-        action: 'CUSTOM',
-        provider: { name: 'tenantmesh-authorino' },
-        rules: [{ to: [{ operation: { hosts: [host, `${host}:*`] } }] }],
-      },
-    },
-    {
-      apiVersion: 'authorino.kuadrant.io/v1beta3',
-      kind: 'AuthConfig',
-      metadata: { name: 'e2e', namespace },
-      spec: {
-        hosts: [host],
-        authentication: { anyone: { anonymous: {} } },
-        authorization: {
-          'allow-header': {
-            patternMatching: {
-              patterns: [
-                { predicate: '"x-e2e-allow" in request.headers && request.headers["x-e2e-allow"] == "yes"' },
-              ],
+      {
+        apiVersion: 'authorino.kuadrant.io/v1beta3',
+        kind: 'AuthConfig',
+        metadata: { name: 'e2e', namespace },
+        spec: {
+          hosts: [host],
+          authentication: { anyone: { anonymous: {} } },
+          authorization: {
+            'allow-header': {
+              patternMatching: {
+                patterns: [
+                  {
+                    predicate: '"x-e2e-allow" in request.headers && request.headers["x-e2e-allow"] == "yes"',
+                  },
+                ],
+              },
             },
           },
         },
       },
-    },
-  ]);
-  await kubectl(node, ['wait', '--for=condition=Ready', 'pod/protected', '-n', namespace, '--timeout=180s']);
+    ],
+  });
 });
 
 /**

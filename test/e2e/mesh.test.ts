@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../src/testenv/wait.ts';
-import { apply, currentNode, kubectl, runPod, type NodeSummary } from './support.ts';
+import { currentNode, kubectl, runPod, webBehindGateway, type NodeSummary } from './support.ts';
 
 const namespace = 'e2e-mesh';
 /** Outside the mesh: no sidecar, so its requests are plain HTTP. */
@@ -17,70 +17,21 @@ const httpGet = (url: string) =>
 
 beforeAll(async () => {
   node = await currentNode();
-  await apply(node, [
-    {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: namespace, labels: { 'istio-injection': 'enabled' } },
-    },
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: clientNamespace } },
-  ]);
-  await apply(node, [
-    {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'meshed', namespace, labels: { app: 'meshed' } },
-      spec: {
-        containers: [
-          {
-            name: 'web',
-            image: node.images['debian'],
-            imagePullPolicy: 'Never',
-            command: ['python3', '-m', 'http.server', '8080', '--directory', '/etc'],
-            ports: [{ containerPort: 8080 }],
-            securityContext: { runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false },
-          },
-        ],
+  await webBehindGateway(node, {
+    namespace,
+    clientNamespace,
+    name: 'meshed',
+    host,
+    extra: [
+      // Only mTLS from inside the mesh reaches the workload; the gateway is inside the mesh.
+      {
+        apiVersion: 'security.istio.io/v1',
+        kind: 'PeerAuthentication',
+        metadata: { name: 'strict', namespace },
+        spec: { mtls: { mode: 'STRICT' } },
       },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'meshed', namespace },
-      spec: { selector: { app: 'meshed' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
-    },
-    // Only mTLS from inside the mesh reaches the workload; the gateway is inside the mesh.
-    {
-      apiVersion: 'security.istio.io/v1',
-      kind: 'PeerAuthentication',
-      metadata: { name: 'strict', namespace },
-      spec: { mtls: { mode: 'STRICT' } },
-    },
-    {
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'Gateway',
-      metadata: { name: 'web', namespace },
-      spec: {
-        selector: { istio: 'ingressgateway' },
-        servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: [host] }],
-      },
-    },
-    {
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'VirtualService',
-      metadata: { name: 'web', namespace },
-      spec: {
-        hosts: [host],
-        gateways: ['web'],
-        http: [
-          {
-            route: [{ destination: { host: `meshed.${namespace}.svc.cluster.local`, port: { number: 80 } } }],
-          },
-        ],
-      },
-    },
-  ]);
-  await kubectl(node, ['wait', '--for=condition=Ready', 'pod/meshed', '-n', namespace, '--timeout=180s']);
+    ],
+  });
 });
 
 describe('Istio on the local node', () => {

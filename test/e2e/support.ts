@@ -140,6 +140,78 @@ export async function runPod(
   return logs;
 }
 
+/**
+ * A web server Pod (python's file server on /etc, so `GET /hostname` answers the Pod's name) in a meshed namespace,
+ * its Service, and an HTTP route to it through the ingress gateway for `host`; plus a client namespace outside the
+ * mesh (no sidecar, plain text). Applies them and waits for the Pod.
+ */
+export async function webBehindGateway(
+  node: NodeSummary,
+  options: { namespace: string; clientNamespace: string; name: string; host: string; extra?: unknown[] },
+): Promise<void> {
+  const { namespace, clientNamespace, name, host } = options;
+  await apply(node, [
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace, labels: { 'istio-injection': 'enabled' } },
+    },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: clientNamespace } },
+  ]);
+  await apply(node, [
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, labels: { app: name } },
+      spec: {
+        containers: [
+          {
+            name: 'web',
+            image: node.images['debian'],
+            imagePullPolicy: 'Never',
+            command: ['python3', '-m', 'http.server', '8080', '--directory', '/etc'],
+            ports: [{ containerPort: 8080 }],
+            securityContext: { runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false },
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace },
+      spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Gateway',
+      metadata: { name, namespace },
+      spec: {
+        selector: { istio: 'ingressgateway' },
+        servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: [host] }],
+      },
+    },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name, namespace },
+      spec: {
+        hosts: [host],
+        gateways: [name],
+        http: [
+          {
+            route: [
+              { destination: { host: `${name}.${namespace}.svc.cluster.local`, port: { number: 80 } } },
+            ],
+          },
+        ],
+      },
+    },
+    ...(options.extra ?? []),
+  ]);
+  await kubectl(node, ['wait', '--for=condition=Ready', `pod/${name}`, '-n', namespace, '--timeout=180s']);
+}
+
 /** How a test drives helm against the node's tenantmesh release. */
 export async function releaseTarget(node: NodeSummary): Promise<ReleaseTarget> {
   return {
