@@ -25,7 +25,7 @@ import { defaultPki } from './ports.ts';
 import { PLATFORM_KEY, TenantReconciler, discoverCapabilities } from './reconciler.ts';
 import { endpointOfPod, modelPullFailure, slimServingPod } from './pull-failures.ts';
 import type { RegistryMirrorPort } from './registry-mirror.ts';
-import { WorkQueue, runWorkers } from './workqueue.ts';
+import { WorkQueue, runWorkers, type Priority } from './workqueue.ts';
 
 /** Options of {@link createOperator}. */
 export interface OperatorOptions {
@@ -165,8 +165,8 @@ export function createOperator(options: OperatorOptions): Operator {
     ...(options.registryMirror ? { registryMirror: options.registryMirror } : {}),
   });
 
-  const enqueue = (key: string | undefined) => {
-    if (key) queue.add(key);
+  const enqueue = (key: string | undefined, priority: Priority = 'change') => {
+    if (key) queue.add(key, priority);
   };
   const informerOptions = {
     clock,
@@ -183,7 +183,8 @@ export function createOperator(options: OperatorOptions): Operator {
     metrics.events.inc({ kind: object.kind, outcome: echo ? 'echo' : 'queued' });
   /**
    * Queues `key` for a change of `object`, unless the change is only the echo of our own write. A relist
-   * reports unchanged objects (same resourceVersion) as updates: those are queued, they are the safety net.
+   * reports unchanged objects (same resourceVersion) as updates: those are queued, they are the safety net,
+   * but as background work, as is everything the first list reports (every tenant is queued after it anyway).
    */
   const enqueueChange = (key: string | undefined, object: KubeObject, old?: KubeObject) => {
     const changed = old === undefined || old.metadata.resourceVersion !== object.metadata.resourceVersion;
@@ -194,7 +195,7 @@ export function createOperator(options: OperatorOptions): Operator {
     }
     const echo = changed && ownWrites.isEcho(object);
     countEvent(object, echo);
-    if (!echo) enqueue(key);
+    if (!echo) enqueue(key, changed && ready ? 'change' : 'background');
     notifyIdle();
   };
   /** Queues `key` again if anything but echoes of its own writes arrived while it was reconciled. */
@@ -285,17 +286,19 @@ export function createOperator(options: OperatorOptions): Operator {
       },
       { ...informerOptions, indexers: { [BY_TENANT]: (endpoint) => [endpoint.spec.tenant] } },
     );
-    const runtimeChanged = (runtime: KubeObject) => {
+    const runtimeChanged = (runtime: KubeObject, old?: KubeObject) => {
+      const priority =
+        ready && old?.metadata.resourceVersion !== runtime.metadata.resourceVersion ? 'change' : 'background';
       for (const endpoint of endpoints?.list() ?? []) {
-        if (endpoint.spec.runtime === runtime.metadata.name) enqueue(endpoint.spec.tenant);
+        if (endpoint.spec.runtime === runtime.metadata.name) enqueue(endpoint.spec.tenant, priority);
       }
     };
     runtimes = new Informer<ServingRuntime & KubeObject>(
       kube.listWatch<ServingRuntime & KubeObject>(GROUP_VERSION, 'ServingRuntime'),
       {
-        onAdd: runtimeChanged,
-        onUpdate: (_old, runtime) => runtimeChanged(runtime),
-        onDelete: runtimeChanged,
+        onAdd: (runtime) => runtimeChanged(runtime),
+        onUpdate: (old, runtime) => runtimeChanged(runtime, old),
+        onDelete: (runtime) => runtimeChanged(runtime),
       },
       informerOptions,
     );
@@ -364,8 +367,8 @@ export function createOperator(options: OperatorOptions): Operator {
       return;
     }
     ready = true;
-    enqueue(PLATFORM_KEY);
-    for (const name of tenants.keys()) enqueue(name);
+    enqueue(PLATFORM_KEY, 'background');
+    for (const name of tenants.keys()) enqueue(name, 'background');
     const workers = runWorkers(queue, options.workers ?? 4, reconcileTimed, {
       onError: (key, err) => options.onError?.(key, err),
     });
@@ -422,8 +425,8 @@ export function createOperator(options: OperatorOptions): Operator {
     isReady: () => ready,
     isLeader: () => leading,
     resyncAll() {
-      enqueue(PLATFORM_KEY);
-      for (const name of tenants?.keys() ?? []) enqueue(name);
+      enqueue(PLATFORM_KEY, 'background');
+      for (const name of tenants?.keys() ?? []) enqueue(name, 'background');
     },
     idle() {
       if (isIdle()) return Promise.resolve();

@@ -1,3 +1,5 @@
+// The module's own setImmediate: a real turn of the event loop even where the global timers are faked.
+import { setImmediate as nextTurn } from 'node:timers';
 import { systemClock, type Clock, type TimerHandle } from '../kube/clock.ts';
 
 /** Hooks for queue metrics (prom-client gauges and histograms are wired in by the operator). */
@@ -13,6 +15,14 @@ export interface WorkQueueMetrics {
   /** How long a worker held a key (get to done). */
   onWorkDuration?(ms: number): void;
 }
+
+/**
+ * Why a key is queued. A `change` (a watch event that moved something, a retry) is handed to workers before
+ * any `background` work (an informer relist, a periodic requeue, a full resync, the pass after a restart):
+ * with a thousand tenants such a pass queues a thousand keys, and one endpoint changed by its user must not
+ * wait behind all of them (controller-runtime's priority queue makes the same split).
+ */
+export type Priority = 'change' | 'background';
 
 /** Tuning of a work queue; the defaults are client-go's default controller rate limiter. */
 export interface WorkQueueOptions {
@@ -33,7 +43,8 @@ export interface WorkQueueOptions {
  * guarantees: a key is queued at most once however many events arrive (`add` dedupes); a key a worker is
  * processing is never handed to a second worker — re-added meanwhile, it is marked dirty and queued again
  * on `done`; failures back off per key and globally (`addRateLimited`, reset by `forget`); and `shutdown`
- * lets in-flight work finish.
+ * lets in-flight work finish. Keys queued for a change go before keys queued as background work
+ * ({@link Priority}); a background key that a change re-adds moves up, keeping one entry.
  */
 export class WorkQueue {
   private readonly clock: Clock;
@@ -43,9 +54,10 @@ export class WorkQueue {
   private readonly burst: number;
   private readonly metrics: WorkQueueMetrics;
 
-  private readonly queue: string[] = [];
-  /** Keys that need processing: queued, or re-added while processing. */
-  private readonly dirty = new Set<string>();
+  /** Keys waiting for a worker, per priority, in the order they came (a Set keeps insertion order). */
+  private readonly queued: Record<Priority, Set<string>> = { change: new Set(), background: new Set() };
+  /** Keys that need processing (queued, or re-added while processing), with the priority they need it at. */
+  private readonly dirty = new Map<string, Priority>();
   /** Keys a worker holds, with the time it took them. */
   private readonly processing = new Map<string, number>();
   private readonly enqueuedAt = new Map<string, number>();
@@ -68,21 +80,30 @@ export class WorkQueue {
     this.tokensUpdatedAt = this.clock.now();
   }
 
-  /** Queues a key unless it is already queued; ignored after shutdown. */
-  add(key: string): void {
+  /**
+   * Queues a key unless it is already queued (a queued background key added as a change moves to the
+   * changes, keeping its place in time for the latency metric); ignored after shutdown.
+   */
+  add(key: string, priority: Priority = 'change'): void {
     if (this.shuttingDown) return;
     this.metrics.onAdd?.(key);
-    if (this.dirty.has(key)) return;
-    this.dirty.add(key);
+    const pending = this.dirty.get(key);
+    if (pending === 'change' || pending === priority) return;
+    this.dirty.set(key, priority);
     if (this.processing.has(key)) return;
-    this.enqueue(key);
+    if (pending === 'background') {
+      this.queued.background.delete(key);
+      this.queued.change.add(key);
+      return;
+    }
+    this.enqueue(key, priority);
   }
 
   /** Queues a key after a delay; of several pending delays for one key the earliest wins. */
-  addAfter(key: string, delayMs: number): void {
+  addAfter(key: string, delayMs: number, priority: Priority = 'change'): void {
     if (this.shuttingDown) return;
     if (delayMs <= 0) {
-      this.add(key);
+      this.add(key, priority);
       return;
     }
     const readyAt = this.clock.now() + delayMs;
@@ -91,7 +112,7 @@ export class WorkQueue {
     if (pending) this.clock.clearTimeout(pending.timer);
     const timer = this.clock.setTimeout(() => {
       this.waiting.delete(key);
-      this.add(key);
+      this.add(key, priority);
     }, delayMs);
     this.waiting.set(key, { readyAt, timer });
   }
@@ -118,7 +139,7 @@ export class WorkQueue {
 
   /** The number of keys waiting for a worker. */
   len(): number {
-    return this.queue.length;
+    return this.queued.change.size + this.queued.background.size;
   }
 
   /** True once {@link shutdown} was called. */
@@ -132,7 +153,7 @@ export class WorkQueue {
    */
   get(): Promise<string | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
-    const key = this.queue.shift();
+    const key = this.next();
     if (key !== undefined) return Promise.resolve(this.startProcessing(key));
     return new Promise((resolve) => this.getters.push(resolve));
   }
@@ -147,7 +168,8 @@ export class WorkQueue {
       if (this.processing.size === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
       return;
     }
-    if (this.dirty.has(key)) this.enqueue(key);
+    const priority = this.dirty.get(key);
+    if (priority !== undefined) this.enqueue(key, priority);
   }
 
   /**
@@ -160,7 +182,8 @@ export class WorkQueue {
       this.shuttingDown = true;
       for (const { timer } of this.waiting.values()) this.clock.clearTimeout(timer);
       this.waiting.clear();
-      this.queue.length = 0;
+      this.queued.change.clear();
+      this.queued.background.clear();
       this.dirty.clear();
       this.enqueuedAt.clear();
       this.metrics.onDepth?.(0);
@@ -170,15 +193,27 @@ export class WorkQueue {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  private enqueue(key: string): void {
+  private enqueue(key: string, priority: Priority): void {
     this.enqueuedAt.set(key, this.clock.now());
     const getter = this.getters.shift();
     if (getter) {
       getter(this.startProcessing(key));
       return;
     }
-    this.queue.push(key);
-    this.metrics.onDepth?.(this.queue.length);
+    this.queued[priority].add(key);
+    this.metrics.onDepth?.(this.len());
+  }
+
+  /** Takes the oldest change, else the oldest background key. */
+  private next(): string | undefined {
+    for (const keys of [this.queued.change, this.queued.background]) {
+      const first = keys.values().next();
+      if (!first.done) {
+        keys.delete(first.value);
+        return first.value;
+      }
+    }
+    return undefined;
   }
 
   private startProcessing(key: string): string {
@@ -188,7 +223,7 @@ export class WorkQueue {
     const enqueuedAt = this.enqueuedAt.get(key);
     this.enqueuedAt.delete(key);
     if (enqueuedAt !== undefined) this.metrics.onQueueLatency?.(now - enqueuedAt);
-    this.metrics.onDepth?.(this.queue.length);
+    this.metrics.onDepth?.(this.len());
     return key;
   }
 
@@ -224,7 +259,13 @@ export interface RunWorkersOptions {
 
 /**
  * Runs `concurrency` workers over the queue until it shuts down: success forgets the key's failures
- * (and honours `requeueAfterMs`), failure re-adds it rate-limited. Resolves when every worker has exited.
+ * (and honours `requeueAfterMs`, as background work), failure re-adds it rate-limited. Resolves when every
+ * worker has exited.
+ *
+ * A worker lets the event loop turn before it takes the next key. A reconcile that finds nothing to write
+ * awaits only settled promises (every read is a cache read), so without that turn the workers of a resync
+ * pass would chain reconciles as microtasks for seconds, and no watch event or apiserver response (the one
+ * a changed tenant's reconcile waits for) would be read until the whole pass was done.
  */
 export async function runWorkers(
   queue: WorkQueue,
@@ -234,12 +275,15 @@ export async function runWorkers(
 ): Promise<void> {
   const worker = async (): Promise<void> => {
     for (;;) {
+      await new Promise((resolve) => nextTurn(resolve));
       const key = await queue.get();
       if (key === undefined) return;
       try {
         const outcome = await reconcile(key);
         queue.forget(key);
-        if (outcome?.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
+        if (outcome?.requeueAfterMs !== undefined) {
+          queue.addAfter(key, outcome.requeueAfterMs, 'background');
+        }
       } catch (err) {
         options.onError?.(key, err);
         if (options.shouldRetry?.(err) ?? true) queue.addRateLimited(key);

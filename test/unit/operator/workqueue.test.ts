@@ -181,6 +181,56 @@ describe('WorkQueue', () => {
     expect(await waiting).toBeUndefined();
   });
 
+  it('hands out keys queued for a change before keys queued as background work', async () => {
+    const queue = new WorkQueue();
+    queue.add('resynced-1', 'background');
+    queue.add('resynced-2', 'background');
+    queue.add('changed');
+
+    expect(queue.len()).toBe(3);
+    expect(await drainReady(queue)).toEqual(['changed', 'resynced-1', 'resynced-2']);
+  });
+
+  it('moves a background key ahead when a change re-adds it, keeping one entry', async () => {
+    const queue = new WorkQueue();
+    queue.add('acme', 'background');
+    queue.add('globex', 'background');
+    queue.add('globex');
+
+    expect(queue.len()).toBe(2);
+    expect(await drainReady(queue)).toEqual(['globex', 'acme']);
+  });
+
+  it('keeps a key queued for a change there when background work adds it again', async () => {
+    const queue = new WorkQueue();
+    queue.add('resynced', 'background');
+    queue.add('changed');
+    queue.add('changed', 'background');
+
+    expect(await drainReady(queue)).toEqual(['changed', 'resynced']);
+  });
+
+  it('queues a key a change re-added while it was processed as a change once done', async () => {
+    const queue = new WorkQueue();
+    queue.add('acme');
+    const key = (await queue.get())!;
+    queue.add('resynced', 'background');
+    queue.add('acme', 'background');
+    queue.add('acme');
+    queue.done(key);
+
+    expect(await drainReady(queue)).toEqual(['acme', 'resynced']);
+  });
+
+  it('adds a delayed key with the priority it was asked for', async () => {
+    const queue = new WorkQueue();
+    queue.addAfter('renew', 100, 'background');
+    await vi.advanceTimersByTimeAsync(100);
+    queue.add('changed');
+
+    expect(await drainReady(queue)).toEqual(['changed', 'renew']);
+  });
+
   it('reports depth, queue latency and work duration to the metrics hooks', async () => {
     const depths: number[] = [];
     const latencies: number[] = [];
@@ -265,6 +315,50 @@ describe('runWorkers', () => {
 
     expect(maxActive).toBe(1);
     expect(runs).toBe(2);
+    await queue.shutdown();
+    await workers;
+  });
+
+  it('requeues a key the reconcile asks for as background work, behind later changes', async () => {
+    vi.useRealTimers();
+    const queue = new WorkQueue();
+    const runs: string[] = [];
+    let releaseSlow!: () => void;
+    const slowReleased = new Promise<void>((resolve) => (releaseSlow = resolve));
+    const workers = runWorkers(queue, 1, async (key) => {
+      runs.push(key);
+      if (key === 'slow') await slowReleased;
+      return key === 'renew' && runs.length === 1 ? { requeueAfterMs: 50 } : undefined;
+    });
+
+    queue.add('renew');
+    await vi.waitFor(() => expect(runs).toEqual(['renew']));
+    queue.add('slow');
+    await vi.waitFor(() => expect(runs).toEqual(['renew', 'slow']));
+    // 'renew' is due again while 'slow' runs; a change that arrives after it still goes first.
+    await vi.waitFor(() => expect(queue.len()).toBe(1));
+    queue.add('changed');
+    releaseSlow();
+    await vi.waitFor(() => expect(runs).toHaveLength(4));
+
+    expect(runs).toEqual(['renew', 'slow', 'changed', 'renew']);
+    await queue.shutdown();
+    await workers;
+  });
+
+  it('lets the event loop read I/O between reconciles that never wait for any', async () => {
+    vi.useRealTimers();
+    const queue = new WorkQueue();
+    let reconciled = 0;
+    const workers = runWorkers(queue, 4, async () => {
+      reconciled++;
+    });
+    for (let i = 0; i < 1_000; i++) queue.add(`tenant-${i}`, 'background');
+
+    // Stands for a watch event or an apiserver response: it is read in the next turn of the event loop.
+    const seenAfter = await new Promise<number>((resolve) => setImmediate(() => resolve(reconciled)));
+
+    expect(seenAfter).toBeLessThan(1_000);
     await queue.shutdown();
     await workers;
   });
