@@ -39,7 +39,7 @@ import type {
   TenantSecretMaterial,
 } from '../render/index.ts';
 import { EXPIRES_AT_ANNOTATION } from '../render/secrets.ts';
-import { identityOf, tenantOfObject, type OperatorCache } from './cache.ts';
+import { identityOf, tenantOfObject, type ObjectRef, type OperatorCache } from './cache.ts';
 import { needsApply, withDesiredHash } from './compare.ts';
 import { CONDITION_TYPES, REASONS, mergeConditions, type DesiredCondition } from './conditions.ts';
 import { bringsOwnCa, earlierHolderOfCa } from './shared-ca.ts';
@@ -150,11 +150,15 @@ export class TenantReconciler {
   }
 
   /**
-   * Applies the object if it differs from the live one. A live object labelled for another tenant is left
-   * alone and described in the returned message: force-applying it would hand this tenant's subjects what
-   * belongs to the other (names are collision-free by construction; this guards what construction missed).
+   * Applies the object if it differs from the live one; what the apiserver returned goes into `written`. A live
+   * object labelled for another tenant is left alone and described in the returned message: force-applying it
+   * would hand this tenant's subjects what belongs to the other (names are collision-free by construction;
+   * this guards what construction missed).
    */
-  private async applyIfChanged(object: KubeObject): Promise<string | undefined> {
+  private async applyIfChanged(
+    object: KubeObject,
+    written?: Map<string, KubeObject>,
+  ): Promise<string | undefined> {
     const desired = withDesiredHash(object);
     const live = this.deps.cache.owned(desired);
     const liveTenant = live ? tenantOfObject(live) : undefined;
@@ -168,6 +172,7 @@ export class TenantReconciler {
       force: true,
     });
     this.wrote('apply', desired.kind, applied, live?.metadata.resourceVersion);
+    written?.set(identityOf(applied), applied);
     return undefined;
   }
 
@@ -363,11 +368,15 @@ export class TenantReconciler {
     keep.add(identityOf(this.registryRef(name)));
     for (const record of this.certificateRecordObjects(name)) keep.add(identityOf(record));
 
-    const conflicts = (await Promise.all(desired.map((object) => this.applyIfChanged(object)))).filter(
-      (conflict) => conflict !== undefined,
-    );
+    // The statuses are judged from what this pass wrote where it wrote something: the cache may not have seen
+    // those writes yet, and their echoes will not queue the tenant again (see OwnWrites).
+    const written = new Map<string, KubeObject>();
+    const conflicts = (
+      await Promise.all(desired.map((object) => this.applyIfChanged(object, written)))
+    ).filter((conflict) => conflict !== undefined);
     await this.prune(name, keep);
-    await this.writeStatuses(tenant, verdicts, capabilities, ca, now, conflicts);
+    const current = (ref: ObjectRef) => written.get(identityOf(ref)) ?? this.deps.cache.owned(ref);
+    await this.writeStatuses(tenant, verdicts, capabilities, ca, now, conflicts, current);
     await this.mirrorEndpoints(name, tenantHostname(tenant, this.deps.platform), verdicts);
 
     const anyLatest = verdicts.some(
@@ -708,6 +717,7 @@ export class TenantReconciler {
     ca: CaMaterial,
     now: Date,
     conflicts: string[],
+    current: (ref: ObjectRef) => KubeObject | undefined,
   ): Promise<void> {
     const name = tenant.metadata.name;
     const hostname = tenantHostname(tenant, this.deps.platform);
@@ -745,7 +755,7 @@ export class TenantReconciler {
       } else {
         const host = endpointHost(hostname, short);
         hosts.push(host);
-        const deployment = this.deps.cache.owned({
+        const deployment = current({
           apiVersion: 'apps/v1',
           kind: 'Deployment',
           metadata: { name: endpoint.metadata.name, namespace: this.deps.platform.servingNamespace },
