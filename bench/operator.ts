@@ -16,6 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
   caKeySecretName,
@@ -27,6 +28,7 @@ import {
   type Tenant,
 } from '../src/domain/index.ts';
 import { Informer, createKube, stripManagedFields, type Kube, type KubeObject } from '../src/kube/index.ts';
+import type { Operator } from '../src/operator/controller.ts';
 import { startOperator } from '../src/operator/main.ts';
 import type { EnvironmentInfo, RunningEnvironment } from '../src/testenv/environment.ts';
 import { CLEANUP_FINALIZER } from '../src/operator/reconciler.ts';
@@ -96,6 +98,7 @@ async function child(): Promise<void> {
     probePort: 0,
   });
   process.stdout.write(`ready ${running.probeUrl}\n`);
+  if (process.env['BENCH_TRACE']) traceEverySecond(running.operator);
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'await-idle') {
       // Synced caches first: before its first list the operator has nothing queued and looks idle.
@@ -103,12 +106,19 @@ async function child(): Promise<void> {
       await running.operator.idle();
       process.stdout.write(`idle ${await running.operator.metrics.writeCount()}\n`);
     }
+    if (line === 'resync-start') {
+      // A full pass queued and left running: the background work a relist or a periodic resync makes.
+      running.operator.resyncAll();
+      process.stdout.write('resync-started\n');
+    }
     if (line === 'resync') {
       await running.operator.idle();
       const before = await running.operator.metrics.writeCount();
       const byKindBefore = await countsByLabels(running.operator.metrics.writes);
+      const passStart = performance.now();
       running.operator.resyncAll();
       await running.operator.idle();
+      process.stdout.write(`resync-ms ${performance.now() - passStart}\n`);
       const byKindAfter = await countsByLabels(running.operator.metrics.writes);
       for (const [key, count] of byKindAfter) {
         const delta = count - (byKindBefore.get(key) ?? 0);
@@ -129,6 +139,30 @@ async function child(): Promise<void> {
   }
   await running.stop();
   process.exit(0);
+}
+
+/**
+ * BENCH_TRACE=1: every second the operator's queue depth, reconciles so far, the event loop's worst delay and
+ * heap in use (stderr), to line up with the changes the benchmark times.
+ */
+function traceEverySecond(operator: Operator): void {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  setInterval(() => {
+    void (async () => {
+      const depth = (await operator.metrics.queueDepth.get()).values[0]?.value ?? 0;
+      const reconciles = (await operator.metrics.reconcileTotal.get()).values.reduce(
+        (s, v) => s + v.value,
+        0,
+      );
+      const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
+      process.stderr.write(
+        `trace ${new Date().toISOString()} queued ${depth} reconciles ${reconciles} ` +
+          `loop-delay-max ${(delay.max / 1e6).toFixed(0)} ms heap ${heapMiB.toFixed(0)} MiB\n`,
+      );
+      delay.reset();
+    })();
+  }, 1000).unref();
 }
 
 /** A counter's values by its two labels, e.g. writes by operation and kind. */
@@ -521,14 +555,22 @@ async function finishOperator({ proc, next }: ReturnType<typeof spawnOperator>, 
 }
 
 /**
- * Changes one endpoint at a time (replicas 1 → 2, a different tenant each time) while every other tenant sits
- * idle, and times each until its Deployment carries the change (watched, not polled). Milliseconds, in order.
+ * Changes one endpoint at a time (replicas to `replicas`, a different tenant each time) while every other tenant
+ * sits idle, or after `before` (e.g. starting a resync pass), and times each until its Deployment carries the
+ * change (watched, not polled). Milliseconds, sorted: until the Deployment shows it, and of that the user's
+ * own PATCH (the apiserver's share, for reference).
  */
-async function timeEndpointChanges(phase: Phase, prefix: string, tenants: number, samples: number) {
+async function timeEndpointChanges(
+  phase: Phase,
+  prefix: string,
+  tenants: number,
+  samples: number,
+  { replicas, before }: { replicas: number; before?: () => Promise<void> },
+) {
   const namespace = phase.platform.servingNamespace;
   const waiting = new Map<string, () => void>();
   const seenChange = (deployment: KubeObject) => {
-    if ((deployment['spec'] as { replicas?: number } | undefined)?.replicas === 2) {
+    if ((deployment['spec'] as { replicas?: number } | undefined)?.replicas === replicas) {
       waiting.get(deployment.metadata.name)?.();
     }
   };
@@ -540,12 +582,14 @@ async function timeEndpointChanges(phase: Phase, prefix: string, tenants: number
   informer.start();
   await informer.waitForSync();
   const latencies: number[] = [];
+  const patches: number[] = [];
   try {
     for (let k = 0; k < Math.min(samples, tenants); k++) {
       const name = endpointResourceName(
         `${prefix}${Math.floor((k * tenants) / Math.min(samples, tenants))}`,
         'e0',
       );
+      await before?.();
       let timer: NodeJS.Timeout | undefined;
       const applied = new Promise<boolean>((resolve) => {
         waiting.set(name, () => resolve(true));
@@ -557,20 +601,27 @@ async function timeEndpointChanges(phase: Phase, prefix: string, tenants: number
         'InferenceEndpoint',
         name,
         namespace,
-        { spec: { replicas: 2 } },
+        { spec: { replicas } },
         {
           fieldManager: manager,
         },
       );
+      patches.push(performance.now() - start);
       const ok = await applied;
       clearTimeout(timer);
       waiting.delete(name);
       latencies.push(ok ? performance.now() - start : Number.POSITIVE_INFINITY);
+      if (process.env['BENCH_TRACE']) {
+        process.stderr.write(
+          `change ${new Date().toISOString()} ${name} ${latencies.at(-1)!.toFixed(0)} ms\n`,
+        );
+      }
     }
   } finally {
     informer.stop();
   }
-  return latencies;
+  const ascending = (values: number[]) => values.sort((a, b) => a - b);
+  return { latencies: ascending(latencies), patches: ascending(patches) };
 }
 
 /** Quantile of ascending-sorted values. */
@@ -673,14 +724,38 @@ async function main(): Promise<void> {
       operator.proc.stdin!.write('writes\n');
       const [writes, reconciles] = (await operator.next('writes')).split(' ').map(Number);
       operator.proc.stdin!.write('resync\n');
+      const resyncMs = Number(await operator.next('resync-ms'));
       const resyncWrites = Number(await operator.next('resync-writes'));
-      const changes = (await timeEndpointChanges(phase, 'bench', tenants, Number(values.changes))).sort(
-        (a, b) => a - b,
-      );
+      extra.push(`a no-op resync of all ${tenants} tenants took ${(resyncMs / 1000).toFixed(1)} s`);
+      const idle = await timeEndpointChanges(phase, 'bench', tenants, Number(values.changes), {
+        replicas: 2,
+      });
+      const changes = idle.latencies;
       extra.push(
         `one endpoint changed while ${tenants - 1} tenants sit idle, until its Deployment shows it ` +
           `(${changes.length} changes): p50 ${quantile(changes, 0.5).toFixed(0)} ms, ` +
-          `p99 ${quantile(changes, 0.99).toFixed(0)} ms, max ${changes.at(-1)!.toFixed(0)} ms`,
+          `p99 ${quantile(changes, 0.99).toFixed(0)} ms, max ${changes.at(-1)!.toFixed(0)} ms ` +
+          `(the user's PATCH alone: p50 ${quantile(idle.patches, 0.5).toFixed(0)} ms, ` +
+          `p99 ${quantile(idle.patches, 0.99).toFixed(0)} ms)`,
+      );
+      // The same while a full pass over every tenant is queued (what a relist does every 10 minutes).
+      const { latencies: duringResync } = await timeEndpointChanges(
+        phase,
+        'bench',
+        tenants,
+        Math.min(10, Number(values.changes)),
+        {
+          replicas: 3,
+          before: async () => {
+            operator.proc.stdin!.write('resync-start\n');
+            await operator.next('resync-started');
+          },
+        },
+      );
+      extra.push(
+        `one endpoint changed right after a resync of all ${tenants} tenants was queued ` +
+          `(${duringResync.length} changes): p50 ${quantile(duringResync, 0.5).toFixed(0)} ms, ` +
+          `max ${duringResync.at(-1)!.toFixed(0)} ms`,
       );
       const counts = await finishOperator(operator, false);
       log('restarting the operator with everything present');
