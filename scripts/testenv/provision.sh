@@ -3,7 +3,14 @@
 # (Go module proxy, PyPI), into a cache outside the repository keyed by component + version + Go version.
 # Idempotent and safe against concurrent runs (one flock per component); a warm cache returns in seconds.
 #
-#   scripts/testenv/provision.sh [component...]   # default: all
+#   scripts/testenv/provision.sh [--jobs N] [component|group...]   # default: the platform group
+#   scripts/testenv/provision.sh --list <group>                      # the group's components
+#
+# Groups: platform (npm start's process-only platform and the integration tests), node (the local one-node
+# cluster), mesh (Istio and Authorino on it), apps (the node's application images), tests (everything `npm test`
+# needs, provisioned up front so no test waits on a cold build). Components are provided in up to N lanes at once
+# (default 2, TENANTMESH_PROVISION_JOBS): Go compiles on every core, but module downloads, links, pip, apt and
+# mmdebstrap run on one, so a second lane keeps the machine busy on a cold cache.
 #
 # The local one-node cluster also needs (not in the default list): kube-node (kubelet, kube-scheduler, kube-proxy,
 # kubectl), istio-node (pilot-discovery, pilot-agent, Istio's charts), coredns, helm, node-packages (Debian).
@@ -114,9 +121,8 @@ build_kube_commands() {
     for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       ldflags="$ldflags -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     done
-    for cmd in "${commands[@]}"; do
-      go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ldflags" -o "$dir/$cmd" "k8s.io/kubernetes/cmd/$cmd"
-    done
+    # One build for every command: their links run beside the compiles instead of one after another.
+    go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ldflags" -o "$dir/" "${commands[@]/#/k8s.io/kubernetes/cmd/}"
   ) >"$dir/build.log" 2>&1 || fail kubernetes "go build k8s.io/kubernetes/cmd/{${commands[*]}}@$KUBERNETES_VERSION (wrapper module)" "$dir/build.log"
   rm -rf "$work"
 }
@@ -279,8 +285,8 @@ provide_node_packages() {
       fail node-packages "apt-get install ${node_packages[*]}" <(echo "the local node needs these Debian packages and installing them needs root and apt-get; install them yourself or use the process-only platform (npm start -- --no-node)")
     log "installing ${node_packages[*]} from Debian (about a minute)"
     {
-      [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update
-      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${node_packages[@]}"
+      [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get -o DPkg::Lock::Timeout=600 update
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${node_packages[@]}"
     } >"$lockdir/install.log" 2>&1 || fail node-packages "apt-get install ${node_packages[*]}" "$lockdir/install.log"
   fi
   flock -u "$lockfd"
@@ -411,7 +417,7 @@ install_postgresql() {
     set -e
     cd "$work"
     # A fresh machine has no package lists yet: fetch them once, then retry.
-    apt-get download "postgresql-$POSTGRESQL_MAJOR" libpq5 || { apt-get update && apt-get download "postgresql-$POSTGRESQL_MAJOR" libpq5; }
+    apt-get download "postgresql-$POSTGRESQL_MAJOR" libpq5 || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get download "postgresql-$POSTGRESQL_MAJOR" libpq5; }
     for deb in ./*.deb; do dpkg -x "$deb" "$dir/root"; done
   ) >"$dir/build.log" 2>&1 || fail postgresql "apt-get download postgresql-$POSTGRESQL_MAJOR libpq5 && dpkg -x" "$dir/build.log"
   rm -rf "$work"
@@ -501,8 +507,45 @@ provide_one() {
   esac
 }
 
-components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(etcd minio authorino istio-crds envoy schemathesis dex chromium postgresql model-registry-client kubernetes istioctl)
+# Groups, in the order their components start: the longest builds first, so the lanes end together.
+group_members() {
+  case $1 in
+    platform) echo kubernetes minio istioctl authorino dex etcd istio-crds envoy schemathesis chromium postgresql model-registry-client ;;
+    node) echo kubernetes kube-node etcd node-packages pause coredns debian-rootfs ;;
+    mesh) echo istio-node helm authorino envoy istio-crds ;;
+    apps) echo minio dex mlserver postgresql model-registry-client ;;
+    tests) echo kubernetes kube-node minio istioctl istio-node helm authorino dex coredns etcd node-packages debian-rootfs \
+      pause istio-crds envoy schemathesis chromium postgresql model-registry-client mlserver sklearn kserve-client ;;
+    *) echo "$1" ;;
+  esac
+}
+
+jobs=${TENANTMESH_PROVISION_JOBS:-2}
+requested=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --jobs) jobs=$2; shift 2 ;;
+    --jobs=*) jobs=${1#--jobs=}; shift ;;
+    --list) group_members "$2"; exit 0 ;;
+    *) read -r -a members <<<"$(group_members "$1")"; requested+=("${members[@]}"); shift ;;
+  esac
+done
+[ ${#requested[@]} -gt 0 ] || read -r -a requested <<<"$(group_members platform)"
+components=()
+for component in "${requested[@]}"; do
+  [[ " ${components[*]} " == *" $component "* ]] || components+=("$component")
+done
+
+# A component that reuses another's work waits for it in the same lane: kube-node links against the packages the
+# kubernetes build compiled and istio-node against istioctl's (two concurrent builds would compile them twice);
+# debian-rootfs needs mmdebstrap from node-packages.
+predecessor() {
+  case $1 in
+    kube-node) echo kubernetes ;;
+    istio-node) echo istioctl ;;
+    debian-rootfs) echo node-packages ;;
+  esac
+}
 # Every binary reports its own version (stderr), so a run's log says exactly what it tested against.
 report_versions() {
   # A version command cut short by `grep -m 1` dies of SIGPIPE; that is expected, not a failure.
@@ -527,6 +570,36 @@ report_versions() {
   done
 }
 
-results=$(for component in "${components[@]}"; do provide_one "$component"; done)
+# Each lane runs a chain of components (a component and those that wait for it); output per component in a
+# scratch directory, printed in the requested order once every lane is done.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+chains=()
+for component in "${components[@]}"; do
+  before=$(predecessor "$component")
+  placed=0
+  if [ -n "$before" ]; then
+    for i in "${!chains[@]}"; do
+      if [[ " ${chains[$i]} " == *" $before "* ]]; then chains[i]="${chains[$i]} $component"; placed=1; break; fi
+    done
+  fi
+  [ "$placed" = 1 ] || chains+=("$component")
+done
+run_chain() {
+  local component
+  for component in $1; do
+    provide_one "$component" >"$scratch/$component.out" || return 1
+    touch "$scratch/$component.ok"
+  done
+}
+for chain in "${chains[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  run_chain "$chain" &
+done
+wait
+failed=()
+for component in "${components[@]}"; do [ -f "$scratch/$component.ok" ] || failed+=("$component"); done
+[ ${#failed[@]} -eq 0 ] || { log "not provisioned: ${failed[*]} (see above)"; exit 1; }
+results=$(for component in "${components[@]}"; do cat "$scratch/$component.out"; done)
 echo "$results"
 [ -n "${TENANTMESH_QUIET:-}" ] || report_versions <<<"$results"
