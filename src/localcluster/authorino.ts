@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Kube, KubeObject } from '../kube/index.ts';
 import { readManifests } from '../testenv/cluster.ts';
 import { assetPath, type Assets } from '../testenv/provision.ts';
-import { waitForDeployment } from './node.ts';
+import { waitForDeployment, waitForRollout } from './node.ts';
 import { restrictedContainerSecurity } from './pod-security.ts';
 
 /**
@@ -13,6 +14,18 @@ export const authorinoNamespace = 'authorino';
 const name = 'authorino';
 export const authorinoService = 'authorino-authorino-authorization';
 const labels = { 'app.kubernetes.io/name': 'authorino' };
+
+/**
+ * The CAs Authorino trusts beyond its image's for https to OIDC issuers (discovery document and JWKS): the
+ * ConfigMap's files, named by `SSL_CERT_DIR`, which Go adds to the system's bundle. Optional: without a private
+ * issuer there is no ConfigMap and nothing changes.
+ */
+export const authorinoIssuerTrust = {
+  configMap: 'tenantmesh-oidc-ca',
+  mountPath: '/etc/tenantmesh/oidc-ca',
+  /** Pod template annotation: the trusted CAs' digest, so a changed CA restarts Authorino (Go reads them once). */
+  annotation: 'tenantmesh.io/oidc-ca-sha256',
+} as const;
 
 /** The shipped policy that makes the mesh's mTLS mandatory to and at Authorino (authorino/README.md). */
 const meshTransportFile = fileURLToPath(new URL('../../authorino/mesh-transport.yaml', import.meta.url));
@@ -72,8 +85,18 @@ export function renderAuthorino(image: string): KubeObject[] {
                 ],
                 readinessProbe: { httpGet: { path: '/readyz', port: 8081 }, periodSeconds: 2 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 8081 }, periodSeconds: 10 },
+                env: [{ name: 'SSL_CERT_DIR', value: authorinoIssuerTrust.mountPath }],
                 resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
                 securityContext: restrictedContainerSecurity(65532),
+                volumeMounts: [
+                  { name: 'oidc-ca', mountPath: authorinoIssuerTrust.mountPath, readOnly: true },
+                ],
+              },
+            ],
+            volumes: [
+              {
+                name: 'oidc-ca',
+                configMap: { name: authorinoIssuerTrust.configMap, optional: true },
               },
             ],
           },
@@ -120,4 +143,51 @@ export async function installAuthorino(options: {
     await options.kube.applyObject(object, { fieldManager: 'tenantmesh-node', force: true });
   }
   options.log(`[authorino] available in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * What makes Authorino trust a private OIDC issuer's CA: the CA in its trust ConfigMap, and the CA's digest on its
+ * Pod template (applied by a field manager of its own, so only that annotation is owned), which rolls the Pod: Go
+ * loads its trusted CAs once per process.
+ */
+export function renderAuthorinoIssuerTrust(caPem: string): KubeObject[] {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: authorinoIssuerTrust.configMap, namespace: authorinoNamespace },
+      data: { 'ca.crt': caPem },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: authorinoNamespace },
+      spec: {
+        template: {
+          metadata: {
+            annotations: {
+              [authorinoIssuerTrust.annotation]: createHash('sha256').update(caPem).digest('hex'),
+            },
+          },
+        },
+      },
+    },
+  ] as KubeObject[];
+}
+
+/**
+ * Makes the node's Authorino trust `caPem` for OIDC issuers and waits until a Pod that does serves alone; false
+ * (nothing done) on a node without Authorino.
+ */
+export async function trustIssuerCaInAuthorino(
+  kube: Kube,
+  caPem: string,
+  timeoutMs = 180_000,
+): Promise<boolean> {
+  if (!(await kube.get('apps/v1', 'Deployment', name, authorinoNamespace))) return false;
+  for (const object of renderAuthorinoIssuerTrust(caPem)) {
+    await kube.applyObject(object, { fieldManager: 'tenantmesh-node-issuer-trust', force: true });
+  }
+  await waitForRollout(kube, authorinoNamespace, name, timeoutMs);
+  return true;
 }

@@ -6,6 +6,7 @@ import {
   consoleClientId,
   hashPasswords,
   makeDemoUsers,
+  otherApplicationClientId,
   renderDexConfig,
   type DexInfo,
 } from '../testenv/dex.ts';
@@ -149,6 +150,9 @@ export async function makeIdentityProvider(options: {
     tlsKeyPath: '/etc/dex/tls/tls.key',
     consoleClient: info.console,
     users: await hashPasswords(users),
+    // End-to-end tests take the demo users' ID tokens headlessly, and one of an application tenantmesh does not accept.
+    passwordGrant: true,
+    otherPublicClients: [otherApplicationClientId],
   });
   const secret = (name: string, stringData: Record<string, string>) =>
     ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData }) as KubeObject;

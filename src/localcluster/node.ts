@@ -389,6 +389,39 @@ export async function waitForDeployment(kube: Kube, namespace: string, name: str
   );
 }
 
+/**
+ * Waits until a Deployment's latest template runs alone: the controller saw the change, every replica is updated
+ * and available, and no Pod of an older template is left.
+ */
+export async function waitForRollout(kube: Kube, namespace: string, name: string, timeoutMs: number) {
+  await waitFor(
+    async () => {
+      const deployment = await kube.get<
+        KubeObject & {
+          metadata: { generation?: number };
+          spec?: { replicas?: number };
+          status?: {
+            observedGeneration?: number;
+            replicas?: number;
+            updatedReplicas?: number;
+            availableReplicas?: number;
+          };
+        }
+      >('apps/v1', 'Deployment', name, namespace);
+      if (!deployment) return false;
+      const wanted = deployment.spec?.replicas ?? 1;
+      const status = deployment.status ?? {};
+      return (
+        (status.observedGeneration ?? 0) >= (deployment.metadata.generation ?? 1) &&
+        status.updatedReplicas === wanted &&
+        status.replicas === wanted &&
+        (status.availableReplicas ?? 0) >= wanted
+      );
+    },
+    { description: `Deployment ${namespace}/${name} rolled out`, timeoutMs, intervalMs: 500 },
+  );
+}
+
 function kubeletApiAdminBinding(): KubeObject {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',

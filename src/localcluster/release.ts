@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { createKube, type Kube, type KubeObject } from '../kube/index.ts';
+import { trustIssuerCaInAuthorino } from './authorino.ts';
 import {
   consoleReleaseValues,
   identityProvider,
@@ -155,6 +156,8 @@ export async function prepareRelease(
     for (const object of made.objects) await apply(object);
     dex = made.info;
   }
+  // Authorino verifies the issuer's tokens itself (discovery and JWKS over https), so it trusts Dex's CA too.
+  if (dex) await trustIssuerCaInAuthorino(kube, dex.caPem);
   await waitForDeployment(kube, namespace, 'minio', 120_000);
   await waitForDeployment(kube, namespace, registryDatabase.name, 120_000);
   if (dex) await waitForDeployment(kube, namespace, identityProvider.name, 120_000);

@@ -5,6 +5,11 @@ import { stringify } from 'yaml';
 /** OAuth client ids of the local platform's identity provider. */
 export const consoleClientId = 'tenantmesh-console';
 export const cliClientId = 'tenantmesh-cli';
+/**
+ * A public client of some other application at the same identity provider: tenantmesh accepts none of its tokens
+ * (not among an issuer's audiences). Rendered only where tests need such a token.
+ */
+export const otherApplicationClientId = 'another-application';
 
 /** The demo people of the local platform, each standing for one kind of user. */
 export type DemoRole = 'platform-admin' | 'tenant-admin' | 'tenant-user' | 'no-rights';
@@ -82,6 +87,13 @@ export interface DexConfigInput {
   /** Users with their bcrypt password hashes (never the passwords). */
   users: { email: string; name: string; groups: string[]; hash: string; userId: string }[];
   idTokenLifetime?: string;
+  /**
+   * Allow the resource owner password grant (any client, the local connector's users): headless clients such as
+   * end-to-end tests get a demo user's ID token without a browser. Off unless asked.
+   */
+  passwordGrant?: boolean;
+  /** Public clients of other applications (ids), e.g. {@link otherApplicationClientId}. */
+  otherPublicClients?: string[];
 }
 
 /**
@@ -100,7 +112,12 @@ export function renderDexConfig(input: DexConfigInput): string {
         skipApprovalScreen: true,
         passwordConnector: 'local',
         responseTypes: ['code'],
-        grantTypes: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+        grantTypes: [
+          'authorization_code',
+          'refresh_token',
+          'urn:ietf:params:oauth:grant-type:device_code',
+          ...(input.passwordGrant ? ['password'] : []),
+        ],
       },
       expiry: {
         idTokens: input.idTokenLifetime ?? '1h',
@@ -116,6 +133,7 @@ export function renderDexConfig(input: DexConfigInput): string {
           redirectURIs: input.consoleClient.redirectUris,
         },
         { id: cliClientId, name: 'tenantmesh CLI', public: true },
+        ...(input.otherPublicClients ?? []).map((id) => ({ id, name: id, public: true })),
       ],
       staticPasswords: input.users.map((user) => ({
         email: user.email,

@@ -34,6 +34,7 @@ describe('Dex on the local node', () => {
         .stringData;
     const config = parse(data('tenantmesh-dex-config')['config.yaml']!) as {
       issuer: string;
+      oauth2: { grantTypes: string[] };
       staticClients: { id: string; secret?: string; redirectURIs?: string[] }[];
       staticPasswords: { email: string; hash: string }[];
     };
@@ -43,6 +44,9 @@ describe('Dex on the local node', () => {
       secret: info.console.clientSecret,
       redirectURIs: ['http://127.0.0.1:4321/console/auth/callback'],
     });
+    // Headless clients (the end-to-end tests) take the demo users' tokens, also for an application not accepted.
+    expect(config.oauth2.grantTypes).toContain('password');
+    expect(config.staticClients.map((c) => c.id)).toContain('another-application');
     expect(data('tenantmesh-console-client')).toEqual({ clientSecret: info.console.clientSecret });
     expect(config.staticPasswords.map((p) => p.email)).toEqual(info.users.map((u) => u.email));
     const everything = stringify(objects);
