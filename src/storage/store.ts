@@ -437,38 +437,41 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
   }
 
   /**
-   * Upload of a body whose size is unknown (chunked transfer): buffered in `bufferedPartBytes` parts, so memory
-   * stays bounded; our own multipart calls on a unique key, never minio-js's putObject resumption logic.
+   * Upload of a body whose size is unknown (chunked transfer): copied into one `bufferedPartBytes` buffer that
+   * is sent as a part whenever it is full and then reused, so one part is in memory however large the body;
+   * our own multipart calls on a unique key, never minio-js's putObject resumption logic.
    */
   async function putUnknownSize(bucket: string, key: string, body: Readable): Promise<void> {
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
+    const part = Buffer.allocUnsafe(bufferedPartBytes);
+    let filled = 0;
     let s3UploadId: string | undefined;
     const parts: { part: number; etag: string }[] = [];
     const flushPart = async (): Promise<void> => {
       s3UploadId ??= await client.initiateNewMultipartUpload(bucket, key, {});
-      const part = parts.length + 1;
+      const number = parts.length + 1;
+      // minio-js is done with the buffer once the part is stored, so it can be refilled afterwards.
       const { etag } = await client.uploadPart(
-        { bucketName: bucket, objectName: key, uploadID: s3UploadId, partNumber: part, headers: {} },
-        Buffer.concat(pending, pendingBytes),
+        { bucketName: bucket, objectName: key, uploadID: s3UploadId, partNumber: number, headers: {} },
+        part.subarray(0, filled),
       );
-      parts.push({ part, etag });
-      pending = [];
-      pendingBytes = 0;
+      parts.push({ part: number, etag });
+      filled = 0;
     };
     try {
       for await (const chunk of body) {
-        pending.push(chunk as Buffer);
-        pendingBytes += (chunk as Buffer).length;
-        if (pendingBytes >= bufferedPartBytes) await flushPart();
+        for (let offset = 0; offset < (chunk as Buffer).length;) {
+          const copied = (chunk as Buffer).copy(part, filled, offset);
+          filled += copied;
+          offset += copied;
+          if (filled === bufferedPartBytes) await flushPart();
+        }
       }
       if (s3UploadId === undefined) {
         // Small or empty body: one plain PUT (minio-js 8.0.7 mishandles empty unknown-size streams).
-        const whole = Buffer.concat(pending, pendingBytes);
-        await streamPut(client, { bucket, key }, Readable.from([whole]), whole.length);
+        await streamPut(client, { bucket, key }, Readable.from([part.subarray(0, filled)]), filled);
         return;
       }
-      if (pendingBytes > 0) await flushPart();
+      if (filled > 0) await flushPart();
       await client.completeMultipartUpload(bucket, key, s3UploadId, parts);
     } catch (error) {
       if (s3UploadId !== undefined)

@@ -1,20 +1,26 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { Invalid } from './errors.ts';
+import { transferGcPacer, type GcPacer } from './gc-pacer.ts';
 
 /**
  * A pass-through stream that hashes (SHA-256) and counts the bytes flowing through it, so an upload is
  * checksummed on the way to the object store without holding more than one chunk in memory.
  *
  * With `maxBytes` it fails as soon as more bytes arrive than allowed, and with `expectedBytes` it fails at the
- * end when the total differs, so a lying Content-Length or a truncated body can never be published.
+ * end when the total differs, so a lying Content-Length or a truncated body can never be published. Every
+ * chunk is reported to `pacer` (the process's by default), which keeps the dead chunks of a long transfer
+ * from piling up (src/storage/gc-pacer.ts).
  */
 export class HashingCounter extends Transform {
   #hash: Hash = createHash('sha256');
   #bytes = 0;
   #digest: string | undefined;
 
-  constructor(private readonly limits: { maxBytes?: number; expectedBytes?: number } = {}) {
+  constructor(
+    private readonly limits: { maxBytes?: number; expectedBytes?: number } = {},
+    private readonly pacer: GcPacer = transferGcPacer,
+  ) {
     super();
   }
 
@@ -37,6 +43,7 @@ export class HashingCounter extends Transform {
       return;
     }
     this.#hash.update(chunk);
+    this.pacer.passed(chunk.length);
     callback(null, chunk);
   }
 

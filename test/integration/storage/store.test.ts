@@ -115,6 +115,23 @@ describe('model store against a real MinIO', () => {
     );
   });
 
+  it('cuts a body of unknown length into parts where the chunks do not line up with them', async () => {
+    const tenant = await freshTenant();
+    const small = createModelStore({ ...endpoint, bufferedPartBytes: 5 * MIB });
+    // Parts of 5, 5 and 3 MiB + 1 byte, every boundary inside a chunk.
+    const chunks = [
+      randomBytes(3 * MIB),
+      randomBytes(3 * MIB),
+      randomBytes(3 * MIB),
+      randomBytes(4 * MIB + 1),
+    ];
+    const manifest = await small.putVersionFile(tenant, 'chunked', '1', 'w.bin', Readable.from(chunks));
+    expect(manifest.files[0]).toEqual({ name: 'w.bin', size: 13 * MIB + 1, sha256: sha256(...chunks) });
+    expect(await readAll((await store.download(tenant, 'chunked', '1', 'w.bin')).stream)).toEqual(
+      Buffer.concat(chunks),
+    );
+  });
+
   it('lists models and versions and serves byte ranges of a published file', async () => {
     const tenant = await freshTenant();
     const data = Buffer.from('0123456789');
