@@ -34,6 +34,8 @@ export interface WorkQueueOptions {
   qps?: number;
   /** Token bucket size: how many rate-limited adds may happen at once. Default 100. */
   burst?: number;
+  /** How many background keys may be processed at once while a change is being processed. Default 1. */
+  backgroundWhileChanging?: number;
   clock?: Clock;
   metrics?: WorkQueueMetrics;
 }
@@ -44,7 +46,10 @@ export interface WorkQueueOptions {
  * processing is never handed to a second worker — re-added meanwhile, it is marked dirty and queued again
  * on `done`; failures back off per key and globally (`addRateLimited`, reset by `forget`); and `shutdown`
  * lets in-flight work finish. Keys queued for a change go before keys queued as background work
- * ({@link Priority}); a background key that a change re-adds moves up, keeping one entry.
+ * ({@link Priority}); a background key that a change re-adds moves up, keeping one entry. While a change is
+ * being processed, background keys are handed to one worker at a time (`backgroundWhileChanging`): the
+ * workers share one event loop, and a pass of no-op reconciles on every worker would slow the change's own
+ * reconcile as much as a long queue did; one worker keeps background work going however busy the cluster is.
  */
 export class WorkQueue {
   private readonly clock: Clock;
@@ -52,14 +57,16 @@ export class WorkQueue {
   private readonly maxDelayMs: number;
   private readonly qps: number;
   private readonly burst: number;
+  private readonly backgroundWhileChanging: number;
   private readonly metrics: WorkQueueMetrics;
 
   /** Keys waiting for a worker, per priority, in the order they came (a Set keeps insertion order). */
   private readonly queued: Record<Priority, Set<string>> = { change: new Set(), background: new Set() };
   /** Keys that need processing (queued, or re-added while processing), with the priority they need it at. */
   private readonly dirty = new Map<string, Priority>();
-  /** Keys a worker holds, with the time it took them. */
-  private readonly processing = new Map<string, number>();
+  /** Keys a worker holds, with the time it took them and the priority they were handed out at. */
+  private readonly processing = new Map<string, { startedAt: number; priority: Priority }>();
+  private readonly inFlight: Record<Priority, number> = { change: 0, background: 0 };
   private readonly enqueuedAt = new Map<string, number>();
   private readonly waiting = new Map<string, { readyAt: number; timer: TimerHandle }>();
   private readonly failures = new Map<string, number>();
@@ -75,6 +82,7 @@ export class WorkQueue {
     this.maxDelayMs = options.maxDelayMs ?? 1_000_000;
     this.qps = options.qps ?? 10;
     this.burst = options.burst ?? 100;
+    this.backgroundWhileChanging = Math.max(1, options.backgroundWhileChanging ?? 1);
     this.metrics = options.metrics ?? {};
     this.tokens = this.burst;
     this.tokensUpdatedAt = this.clock.now();
@@ -153,23 +161,26 @@ export class WorkQueue {
    */
   get(): Promise<string | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
-    const key = this.next();
-    if (key !== undefined) return Promise.resolve(this.startProcessing(key));
+    const key = this.take();
+    if (key !== undefined) return Promise.resolve(key);
     return new Promise((resolve) => this.getters.push(resolve));
   }
 
   /** Releases a key a worker got; if it was re-added meanwhile it is queued again now. */
   done(key: string): void {
-    const startedAt = this.processing.get(key);
-    if (startedAt === undefined) return;
+    const held = this.processing.get(key);
+    if (held === undefined) return;
     this.processing.delete(key);
-    this.metrics.onWorkDuration?.(this.clock.now() - startedAt);
+    this.inFlight[held.priority]--;
+    this.metrics.onWorkDuration?.(this.clock.now() - held.startedAt);
     if (this.shuttingDown) {
       if (this.processing.size === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
       return;
     }
     const priority = this.dirty.get(key);
     if (priority !== undefined) this.enqueue(key, priority);
+    // The end of a change may let background keys out to waiting workers again.
+    else this.dispatch();
   }
 
   /**
@@ -195,31 +206,37 @@ export class WorkQueue {
 
   private enqueue(key: string, priority: Priority): void {
     this.enqueuedAt.set(key, this.clock.now());
-    const getter = this.getters.shift();
-    if (getter) {
-      getter(this.startProcessing(key));
-      return;
-    }
     this.queued[priority].add(key);
     this.metrics.onDepth?.(this.len());
+    this.dispatch();
   }
 
-  /** Takes the oldest change, else the oldest background key. */
-  private next(): string | undefined {
-    for (const keys of [this.queued.change, this.queued.background]) {
-      const first = keys.values().next();
-      if (!first.done) {
-        keys.delete(first.value);
-        return first.value;
-      }
+  /** Hands keys to waiting workers while there are keys they may take. */
+  private dispatch(): void {
+    while (this.getters.length > 0) {
+      const key = this.take();
+      if (key === undefined) return;
+      this.getters.shift()!(key);
     }
+  }
+
+  /** Takes the oldest change, else the oldest background key if background work may run now. */
+  private take(): string | undefined {
+    const change = this.queued.change.values().next();
+    if (!change.done) return this.startProcessing(change.value, 'change');
+    const backgroundMayRun =
+      this.inFlight.change === 0 || this.inFlight.background < this.backgroundWhileChanging;
+    const background = this.queued.background.values().next();
+    if (!background.done && backgroundMayRun) return this.startProcessing(background.value, 'background');
     return undefined;
   }
 
-  private startProcessing(key: string): string {
+  private startProcessing(key: string, priority: Priority): string {
     const now = this.clock.now();
+    this.queued[priority].delete(key);
     this.dirty.delete(key);
-    this.processing.set(key, now);
+    this.processing.set(key, { startedAt: now, priority });
+    this.inFlight[priority]++;
     const enqueuedAt = this.enqueuedAt.get(key);
     this.enqueuedAt.delete(key);
     if (enqueuedAt !== undefined) this.metrics.onQueueLatency?.(now - enqueuedAt);

@@ -1,13 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WorkQueue, runWorkers } from '../../../src/operator/workqueue.ts';
 
-/** Collects every key a queue hands out within the current fake-timer turn. */
+/** Collects every key a queue hands out within the current fake-timer turn, to one worker that finishes each. */
 async function drainReady(queue: WorkQueue): Promise<string[]> {
   const keys: string[] = [];
   while (queue.len() > 0) {
     const key = await queue.get();
     if (key === undefined) break;
     keys.push(key);
+    queue.done(key);
   }
   return keys;
 }
@@ -220,6 +221,33 @@ describe('WorkQueue', () => {
     queue.done(key);
 
     expect(await drainReady(queue)).toEqual(['acme', 'resynced']);
+  });
+
+  it('hands background keys to one worker at a time while a change is being processed', async () => {
+    const queue = new WorkQueue();
+    queue.add('changed');
+    queue.add('resynced-1', 'background');
+    queue.add('resynced-2', 'background');
+    expect(await queue.get()).toBe('changed');
+    expect(await queue.get()).toBe('resynced-1');
+
+    let third: string | undefined = 'waiting';
+    void queue.get().then((key) => (third = key));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(third).toBe('waiting');
+    // A second change is not held back by the background limit.
+    queue.add('changed-too');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(third).toBe('changed-too');
+
+    let fourth: string | undefined = 'waiting';
+    void queue.get().then((key) => (fourth = key));
+    queue.done('changed');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fourth).toBe('waiting');
+    queue.done('changed-too');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fourth).toBe('resynced-2');
   });
 
   it('adds a delayed key with the priority it was asked for', async () => {
