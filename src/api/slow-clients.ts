@@ -41,7 +41,8 @@ const watches = new WeakMap<IncomingMessage, BodyWatch>();
  * and trickles it is cut off even after its 401 went out (Node keeps reading the rest of the body).
  */
 export function watchRequestBody(request: IncomingMessage, limits: RequestTimeLimits): void {
-  if (request.complete) return;
+  // Most requests (every GET) carry no body: two timers and a hook per request would be pure overhead.
+  if (request.complete || !declaresBody(request.headers)) return;
   const cutOff = () => request.socket.destroy();
   let idle: NodeJS.Timeout | undefined;
   const watch: BodyWatch = {
@@ -69,6 +70,16 @@ export function watchRequestBody(request: IncomingMessage, limits: RequestTimeLi
   };
   request.once('end', done);
   request.once('close', done);
+}
+
+/**
+ * Whether a request has a body to wait for: HTTP/1.1 frames a request body only by Content-Length or
+ * Transfer-Encoding (RFC 9112 §6.3), so a request with neither, or with a length of 0, has none.
+ */
+export function declaresBody(headers: IncomingMessage['headers']): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && length !== '0';
 }
 
 /**
