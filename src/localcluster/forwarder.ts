@@ -7,6 +7,11 @@ import path from 'node:path';
  * a process inside the namespace (this file run as a program) accepts on a Unix socket per target and connects
  * to the target's address there; Unix sockets live in the file system, which both sides share, so the host
  * side just listens on 127.0.0.1 and pipes each connection into the matching socket.
+ *
+ * Both TCP legs (the host's accepted connection and the connection to the target) turn Nagle's algorithm off:
+ * a relay writes each chunk as it arrives, so a protocol that writes a message in pieces (HTTP/2 frames: headers,
+ * data, trailers) would otherwise have its second piece held until the peer's delayed ACK, tens of milliseconds.
+ * Unix sockets have no such buffering.
  */
 
 /** One forwarded target: a name (the socket's file name) and an address inside the namespace. */
@@ -49,7 +54,7 @@ export function serveInNamespace(socketDir: string, targets: ForwardTarget[]): n
     const socketPath = socketPathFor(socketDir, target.name);
     rmSync(socketPath, { force: true });
     const server = net.createServer((client) => {
-      const upstream = net.connect({ host: target.host, port: target.port });
+      const upstream = net.connect({ host: target.host, port: target.port, noDelay: true });
       pipeBoth(client, upstream);
     });
     server.listen(socketPath);
@@ -63,7 +68,7 @@ export async function listenOnLoopback(
   port = 0,
 ): Promise<{ port: number; close(): Promise<void> }> {
   const connections = new Set<net.Socket>();
-  const server = net.createServer((client) => {
+  const server = net.createServer({ noDelay: true }, (client) => {
     connections.add(client);
     client.on('close', () => connections.delete(client));
     pipeBoth(client, net.connect(socketPath));
