@@ -7,9 +7,10 @@
  * - directly: the same image, model and puller in a Pod without a sidecar, reached in plain text through a
  *   loopback forward (the baseline).
  *
- * Prints the throughput of each at saturation and their ratio, and p50/p99 latency at a fixed rate with the
- * added latency, with Authorino's decision cache on (the platform default, 30 s) and off (TTL 0). Numbers from a
- * 2-core machine that also runs the whole node are an upper bound of the cost; compare them side by side only.
+ * Prints the throughput of each at saturation and their ratio, and p50/p90/p99 latency at fixed rates with the
+ * added latency, with Authorino's decision cache on (the platform default, 30 s) and off (TTL 0), and with a new
+ * connection (TLS handshake) per call at the lowest rate. Numbers from a 2-core machine that also runs the whole
+ * node are an upper bound of the cost; compare them side by side only.
  */
 import { readFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -106,7 +107,7 @@ async function run(node: RunningNode, work: string): Promise<void> {
     status: { url: string };
   };
   const host = new URL(shown.status.url).hostname;
-  const throughPlatform = createInferClient({
+  const platformClientOptions = {
     address: `127.0.0.1:${gatewayPort}`,
     authority: host,
     tls: {
@@ -115,7 +116,8 @@ async function run(node: RunningNode, work: string): Promise<void> {
       keyPem: readFileSync(path.join(certificates, 'bench.key'), 'utf8'),
       serverName: host,
     },
-  });
+  };
+  const throughPlatform = createInferClient(platformClientOptions);
 
   // The baseline: the operator's own Deployment of the endpoint, copied without a sidecar and outside the
   // endpoint's Service, so only the gateway, Authorino and the sidecars are missing from its path.
@@ -137,16 +139,31 @@ async function run(node: RunningNode, work: string): Promise<void> {
   await waitUntilAnswering(infer(direct), 'the direct copy');
 
   const results: Record<string, Measured> = {};
-  const measure = async (name: string, call: Call) => {
+  const measure = async (name: string, call: Call, atRates = rates) => {
+    log(`[bench] ${name}: measuring`);
     await saturate(call, concurrency, 3); // warm-up: connections, Authorino's cache, MLServer's first calls
     const saturated = await saturate(call, concurrency, seconds);
     const fixed: Record<number, RateResult> = {};
-    for (const rate of rates) fixed[rate] = await fixedRate(call, rate, seconds);
+    for (const rate of atRates) fixed[rate] = await fixedRate(call, rate, seconds);
     results[name] = { saturated, fixed };
     log(`[bench] ${name}: ${saturated.throughput.toFixed(0)} calls/s saturated`);
   };
   await measure('direct', infer(direct));
   await measure('gateway, Authorino cache on', infer(throughPlatform));
+  // Connection reuse: every call on a new client, so a new TCP connection and mTLS handshake to the gateway
+  // (each client keeps its own connection); at the lowest rate only, since the handshakes cost the most CPU.
+  await measure(
+    'gateway, cache on, new connection per call',
+    async () => {
+      const client = createInferClient(platformClientOptions);
+      try {
+        await infer(client)();
+      } finally {
+        client.close();
+      }
+    },
+    rates.slice(0, 1),
+  );
 
   // Authorino's decision cache off: the platform's TTL 0 renders AuthConfigs without a cache.
   await runHelm(target, [
@@ -211,8 +228,9 @@ function print(results: Record<string, Measured>): void {
   );
   for (const [name, { fixed }] of Object.entries(results)) {
     for (const rate of rates) {
-      const at = fixed[rate]!;
+      const at = fixed[rate];
       const base = baseline.fixed[rate]!;
+      if (!at) continue;
       lines.push(
         `| ${name} | ${rate}/s | ${ms(at.p50)} | ${ms(at.p90)} | ${ms(at.p99)} | ${ms(at.p50 - base.p50)} | ` +
           `${ms(at.p90 - base.p90)} | ${ms(at.p99 - base.p99)} | ${at.errors} |`,

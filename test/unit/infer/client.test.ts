@@ -146,6 +146,17 @@ describe('infer client over mTLS with tenant certificates', () => {
     expect(server.calls.at(-1)).toMatchObject({ method: 'ServerReady', authority: `${HOST}:443` });
   });
 
+  it('keeps one connection per client: its calls share it, another client opens its own', async () => {
+    const peerOf = async (created: InferClient) => {
+      await created.kserve.serverReady();
+      return server.calls.at(-1)!.peer;
+    };
+    const reused = client();
+    const first = await peerOf(reused);
+    expect(await peerOf(reused)).toBe(first);
+    expect(await peerOf(client())).not.toBe(first);
+  });
+
   it('carries messages above 4 MiB both ways with the raised default limit', async () => {
     const values = 1_500_000; // 6 MB of FP32 each way
     const data = Array.from({ length: values }, (_, i) => i % 1000);

@@ -52,6 +52,8 @@ export interface RecordedCall {
   /** The HTTP/2 :authority the client sent. */
   authority: string;
   authorization: string | undefined;
+  /** The client's address and port: calls over one connection share it. */
+  peer: string;
 }
 
 /** A running model server. */
@@ -84,7 +86,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     model: string | undefined,
   ): boolean {
     const authorization = call.metadata.get('authorization')[0]?.toString();
-    calls.push({ method, authority: call.getHost(), authorization });
+    calls.push({ method, authority: call.getHost(), authorization, peer: call.getPeer() });
     if (options.requiredBearerToken !== undefined) {
       if (!authorization) {
         callback({ code: grpc.status.UNAUTHENTICATED, details: 'bearer token required' });
