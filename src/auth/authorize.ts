@@ -74,12 +74,25 @@ export const DEFAULT_DECISION_CACHE_ENTRIES = 10_000;
 interface CacheEntry {
   expiresAt: number;
   decision: Promise<Decision>;
+  /** Set once the review answered; only an answered decision is refreshed ahead of its expiry. */
+  answered?: boolean;
+  refreshing?: boolean;
 }
+
+/**
+ * A decision in the last fifth of its TTL is still served, and asked again in the background, so a key in
+ * steady use never makes a request wait for a review: otherwise every request that arrives while the
+ * expired decision is being reviewed again waits for that round trip (at 1,000 rps on one key, a 100 ms
+ * review under load is the route's p99).
+ */
+const REFRESH_AHEAD_FRACTION = 0.2;
 
 /**
  * Builds an authorizer that asks the apiserver through SubjectAccessReviews and caches each decision
  * briefly, so a burst of requests costs one review while a revoked grant stops working within the TTL.
- * Concurrent identical questions share one review; failed reviews are not cached.
+ * Concurrent identical questions share one review; failed reviews are not cached. A decision in use is
+ * reviewed again shortly before it expires, while it is still served, and is never served past its TTL
+ * (counted from when its review was asked).
  */
 export function createAuthorizer(port: SubjectAccessReviewPort, options: AuthorizerOptions = {}): Authorizer {
   const ttlMs = options.ttlMs ?? 10_000;
@@ -88,31 +101,59 @@ export function createAuthorizer(port: SubjectAccessReviewPort, options: Authori
   const now = options.now ?? (() => Date.now());
   const cache = new Map<string, CacheEntry>();
 
+  const review = (identity: Identity, action: TenantAction): Promise<Decision> =>
+    port.review(toReviewRequest(identity, action)).then((result) => ({
+      allowed: result.allowed,
+      reason: result.reason || (result.allowed ? 'allowed by RBAC' : 'no RBAC rule allows it'),
+    }));
+
+  const remember = (key: string, entry: CacheEntry): void => {
+    cache.delete(key);
+    cache.set(key, entry);
+    while (cache.size > maxEntries) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+  };
+
+  /** Reviews again in the background; the answer replaces the entry only if it is still the one cached. */
+  const refresh = (key: string, current: CacheEntry, identity: Identity, action: TenantAction): void => {
+    current.refreshing = true;
+    const expiresAt = now() + ttlMs;
+    review(identity, action).then(
+      (decision) => {
+        if (cache.get(key) === current)
+          remember(key, { expiresAt, decision: Promise.resolve(decision), answered: true });
+      },
+      // A failed refresh leaves the entry to expire; the next request then asks (and sees the failure).
+      () => undefined,
+    );
+  };
+
   return {
     can(identity, action) {
       const key = cacheKey(identity, action);
       const cached = cache.get(key);
-      if (cached && cached.expiresAt > now()) {
+      const at = now();
+      if (cached && cached.expiresAt > at) {
         // Re-insert so Map order tracks recency and eviction drops the least recently used entry.
         cache.delete(key);
         cache.set(key, cached);
+        if (cached.answered && !cached.refreshing && cached.expiresAt - at <= ttlMs * REFRESH_AHEAD_FRACTION)
+          refresh(key, cached, identity, action);
         return cached.decision;
       }
       cache.delete(key);
-      const decision = port.review(toReviewRequest(identity, action)).then((result) => ({
-        allowed: result.allowed,
-        reason: result.reason || (result.allowed ? 'allowed by RBAC' : 'no RBAC rule allows it'),
-      }));
-      const entry: CacheEntry = { expiresAt: now() + ttlMs, decision };
-      cache.set(key, entry);
-      decision.catch(() => {
-        if (cache.get(key) === entry) cache.delete(key);
-      });
-      while (cache.size > maxEntries) {
-        const oldest = cache.keys().next().value;
-        if (oldest === undefined) break;
-        cache.delete(oldest);
-      }
+      const decision = review(identity, action);
+      const entry: CacheEntry = { expiresAt: at + ttlMs, decision };
+      remember(key, entry);
+      decision.then(
+        () => (entry.answered = true),
+        () => {
+          if (cache.get(key) === entry) cache.delete(key);
+        },
+      );
       return decision;
     },
   };

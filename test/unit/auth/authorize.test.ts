@@ -73,12 +73,81 @@ describe('the SubjectAccessReview authorizer', () => {
     const { port, requests } = countingPort();
     const authorizer = createAuthorizer(port, { ttlMs: 5000 });
     await authorizer.can(bob, getAcme);
-    vi.advanceTimersByTime(4999);
+    vi.advanceTimersByTime(3999);
     await authorizer.can(bob, getAcme);
     expect(requests).toHaveLength(1);
-    vi.advanceTimersByTime(1);
+    vi.advanceTimersByTime(1001);
     await authorizer.can(bob, getAcme);
     expect(requests).toHaveLength(2);
+  });
+
+  it('serves a decision in the last fifth of its TTL and reviews it again meanwhile, so no request waits', async () => {
+    const { port, requests } = countingPort();
+    const authorizer = createAuthorizer(port, { ttlMs: 5000 });
+    await authorizer.can(bob, getAcme);
+    vi.advanceTimersByTime(4000);
+    await expect(authorizer.can(bob, getAcme)).resolves.toMatchObject({ allowed: true });
+    await authorizer.can(bob, getAcme);
+    expect(requests).toHaveLength(2);
+    vi.advanceTimersByTime(1500); // past the first decision's TTL, within the refreshed one's
+    await authorizer.can(bob, getAcme);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('applies a revoked grant from the refreshed review on', async () => {
+    let allowed = true;
+    const { port } = countingPort(() => allowed);
+    const authorizer = createAuthorizer(port, { ttlMs: 5000 });
+    await authorizer.can(bob, getAcme);
+    vi.advanceTimersByTime(4500);
+    allowed = false;
+    await expect(authorizer.can(bob, getAcme)).resolves.toMatchObject({ allowed: true });
+    await vi.waitFor(async () =>
+      expect(await authorizer.can(bob, getAcme)).toMatchObject({ allowed: false }),
+    );
+  });
+
+  it('never serves a decision past its TTL, even while its refresh has not answered', async () => {
+    const answers: ((allowed: boolean) => void)[] = [];
+    const authorizer = createAuthorizer(
+      {
+        review: () => new Promise((resolve) => answers.push((allowed) => resolve({ allowed }))),
+      },
+      { ttlMs: 5000 },
+    );
+    const first = authorizer.can(bob, getAcme);
+    answers[0]!(true);
+    await first;
+    vi.advanceTimersByTime(4500);
+    await authorizer.can(bob, getAcme); // starts the refresh, which hangs
+    expect(answers).toHaveLength(2);
+    vi.advanceTimersByTime(500);
+    const afterExpiry = authorizer.can(bob, getAcme);
+    expect(answers).toHaveLength(3);
+    answers[2]!(false);
+    await expect(afterExpiry).resolves.toMatchObject({ allowed: false });
+  });
+
+  it('lets a decision expire when its refresh fails, and asks again on the next request', async () => {
+    let calls = 0;
+    const authorizer = createAuthorizer(
+      {
+        async review() {
+          calls++;
+          if (calls === 2) throw Object.assign(new Error('apiserver down'), { code: 'Unavailable' });
+          return { allowed: true };
+        },
+      },
+      { ttlMs: 5000 },
+    );
+    await authorizer.can(bob, getAcme);
+    vi.advanceTimersByTime(4500);
+    await authorizer.can(bob, getAcme); // refresh fails in the background
+    await authorizer.can(bob, getAcme); // still the first decision, no second refresh yet
+    expect(calls).toBe(2);
+    vi.advanceTimersByTime(500);
+    await expect(authorizer.can(bob, getAcme)).resolves.toMatchObject({ allowed: true });
+    expect(calls).toBe(3);
   });
 
   it('keeps decisions apart for different groups, verbs and tenants', async () => {
