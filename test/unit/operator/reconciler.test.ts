@@ -60,8 +60,11 @@ const cacheBeforeEchoes: OperatorCache = {
   owned: () => undefined,
 };
 
-/** An apiserver that answers writes as a real one does for new objects, and keeps the statuses written. */
-function fakeApiserver() {
+/**
+ * A stub of our Kube port for this unit test of the reconciler's own logic (the operator's integration tests run it
+ * against a real apiserver): answers writes as the apiserver does for new objects, and records the statuses written.
+ */
+function recordingKube() {
   let resourceVersion = 100;
   const statuses = new Map<string, unknown>();
   const written = <T extends KubeObject>(object: T, extra: Partial<KubeObject['metadata']> = {}): T => ({
@@ -103,7 +106,7 @@ const store: StoragePort = {
 
 describe('TenantReconciler', () => {
   it("judges an endpoint by the Deployment it just applied, before the cache has seen that write's echo", async () => {
-    const { kube, statuses } = fakeApiserver();
+    const { kube, statuses } = recordingKube();
     const reconciler = new TenantReconciler({
       kube,
       platform,
