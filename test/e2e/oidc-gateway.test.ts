@@ -10,7 +10,9 @@ import { waitFor } from '../../src/testenv/wait.ts';
 import { trainSklearnModel, type TrainedModel } from '../support/sklearn-model.ts';
 import {
   endpointHost,
+  gatewayInferFlags,
   issueClientCertificate,
+  kserveInferArgs,
   removeServingUser,
   serveModel,
   servingUser,
@@ -92,23 +94,11 @@ function tokenFile(token: string): string {
 
 /** `tenantmesh infer` of the trained model's inputs through the gateway with a bearer token (and maybe a certificate). */
 function infer(token: string | undefined, options: { withCertificate: boolean }) {
-  const input = {
-    name: 'input-0',
-    datatype: 'FP64',
-    shape: [trained.inputs.length, trained.inputs[0]!.length],
-    data: trained.inputs.flat(),
-  };
   return admin.run(
     'infer',
-    ...['--address', `127.0.0.1:${installed.gatewayPort}`, '--authority', host, '--ca', certificate.ca],
-    ...(options.withCertificate ? ['--cert', certificate.cert, '--key', certificate.key] : []),
+    ...gatewayInferFlags(admin, host, certificate, options),
     ...(token === undefined ? [] : ['--token-file', tokenFile(token)]),
-    'kserve',
-    'infer',
-    '--model',
-    model,
-    '--input',
-    JSON.stringify(input),
+    ...kserveInferArgs(model, trained.inputs),
   );
 }
 

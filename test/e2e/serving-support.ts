@@ -153,12 +153,31 @@ export async function issueClientCertificate(
   };
 }
 
-/** `tenantmesh infer` flags: the gateway's loopback forward, the endpoint's host, a client certificate. */
-export function gatewayInferFlags(user: ServingUser, host: string, certificate: ClientCertificate): string[] {
+/**
+ * `tenantmesh infer` flags: the gateway's loopback forward, the endpoint's host, the tenant's CA and a client
+ * certificate (`withCertificate: false` leaves the certificate out, as a bearer-only caller does).
+ */
+export function gatewayInferFlags(
+  user: ServingUser,
+  host: string,
+  certificate: ClientCertificate,
+  { withCertificate = true }: { withCertificate?: boolean } = {},
+): string[] {
   return [
-    ...['--address', `127.0.0.1:${user.installed.gatewayPort}`, '--authority', host],
-    ...['--ca', certificate.ca, '--cert', certificate.cert, '--key', certificate.key],
+    ...['--address', `127.0.0.1:${user.installed.gatewayPort}`, '--authority', host, '--ca', certificate.ca],
+    ...(withCertificate ? ['--cert', certificate.cert, '--key', certificate.key] : []),
   ];
+}
+
+/** `kserve infer` arguments sending rows of FP64 features, the input the trained test models take. */
+export function kserveInferArgs(model: string, rows: number[][]): string[] {
+  const input = {
+    name: 'input-0',
+    datatype: 'FP64',
+    shape: [rows.length, rows[0]!.length],
+    data: rows.flat(),
+  };
+  return ['kserve', 'infer', '--model', model, '--input', JSON.stringify(input)];
 }
 
 /** Waits until the gateway routes `host` to a model that says it is ready (`tenantmesh infer kserve ready`). */
@@ -204,21 +223,10 @@ export async function inferThroughGateway(
   model: string,
   rows: number[][],
 ): Promise<InferAnswer> {
-  const input = {
-    name: 'input-0',
-    datatype: 'FP64',
-    shape: [rows.length, rows[0]!.length],
-    data: rows.flat(),
-  };
   const stdout = await user.cli(
     'infer',
     ...gatewayInferFlags(user, host, certificate),
-    'kserve',
-    'infer',
-    '--model',
-    model,
-    '--input',
-    JSON.stringify(input),
+    ...kserveInferArgs(model, rows),
   );
   return JSON.parse(stdout) as InferAnswer;
 }
