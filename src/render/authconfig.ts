@@ -50,8 +50,49 @@ function celList(values: readonly string[]): string {
  * are lower case; folding here means `Resnet.H` can never differ from `resnet.H` in any rule below.
  */
 export const REQUESTED_ENDPOINT_CEL = 'request.host.lowerAscii().split(".")[0]';
-const HAS_BEARER_CEL = '"authorization" in request.headers';
 const identity = (field: string) => `auth.identity.${field}`;
+
+/**
+ * Authorino's selector/operator/value condition. Authorino runs it with gjson on the authorization JSON it already
+ * has, while each CEL predicate or expression first converts that whole JSON (headers, XFCC certificate and all)
+ * into a CEL value, on every request: most of Authorino's CPU per call. So the rules a call passes on every
+ * request are written as patterns where a pattern says exactly what the CEL said; the CEL that remains runs only
+ * for bearer tokens or on a decision-cache miss.
+ */
+interface Pattern {
+  selector: string;
+  operator: 'eq' | 'neq' | 'incl' | 'excl' | 'matches';
+  value: string;
+}
+
+const pattern = (selector: string, operator: Pattern['operator'], value: string): Pattern => ({
+  selector,
+  operator,
+  value,
+});
+
+/**
+ * The request carries header `name` (lower case, as Envoy sends names), even with an empty value: `@keys` lists
+ * the header map's keys, so this is CEL's `name in request.headers`. Comparing the value would not be: gjson reads
+ * an absent header and an empty one both as "".
+ */
+const hasHeader = (name: string) => pattern('request.headers.@keys', 'incl', name);
+const lacksHeader = (name: string) => pattern('request.headers.@keys', 'excl', name);
+
+/** The identity was not normalised with this method; `tenantmeshMethod` is always a fixed string (an override). */
+const methodIsNot = (method: string) => pattern(identity(IDENTITY_FIELDS.method), 'neq', method);
+
+/**
+ * A Go (RE2) regexp for a host whose first DNS label is `endpoint` in any ASCII letter case, i.e. exactly
+ * `REQUESTED_ENDPOINT_CEL == endpoint`: lowerAscii folds only A-Z, so each letter gets a two-letter class rather than
+ * `(?i)`, which would also fold non-ASCII letters (the Kelvin sign into k); the label ends at a dot or at the end.
+ */
+export function firstLabelRegexp(endpoint: string): string {
+  const letters = [...endpoint].map((c) =>
+    /[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c.replace(/[\\^$.|?*+()[\]{}-]/g, '\\$&'),
+  );
+  return `^${letters.join('')}(\\.|$)`;
+}
 
 /** CEL that yields `[value]` for a string claim and the claim itself for a list claim. */
 function claimAsList(claim: string): string {
@@ -78,14 +119,17 @@ function clientCertificateIdentity(ctx: TenantContext): Record<string, unknown> 
   const usernamePrefix = clientCertificateUsername(ctx.name, '');
   return {
     // With a bearer token the token says who the caller is; the certificate only opened the TLS channel.
-    when: [{ predicate: `!(${HAS_BEARER_CEL})` }],
+    when: [lacksHeader('authorization')],
     x509: {
       selector: { matchLabels: { [LABELS.tenantCa]: ctx.name } },
       source: { xfccHeader: XFCC_HEADER },
     },
     overrides: {
       [IDENTITY_FIELDS.method]: { value: 'x509' },
-      [IDENTITY_FIELDS.user]: { expression: `${celString(usernamePrefix)} + auth.identity.CommonName` },
+      // A template: the prefix, then the subject's CommonName, which Authorino's x509 identity (Go's pkix.Name)
+      // always has, as a string ("" without a CN), so this is the CEL concatenation it replaces. The prefix is
+      // built from the tenant's DNS name: no braces or backslashes a template would read.
+      [IDENTITY_FIELDS.user]: { selector: `${usernamePrefix}{auth.identity.CommonName}` },
       [IDENTITY_FIELDS.groups]: {
         value: [clientCertificateGroup(ctx.name), ...IMPLICIT_GROUPS_OF_EVERY_CALLER],
       },
@@ -101,18 +145,20 @@ function oidcIdentity(issuer: OidcIssuer): Record<string, unknown> {
     : groups;
   const username = `${celString(rules.usernamePrefix)} + auth.identity[${celString(rules.usernameClaim)}]`;
   return {
-    when: [{ predicate: HAS_BEARER_CEL }],
+    // No `when`: without an `Authorization: Bearer …` header Authorino finds no credential and this identity fails
+    // at once, before any verification, which is what a `when` on the header did (at the cost of one more pass over
+    // the request JSON on every certificate call). It is the certificate identity that must not run beside a token.
     credentials: { authorizationHeader: { prefix: 'Bearer' } },
     jwt: { issuerUrl: issuer.issuerUrl },
     overrides: {
       [IDENTITY_FIELDS.method]: { value: 'oidc' },
       [IDENTITY_FIELDS.user]: { expression: username },
       [IDENTITY_FIELDS.groups]: { expression: effectiveGroupsCel(prefixedGroups) },
-      // Authorino checks signature, expiry and issuer; the audience is checked by the oidc-audience rule.
+      // Authorino checks signature, expiry and issuer; the audience is checked by the oidc-token rule.
       [IDENTITY_FIELDS.audienceAccepted]: {
         expression: `"aud" in auth.identity && ${claimAsList('aud')}.exists(a, a in ${celList(issuer.audiences)})`,
       },
-      // The API's claim rules (domain mapOidcClaims), checked by the oidc-claims rule.
+      // The API's claim rules (domain mapOidcClaims), checked by the oidc-token rule.
       [IDENTITY_FIELDS.claimsAccepted]: { expression: claimsAcceptedCel(rules, username, prefixedGroups) },
     },
   };
@@ -132,7 +178,7 @@ function serviceAccountIdentity(audiences: string[]): Record<string, unknown> {
   return {
     // After the OIDC issuers, so a token both could accept always maps the same way.
     priority: 1,
-    when: [{ predicate: HAS_BEARER_CEL }],
+    // No `when`, as for the OIDC issuers: no bearer credential, no TokenReview.
     credentials: { authorizationHeader: { prefix: 'Bearer' } },
     kubernetesTokenReview: audiences.length > 0 ? { audiences: [...audiences] } : {},
     overrides: {
@@ -164,7 +210,8 @@ function bearerIdentities(ctx: TenantContext): Record<string, unknown> {
 
 /**
  * A SubjectAccessReview of the normalised identity (its own groups, never a fixed list: a fixed list would let
- * anyone authenticated in), cached per identity and `extraCacheKey` for the platform's TTL.
+ * anyone authenticated in), cached per identity and `extraCacheKey` (selectors of what else decides the review)
+ * for the platform's TTL.
  */
 function identityReview(
   ctx: TenantContext,
@@ -173,20 +220,20 @@ function identityReview(
 ): Record<string, unknown> {
   return {
     kubernetesSubjectAccessReview: {
-      user: { expression: identity(IDENTITY_FIELDS.user) },
-      authorizationGroups: { expression: identity(IDENTITY_FIELDS.groups) },
+      // Selectors read the strings and the list as they are, as the CEL `auth.identity.<field>` did.
+      user: { selector: identity(IDENTITY_FIELDS.user) },
+      authorizationGroups: { selector: identity(IDENTITY_FIELDS.groups) },
       resourceAttributes,
     },
     // A TTL of 0 means no cache at all (every request asks the apiserver), not entries that expire at once.
     ...(ctx.platform.authorizationCacheTtlSeconds > 0
       ? {
           cache: {
+            // Resolved on every request, hit or miss, so a selector rather than CEL: a gjson multipath, the JSON
+            // array of the user, the groups and the rest, as one string (@tostr). JSON quoting keeps it
+            // unambiguous, unlike joining with separators a name may contain; every input of the review is in it.
             key: {
-              expression: [
-                identity(IDENTITY_FIELDS.user),
-                `${identity(IDENTITY_FIELDS.groups)}.join(",")`,
-                ...extraCacheKey,
-              ].join(' + "|" + '),
+              selector: `[${[identity(IDENTITY_FIELDS.user), identity(IDENTITY_FIELDS.groups), ...extraCacheKey].join(',')}]|@tostr`,
             },
             ttl: ctx.platform.authorizationCacheTtlSeconds,
           },
@@ -202,12 +249,18 @@ function clientSubjectRules(ctx: TenantContext): Record<string, unknown> {
     const allowed = endpoint.resource.spec.allowedClientSubjects;
     if (!allowed || allowed.length === 0) continue;
     rules[`client-subjects-${endpoint.endpoint}`] = {
-      when: [
-        { predicate: `${REQUESTED_ENDPOINT_CEL} == ${celString(endpoint.endpoint)}` },
-        { predicate: `${identity(IDENTITY_FIELDS.method)} == "x509"` },
-      ],
+      when: [pattern('request.host', 'matches', firstLabelRegexp(endpoint.endpoint))],
       patternMatching: {
-        patterns: [{ predicate: `auth.identity.CommonName in ${celList([...allowed].sort())}` }],
+        // Passes for other methods (as a `when` on the method would skip the rule), else the CN (a string in
+        // Authorino's x509 identity) must equal a listed name.
+        patterns: [
+          {
+            any: [
+              methodIsNot('x509'),
+              ...[...allowed].sort().map((name) => pattern('auth.identity.CommonName', 'eq', name)),
+            ],
+          },
+        ],
       },
     };
   }
@@ -225,51 +278,58 @@ function subjectAccessReview(ctx: TenantContext): Record<string, unknown> {
       namespace: { value: ctx.platform.servingNamespace },
       name: { expression: endpointName },
     },
-    [REQUESTED_ENDPOINT_CEL],
+    // The whole host decides the endpoint name above, so it keys the decision (its case and port variants get
+    // entries of their own: more reviews, never another answer).
+    ['request.host'],
   );
 }
 
 /**
- * A certificate caller must carry `O=<tenant>`, as every client certificate tenantmesh issues does: a CA shared
- * by two tenants (bring your own) would otherwise let one tenant's certificates call the other's endpoints.
+ * The rule on certificate callers. Their O must be the tenant, as in every client certificate tenantmesh issues: a
+ * CA shared by two tenants (bring your own) would otherwise let one tenant's certificates call the other's
+ * endpoints. A certificate-only tenant also requires the certificate itself, whatever else the caller sends.
  */
-function clientOrganizationRule(ctx: TenantContext): Record<string, unknown> {
-  return {
-    when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "x509"` }],
-    patternMatching: {
-      patterns: [
-        {
-          predicate: `"Organization" in auth.identity && ${celString(ctx.name)} in auth.identity.Organization`,
-        },
-      ],
-    },
-  };
-}
-
-/** The OIDC rules every bearer token of an issuer must pass: an accepted audience and the API's claim rules. */
-function oidcRules(ctx: TenantContext): Record<string, unknown> {
-  if (ctx.platform.oidcIssuers.length === 0) return {};
-  return {
-    'oidc-audience': {
-      when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "oidc"` }],
-      patternMatching: { patterns: [{ predicate: identity(IDENTITY_FIELDS.audienceAccepted) }] },
-    },
-    'oidc-claims': {
-      when: [{ predicate: `${identity(IDENTITY_FIELDS.method)} == "oidc"` }],
-      patternMatching: { patterns: [{ predicate: identity(IDENTITY_FIELDS.claimsAccepted) }] },
-    },
-  };
-}
-
-function authorization(ctx: TenantContext): Record<string, unknown> {
-  const rules: Record<string, unknown> = { 'client-organization': clientOrganizationRule(ctx) };
+function clientCertificateRule(ctx: TenantContext): Record<string, unknown> {
+  const patterns: unknown[] = [];
   if (clientAuthentication(ctx.tenant) === 'certificate') {
     // The gateway sets XFCC only for a certificate it verified (SANITIZE_SET strips a client's own), so its
     // presence means one was presented: a token alone is not enough for a certificate-only tenant.
-    rules['client-certificate-required'] = {
-      patternMatching: { patterns: [{ predicate: `${celString(XFCC_HEADER)} in request.headers` }] },
-    };
+    patterns.push(hasHeader(XFCC_HEADER));
   }
+  // Organization is a list in Authorino's x509 identity (null without O, which matches nothing), so `incl` is
+  // CEL's `"<tenant>" in Organization`; a caller of another method passes, as a `when` on the method skipped it.
+  patterns.push({ any: [methodIsNot('x509'), pattern('auth.identity.Organization', 'incl', ctx.name)] });
+  return { patternMatching: { patterns } };
+}
+
+/**
+ * The rule on OIDC callers: an accepted audience and the API's claim rules, flags the OIDC identity's overrides
+ * compute as booleans (gjson reads true as "true"); a caller of another method passes, as a `when` would skip it.
+ */
+function oidcRules(ctx: TenantContext): Record<string, unknown> {
+  if (ctx.platform.oidcIssuers.length === 0) return {};
+  const accepted = (flag: string) => pattern(identity(flag), 'eq', 'true');
+  return {
+    'oidc-token': {
+      patternMatching: {
+        patterns: [
+          {
+            any: [
+              methodIsNot('oidc'),
+              { all: [accepted(IDENTITY_FIELDS.audienceAccepted), accepted(IDENTITY_FIELDS.claimsAccepted)] },
+            ],
+          },
+        ],
+      },
+    },
+  };
+}
+
+/*
+ * Each rule is one evaluator, and each evaluator serialises the request JSON again: related checks share a rule.
+ */
+function authorization(ctx: TenantContext): Record<string, unknown> {
+  const rules: Record<string, unknown> = { 'client-certificate': clientCertificateRule(ctx) };
   Object.assign(rules, oidcRules(ctx));
   Object.assign(rules, clientSubjectRules(ctx));
   rules['tenant-rbac'] = subjectAccessReview(ctx);

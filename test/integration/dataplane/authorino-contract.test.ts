@@ -322,6 +322,18 @@ describe('client authentication: certificate (MUTUAL) versus certificateOrToken 
     },
   );
 
+  it.each(Object.keys(tenants) as (keyof typeof tenants)[])(
+    '%s: any Authorization header, even empty or not Bearer, makes a token caller; the certificate beside it is not used',
+    async (mode) => {
+      const cert = await pkis[mode]!.client('scoring-job');
+      const xfcc = { 'x-forwarded-client-cert': xfccFor(cert.certPem) };
+      for (const authorization of ['', 'Basic c2NvcmluZy1qb2I6eA==']) {
+        const result = await check(mode, { ...xfcc, authorization });
+        expect(result.code, JSON.stringify(authorization)).toBe(UNAUTHENTICATED);
+      }
+    },
+  );
+
   it('a granted token without a certificate is allowed only for the certificateOrToken tenant', async () => {
     const token = (mode: keyof typeof tenants) =>
       serviceAccountToken(env, ns, `${tenants[mode]}-pipeline`, { audiences: ['tenantmesh'] });

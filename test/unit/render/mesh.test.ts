@@ -2,7 +2,7 @@ import type { KubeObject } from '../../../src/domain/index.ts';
 import { gatewayPrincipal, platformConfig } from '../../../src/domain/index.ts';
 import { describe, expect, it } from 'vitest';
 import { renderPlatform, renderTenant, tenantContext } from '../../../src/render/index.ts';
-import { renderAuthConfig } from '../../../src/render/authconfig.ts';
+import { firstLabelRegexp, renderAuthConfig } from '../../../src/render/authconfig.ts';
 import { renderExtAuthzPolicy, renderGatewayOnlyPolicy } from '../../../src/render/authorizationpolicy.ts';
 import { renderDestinationRule } from '../../../src/render/destinationrule.ts';
 import { renderGateway } from '../../../src/render/gateway.ts';
@@ -109,8 +109,8 @@ describe('Istio objects', () => {
     });
 
     it('gets an AuthConfig without the certificate requirement (golden): identity comes from either', async () => {
-      const spec = specOf(renderAuthConfig(optional));
-      expect(spec.authorization).not.toHaveProperty('client-certificate-required');
+      const spec = specOf(renderAuthConfig(optional)) as { authorization: Record<string, Spec> };
+      expect(JSON.stringify(spec.authorization)).not.toContain('x-forwarded-client-cert');
       await expect(toYaml(renderAuthConfig(optional))).toMatchFileSnapshot(
         '__golden__/authconfig-certificate-or-token.yaml',
       );
@@ -175,17 +175,19 @@ describe('the AuthConfig', () => {
   });
 
   it('a certificate-only tenant (the default) requires the certificate the gateway verified, token or not', () => {
-    expect(specOf(authConfig).authorization).toMatchObject({
-      'client-certificate-required': {
-        patternMatching: { patterns: [{ predicate: '"x-forwarded-client-cert" in request.headers' }] },
-      },
+    const patterns = (spec.authorization['client-certificate']!.patternMatching as { patterns: unknown[] })
+      .patterns;
+    expect(patterns).toContainEqual({
+      selector: 'request.headers.@keys',
+      operator: 'incl',
+      value: 'x-forwarded-client-cert',
     });
   });
 
   it("passes the caller's groups, never a fixed list", () => {
     const sar = spec.authorization['tenant-rbac']!.kubernetesSubjectAccessReview as Spec;
-    expect(sar.authorizationGroups).toEqual({ expression: 'auth.identity.tenantmeshGroups' });
-    expect(sar.user).toEqual({ expression: 'auth.identity.tenantmeshUser' });
+    expect(sar.authorizationGroups).toEqual({ selector: 'auth.identity.tenantmeshGroups' });
+    expect(sar.user).toEqual({ selector: 'auth.identity.tenantmeshUser' });
     expect(sar).not.toHaveProperty('groups');
   });
 
@@ -226,9 +228,22 @@ describe('the AuthConfig', () => {
     );
     expect(accepted).toContain('!("" + auth.identity["email"]).startsWith("system:")');
     expect(accepted).toContain('.map(g, "oidc:" + g).all(g, !g.startsWith("system:"))');
-    expect(rendered.authorization['oidc-claims']).toEqual({
-      when: [{ predicate: 'auth.identity.tenantmeshMethod == "oidc"' }],
-      patternMatching: { patterns: [{ predicate: 'auth.identity.tenantmeshClaimsAccepted' }] },
+    expect(rendered.authorization['oidc-token']).toEqual({
+      patternMatching: {
+        patterns: [
+          {
+            any: [
+              { selector: 'auth.identity.tenantmeshMethod', operator: 'neq', value: 'oidc' },
+              {
+                all: [
+                  { selector: 'auth.identity.tenantmeshAudienceAccepted', operator: 'eq', value: 'true' },
+                  { selector: 'auth.identity.tenantmeshClaimsAccepted', operator: 'eq', value: 'true' },
+                ],
+              },
+            ],
+          },
+        ],
+      },
     });
     // The golden issuer maps `sub`: no email rule there.
     const golden = spec.authentication['oidc-0']!.overrides as Record<string, Spec>;
@@ -245,7 +260,7 @@ describe('the AuthConfig', () => {
   it('maps a client certificate to the tenant-scoped user and group the PKI documents, plus system:authenticated', () => {
     const overrides = spec.authentication['client-certificate']!.overrides as Record<string, Spec>;
     expect(overrides.tenantmeshUser).toEqual({
-      expression: '"tenantmesh:client:acme:" + auth.identity.CommonName',
+      selector: 'tenantmesh:client:acme:{auth.identity.CommonName}',
     });
     expect(overrides.tenantmeshGroups).toEqual({
       value: ['tenantmesh:clients:acme', 'system:authenticated'],
@@ -253,10 +268,17 @@ describe('the AuthConfig', () => {
   });
 
   it("requires a certificate caller's O to be the tenant, so a CA shared with another tenant opens nothing", () => {
-    expect(spec.authorization['client-organization']).toEqual({
-      when: [{ predicate: 'auth.identity.tenantmeshMethod == "x509"' }],
+    expect(spec.authorization['client-certificate']).toEqual({
       patternMatching: {
-        patterns: [{ predicate: '"Organization" in auth.identity && "acme" in auth.identity.Organization' }],
+        patterns: [
+          { selector: 'request.headers.@keys', operator: 'incl', value: 'x-forwarded-client-cert' },
+          {
+            any: [
+              { selector: 'auth.identity.tenantmeshMethod', operator: 'neq', value: 'x509' },
+              { selector: 'auth.identity.Organization', operator: 'incl', value: 'acme' },
+            ],
+          },
+        ],
       },
     });
   });
@@ -270,18 +292,53 @@ describe('the AuthConfig', () => {
 
   it('limits an endpoint with allowed client subjects to those certificate names', () => {
     const rule = spec.authorization['client-subjects-resnet']!;
+    expect(rule.when).toEqual([
+      { selector: 'request.host', operator: 'matches', value: '^[rR][eE][sS][nN][eE][tT](\\.|$)' },
+    ]);
     expect(rule.patternMatching).toEqual({
-      patterns: [{ predicate: 'auth.identity.CommonName in ["batch", "scoring-job"]' }],
+      patterns: [
+        {
+          any: [
+            { selector: 'auth.identity.tenantmeshMethod', operator: 'neq', value: 'x509' },
+            { selector: 'auth.identity.CommonName', operator: 'eq', value: 'batch' },
+            { selector: 'auth.identity.CommonName', operator: 'eq', value: 'scoring-job' },
+          ],
+        },
+      ],
     });
     expect(spec.authorization).not.toHaveProperty('client-subjects-bert');
   });
 
-  it('caches decisions per user, groups and endpoint', () => {
+  it("matches a host's first label in any ASCII case, as lowerAscii().split('.')[0] does, and nothing else", () => {
+    const celFirstLabel = (host: string) => host.replace(/[A-Z]/g, (c) => c.toLowerCase()).split('.')[0];
+    const hosts = [
+      'resnet.acme.models.example.com',
+      'ResNet.acme.models.example.com:8443',
+      'RESNET.ACME.MODELS.EXAMPLE.COM',
+      'resnet',
+      'resnet.',
+      'resnet:443',
+      'resnet2.acme.models.example.com',
+      'xresnet.acme.models.example.com',
+      'res.net.acme.models.example.com',
+      're\u017Fnet.acme.models.example.com', // LATIN SMALL LETTER LONG S: (?i) would fold it into s
+      'bert-2.acme.models.example.com',
+      'BERT-2.acme.models.example.com',
+      'bert-2x.acme.models.example.com',
+      'bert.2.acme.models.example.com',
+      '\u212Aserve.acme.models.example.com', // KELVIN SIGN: (?i) would fold it into k
+      'kserve.acme.models.example.com',
+    ];
+    for (const endpoint of ['resnet', 'bert-2', 'kserve']) {
+      const regexp = new RegExp(firstLabelRegexp(endpoint));
+      for (const host of hosts)
+        expect(regexp.test(host), `${endpoint} ${host}`).toBe(celFirstLabel(host) === endpoint);
+    }
+  });
+
+  it('caches decisions per user, groups and requested host, as one JSON array', () => {
     expect(spec.authorization['tenant-rbac']!.cache).toEqual({
-      key: {
-        expression:
-          'auth.identity.tenantmeshUser + "|" + auth.identity.tenantmeshGroups.join(",") + "|" + request.host.lowerAscii().split(".")[0]',
-      },
+      key: { selector: '[auth.identity.tenantmeshUser,auth.identity.tenantmeshGroups,request.host]|@tostr' },
       ttl: 30,
     });
   });
