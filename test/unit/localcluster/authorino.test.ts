@@ -37,6 +37,17 @@ describe('Authorino on the local node', () => {
     expect(service.spec.ports.map((port) => port.port)).toContain(provider?.port);
   });
 
+  it('fails closed, and says 503 (gRPC UNAVAILABLE) when Authorino cannot answer, not a refusal', () => {
+    const [provider] = tenantmeshMeshConfig()['extensionProviders'] as {
+      envoyExtAuthzGrpc: { failOpen: boolean; statusOnError: string; timeout: string };
+    }[];
+    expect(provider?.envoyExtAuthzGrpc).toMatchObject({
+      failOpen: false,
+      statusOnError: '503',
+      timeout: '2s',
+    });
+  });
+
   it('trusts the CAs of its optional trust ConfigMap for https to OIDC issuers, beside the image’s', () => {
     const deployment = renderAuthorino('a').find((object) => object.kind === 'Deployment') as unknown as {
       spec: {
