@@ -4,7 +4,8 @@
  *     time, so a stalled server cannot hide its queue): a bare Koa route; the full `GET /v1/tenants/{t}` and
  *     `GET /v1/tenants/{t}/endpoints/{e}` (OIDC JWT verification, cached SubjectAccessReview, the object from
  *     the informer cache); and `GET /v1/tenants` for a caller who may see 5 of 1,000 tenants, with the
- *     SubjectAccessReviews it cost; then the maximum throughput of the bare route and the full tenant read;
+ *     SubjectAccessReviews it cost; the bare route again (its tail before and after is the harness's floor); then
+ *     the maximum throughput of the bare route and the full tenant read;
  *  2. a streamed upload through the API against minio-js straight to MinIO (SHA-256 declared and verified by
  *     the API): throughput, and the API process's RSS growth.
  * The API and the bare route run in a child process, so the RSS and CPU measured are theirs, not the load
@@ -14,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -38,6 +40,7 @@ import { startEnvironment, type EnvironmentInfo } from '../src/testenv/environme
 import { oidcToken } from '../src/testenv/identities.ts';
 import { waitFor } from '../src/testenv/wait.ts';
 import { fixedRate as fixedRateOf, type RateResult } from './load.ts';
+import { residentBytes, settle } from './proc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -136,6 +139,12 @@ async function runParent(): Promise<void> {
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
     process.stderr.write(`measuring ${rate} rps for ${seconds} s on each route…\n`);
+    // Creating the tenants leaves the apiserver and controllers busy for a while; their tail is not the API's.
+    const components = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'minio'] as const;
+    if (!(await settle(() => components.map((c) => environment.supervisor.pid(c))))) {
+      process.stderr.write('the cluster did not settle within 120 s; measuring anyway\n');
+    }
+    const loadBeforeReads = loadavg()[0]!;
     const warm = Math.min(rate, 200);
     await fixedRate(`${urls.bare}/`, undefined, agent, warm, 1);
     await fixedRate(tenantUrl, token, agent, warm, 1);
@@ -147,6 +156,9 @@ async function runParent(): Promise<void> {
     const reviewsBefore = await reviewsSent(urls.api);
     const list = await fixedRate(listUrl, fiveToken, agent, rate, seconds);
     const listReviews = (await reviewsSent(urls.api)) - reviewsBefore;
+    // The bare route once more: its tail before and after the full routes is the harness's own floor here.
+    const bareAgain = await fixedRate(`${urls.bare}/`, undefined, agent, rate, seconds);
+    const loadAfterReads = loadavg()[0]!;
     process.stderr.write(
       `measuring maximum throughput (${SATURATION_CONNECTIONS} connections, ${seconds} s each)…\n`,
     );
@@ -164,7 +176,9 @@ async function runParent(): Promise<void> {
 
     const row = (name: string, r: RateResult) =>
       `${name.padEnd(44)} ${r.throughput.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  errors ${r.errors}${r.errors > 0 ? ` ${JSON.stringify(r.failures)}` : ''}`;
-    console.log(`\nFixed rate ${rate} rps for ${seconds} s over loopback keep-alive, ${tenants} tenants`);
+    console.log(
+      `\nFixed rate ${rate} rps for ${seconds} s over loopback keep-alive, ${tenants} tenants, ${cpus().length} cores, load average ${loadBeforeReads.toFixed(1)} before, ${loadAfterReads.toFixed(1)} after`,
+    );
     console.log(row('bare Koa route', bare));
     console.log(row('GET /v1/tenants/:t (full API, cached)', tenant));
     console.log(row('GET /v1/tenants/:t/endpoints/:e (cached)', endpoint));
@@ -172,6 +186,7 @@ async function runParent(): Promise<void> {
     console.log(
       `${'SubjectAccessReviews during the list run'.padEnd(44)} ${listReviews} for ${list.throughput * seconds > 0 ? Math.round(list.throughput * seconds) : 0} requests`,
     );
+    console.log(row('bare Koa route, again', bareAgain));
     console.log(`\nMaximum throughput, ${SATURATION_CONNECTIONS} keep-alive connections back to back`);
     console.log(`${'bare Koa route'.padEnd(44)} ${bareMax.toFixed(0).padStart(7)} rps`);
     console.log(
@@ -377,17 +392,12 @@ interface UploadResult {
   rssPeak: number;
 }
 
-function rssOf(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match?.[1] ?? 0) * 1024;
-}
-
 /** Times `upload` and samples the RSS of process `pid` (the API's) meanwhile. */
 async function measureUpload(pid: number | undefined, upload: () => Promise<void>): Promise<UploadResult> {
-  const baseline = pid ? rssOf(pid) : 0;
+  const baseline = pid ? residentBytes(pid) : 0;
   let peak = baseline;
   const sampler = setInterval(() => {
-    if (pid) peak = Math.max(peak, rssOf(pid));
+    if (pid) peak = Math.max(peak, residentBytes(pid));
   }, 50);
   const started = performance.now();
   try {

@@ -12,7 +12,6 @@
  *    `git worktree add <dir> main`), fed the same tenant context.
  * Usage: npm run bench:authorino -- --calls 4000 --concurrency 8 --rounds 2 [--baseline <dir>]
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +29,7 @@ import { waitFor } from '../src/testenv/wait.ts';
 import { createExtAuthzClient } from '../test/support/ext-authz.ts';
 import { gatewayHeaders, xfccFor } from '../test/support/gateway-check.ts';
 import { parse } from 'yaml';
+import { cpuSeconds } from './proc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -49,16 +49,8 @@ const DOMAIN = 'authorino-bench.tenantmesh.test';
 const ENDPOINT = 'e0';
 const CLIENT = 'bench-client';
 const FIELD_MANAGER = 'tenantmesh-operator';
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 type Renderer = (ctx: TenantContext) => KubeObject;
-
-/** User and system CPU seconds of a process so far (fields 14 and 15 of /proc/<pid>/stat). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
 
 /** The rendered AuthConfig minus every rule: the certificate identity and the cached review only. */
 function floorAuthConfig(ctx: TenantContext): KubeObject {

@@ -31,6 +31,7 @@ import { Informer, createKube, stripManagedFields, type Kube, type KubeObject } 
 import type { Operator } from '../src/operator/controller.ts';
 import { startOperator } from '../src/operator/main.ts';
 import type { EnvironmentInfo, RunningEnvironment } from '../src/testenv/environment.ts';
+import { cpuSeconds, residentBytes, settle } from './proc.ts';
 import { CLEANUP_FINALIZER } from '../src/operator/reconciler.ts';
 import { createTenantCa } from '../src/pki/index.ts';
 import { renderPlatform, renderTenant } from '../src/render/index.ts';
@@ -173,24 +174,6 @@ async function countsByLabels(counter: {
   return new Map(metric.values.map((v) => [Object.values(v.labels).map(String).join(' '), v.value]));
 }
 
-function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kib / 1024;
-}
-
-/** User plus system CPU seconds a process has used so far (0 once it is gone). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of those.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
 function lines(proc: ChildProcess): (prefix: string) => Promise<string> {
   const seen: string[] = [];
   const waiting: { prefix: string; resolve: (rest: string) => void }[] = [];
@@ -285,6 +268,7 @@ function customResources(
   return objects;
 }
 
+const MIB = 1024 * 1024;
 const COMPONENTS = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'authorino'];
 
 /** One phase's cluster: a fresh local platform with the default runtime installed. */
@@ -334,7 +318,7 @@ async function inFreshCluster<T>(concurrency: number, measure: (phase: Phase) =>
         return usage;
       },
     };
-    await settle(phase);
+    await settleCluster(phase);
     return await measure(phase);
   } finally {
     await env.stop();
@@ -342,17 +326,10 @@ async function inFreshCluster<T>(concurrency: number, measure: (phase: Phase) =>
 }
 
 /** Waits until the cluster's components are idle (under 0.15 CPU seconds in a second), at most 120 s. */
-async function settle(phase: Phase): Promise<void> {
-  const deadline = performance.now() + 120_000;
-  let last = phase.cpuNow();
-  while (performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const now = phase.cpuNow();
-    const used = COMPONENTS.reduce((sum, name) => sum + now[name]! - last[name]!, 0);
-    if (used < 0.15) return;
-    last = now;
+async function settleCluster(phase: Phase): Promise<void> {
+  if (!(await settle(() => COMPONENTS.map((c) => phase.env.supervisor.pid(c))))) {
+    console.warn('the cluster did not settle within 120 s; measuring anyway');
   }
-  console.warn('the cluster did not settle within 120 s; measuring anyway');
 }
 
 const CAPABILITIES = { istio: true, authorino: true, openshift: false };
@@ -544,7 +521,7 @@ async function finishOperator({ proc, next }: ReturnType<typeof spawnOperator>, 
     proc.stdin!.write('resync\n');
     resyncWrites = Number(await next('resync-writes'));
   }
-  const rss = peakRssMiB(proc.pid!);
+  const rss = residentBytes(proc.pid!, 'peak') / MIB;
   // Closing stdin lets the child stop the operator and exit on its own (which also writes its profile).
   const exited = new Promise((resolve) => proc.once('exit', resolve));
   proc.stdin!.end();
@@ -789,7 +766,7 @@ async function main(): Promise<void> {
     log('phase: operator, CRs present');
     const column = await inFreshCluster(concurrency, async (phase) => {
       await createCustomResources(phase);
-      await settle(phase);
+      await settleCluster(phase);
       const { operator, ms, cpu } = await measure(phase, 'restart', {}, async () =>
         spawnOperator(phase, concurrency),
       );
