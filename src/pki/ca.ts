@@ -1,5 +1,4 @@
-import type { KeyObject } from 'node:crypto';
-import { webcrypto } from 'node:crypto';
+import { KeyObject, createHash, webcrypto } from 'node:crypto';
 import { InvalidCaError, InvalidCertificateRequestError } from './errors.ts';
 import {
   classifyKey,
@@ -71,11 +70,21 @@ export async function createTenantCa(options: CreateTenantCaOptions): Promise<Te
     ],
   });
   const certPem = cert.toString('pem');
-  return {
-    certPem,
-    keyPem: await privateKeyToPem(keys.privateKey),
-    fingerprintSha256: fingerprintOf(certPem),
+  const keyPem = await privateKeyToPem(keys.privateKey);
+  // A new CA is used to sign at once (the operator issues the tenant's serving certificate next): it is known
+  // good, so it is remembered as checked, with the key it was made with.
+  const loaded: LoadedCa = {
+    cert,
+    privateKey: KeyObject.from(keys.privateKey),
+    key: { kind: 'ecdsa', curve: 'P-256' },
+    notAfter: cert.notAfter,
   };
+  rememberCheckedCa(checkedCaKey({ certPem, keyPem }), loaded);
+  signingKeys.set(
+    loaded,
+    Promise.resolve({ signingKey: keys.privateKey, signAlg: signingParams(loaded.key).signAlg }),
+  );
+  return { certPem, keyPem, fingerprintSha256: fingerprintOfDer(cert.rawData) };
 }
 
 /**
@@ -100,8 +109,32 @@ export interface LoadedCa {
   notAfter: Date;
 }
 
+/**
+ * CAs that passed every check that does not depend on the time, by certificate and key PEM. The operator
+ * signs with each tenant's CA right after creating it and again at every renewal, and the API with it for
+ * every client certificate; parsing both PEMs, classifying the key and matching it to the certificate was a
+ * third of issuing one. The validity period is still checked on every use.
+ */
+const checkedCas = new Map<string, LoadedCa>();
+const CHECKED_CAS_KEPT = 256;
+/** The WebCrypto signing key of each checked CA, imported once. */
+const signingKeys = new WeakMap<LoadedCa, Promise<{ signingKey: CryptoKey; signAlg: SigningAlgorithm }>>();
+
+const checkedCaKey = (ca: Pick<TenantCa, 'certPem' | 'keyPem'>) => `${ca.certPem}\u0000${ca.keyPem}`;
+
+function rememberCheckedCa(key: string, loaded: LoadedCa): void {
+  if (checkedCas.size >= CHECKED_CAS_KEPT) checkedCas.delete(checkedCas.keys().next().value!);
+  checkedCas.set(key, loaded);
+}
+
 /** Parses and checks a CA for signing at `now`; every failure is an {@link InvalidCaError}. */
 export function loadCa(ca: Pick<TenantCa, 'certPem' | 'keyPem'>, now: Date): LoadedCa {
+  const cacheKey = checkedCaKey(ca);
+  const checked = checkedCas.get(cacheKey);
+  if (checked) {
+    assertValidAt(checked.cert, now);
+    return checked;
+  }
   if (countPemCertificates(ca.certPem) !== 1) {
     throw new InvalidCaError('malformed', 'the CA certificate must be exactly one PEM certificate');
   }
@@ -122,15 +155,7 @@ export function loadCa(ca: Pick<TenantCa, 'certPem' | 'keyPem'>, now: Date): Loa
       'the CA certificate keyUsage does not include keyCertSign',
     );
   }
-  if (now < cert.notBefore) {
-    throw new InvalidCaError(
-      'not-yet-valid',
-      `the CA certificate is not valid before ${cert.notBefore.toISOString()}`,
-    );
-  }
-  if (now > cert.notAfter) {
-    throw new InvalidCaError('expired', `the CA certificate expired at ${cert.notAfter.toISOString()}`);
-  }
+  assertValidAt(cert, now);
 
   const privateKey = readPrivateKey(ca.keyPem);
   if (!privateKey)
@@ -140,17 +165,36 @@ export function loadCa(ca: Pick<TenantCa, 'certPem' | 'keyPem'>, now: Date): Loa
   if (!samePublicKey(privateKey, nodeCert.publicKey)) {
     throw new InvalidCaError('key-mismatch', 'the private key does not belong to the CA certificate');
   }
-  return { cert, privateKey, key, notAfter: cert.notAfter };
+  const loaded = { cert, privateKey, key, notAfter: cert.notAfter };
+  rememberCheckedCa(cacheKey, loaded);
+  return loaded;
 }
 
-/** Imports the CA's private key into WebCrypto for signing with @peculiar/x509. */
-export async function caSigningKey(
-  ca: LoadedCa,
-): Promise<{ signingKey: CryptoKey; signAlg: SigningAlgorithm }> {
-  const { importAlg, signAlg } = signingParams(ca.key);
-  const der = ca.privateKey.export({ type: 'pkcs8', format: 'der' });
-  const signingKey = await webcrypto.subtle.importKey('pkcs8', der, importAlg, false, ['sign']);
-  return { signingKey, signAlg };
+function assertValidAt(cert: x509.X509Certificate, now: Date): void {
+  if (now < cert.notBefore) {
+    throw new InvalidCaError(
+      'not-yet-valid',
+      `the CA certificate is not valid before ${cert.notBefore.toISOString()}`,
+    );
+  }
+  if (now > cert.notAfter) {
+    throw new InvalidCaError('expired', `the CA certificate expired at ${cert.notAfter.toISOString()}`);
+  }
+}
+
+/** Imports the CA's private key into WebCrypto for signing with @peculiar/x509 (once per checked CA). */
+export function caSigningKey(ca: LoadedCa): Promise<{ signingKey: CryptoKey; signAlg: SigningAlgorithm }> {
+  let imported = signingKeys.get(ca);
+  if (!imported) {
+    const { importAlg, signAlg } = signingParams(ca.key);
+    const der = ca.privateKey.export({ type: 'pkcs8', format: 'der' });
+    imported = webcrypto.subtle
+      .importKey('pkcs8', der, importAlg, false, ['sign'])
+      .then((signingKey) => ({ signingKey, signAlg }));
+    imported.catch(() => signingKeys.delete(ca));
+    signingKeys.set(ca, imported);
+  }
+  return imported;
 }
 
 /** SHA-256 fingerprint of a PEM certificate, as Node prints it (`AB:CD:…`). */
@@ -158,6 +202,15 @@ export function fingerprintOf(certPem: string): string {
   const cert = readCertificate(certPem);
   if (!cert) throw new InvalidCaError('malformed', 'not a readable PEM certificate');
   return cert.fingerprint256;
+}
+
+/**
+ * The same fingerprint of a certificate just built, from its DER: the hash of those bytes is all a fingerprint
+ * is, and parsing the certificate again only to hash it cost as much as signing it.
+ */
+export function fingerprintOfDer(der: ArrayBuffer | Uint8Array): string {
+  const hex = createHash('sha256').update(new Uint8Array(der)).digest('hex').toUpperCase();
+  return hex.match(/../g)!.join(':');
 }
 
 /** Rejects validity periods that are not a positive whole number of days. */

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { CLOCK_SKEW_ALLOWANCE_MS, assertValidityDays, caSigningKey, fingerprintOf, loadCa } from './ca.ts';
+import { CLOCK_SKEW_ALLOWANCE_MS, assertValidityDays, caSigningKey, fingerprintOfDer, loadCa } from './ca.ts';
 import type { LoadedCa, TenantCa } from './ca.ts';
 import { InvalidCertificateRequestError, InvalidCsrError } from './errors.ts';
 import {
@@ -215,7 +215,7 @@ async function signLeaf(ca: LoadedCa, request: LeafRequest): Promise<IssuedCerti
     serialNumber,
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
-    fingerprintSha256: fingerprintOf(certPem),
+    fingerprintSha256: fingerprintOfDer(cert.rawData),
   };
 }
 

@@ -79,13 +79,21 @@ export async function generateP256KeyPair(): Promise<CryptoKeyPair> {
   ])) as CryptoKeyPair;
 }
 
-/** Exports a WebCrypto private key as a PKCS#8 PEM. */
+/**
+ * Exports a WebCrypto private key as a PKCS#8 PEM: the exported DER in base64 lines of 64 characters, as
+ * OpenSSL writes it. Wrapping the DER directly saves decoding it into a key object only to encode it again
+ * (OpenSSL 3's decoders made that a large share of issuing a certificate).
+ */
 export async function privateKeyToPem(key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({
-    type: 'pkcs8',
-    format: 'pem',
-  }) as string;
+  return derToPem(Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key)), 'PRIVATE KEY');
+}
+
+/** PEM armour around DER: base64 in lines of 64 characters (RFC 7468), ending with a newline. */
+export function derToPem(der: Uint8Array, label: string): string {
+  const base64 = Buffer.from(der).toString('base64');
+  let body = '';
+  for (let at = 0; at < base64.length; at += 64) body += `${base64.slice(at, at + 64)}\n`;
+  return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
 }
 
 /** Parses a PEM private key (PKCS#8, SEC1 or PKCS#1) into a Node KeyObject, or undefined if unreadable. */

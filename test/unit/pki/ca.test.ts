@@ -7,6 +7,7 @@ import {
   importTenantCa,
   InvalidCaError,
   issueClientCertificate,
+  issueServingCertificate,
   verifyClientCertificate,
 } from '../../../src/pki/index.ts';
 import { generateKeys } from './csr.ts';
@@ -82,6 +83,37 @@ describe('generated tenant CA', () => {
   it('can be imported back as a bring-your-own CA', async () => {
     const ca = await createTenantCa({ tenant: 'acme', now });
     expect(importTenantCa(ca.certPem, ca.keyPem, { now })).toEqual(ca);
+  });
+
+  it('writes its private key byte for byte as OpenSSL writes a PKCS#8 PEM', async () => {
+    const ca = await createTenantCa({ tenant: 'acme', now });
+    expect(createPrivateKey(ca.keyPem).export({ type: 'pkcs8', format: 'pem' })).toBe(ca.keyPem);
+  });
+
+  it('is checked for its validity period on every use, though it was checked once already', async () => {
+    const ca = await createTenantCa({ tenant: 'acme', validityDays: 10, now });
+    const policy = { tenant: 'acme', commonName: 'alice', validityDays: 1 };
+    const issued = await issueServingCertificate(ca, { hosts: ['acme.example.com'], validityDays: 1, now });
+    expect(new X509Certificate(issued.certPem).checkIssued(new X509Certificate(ca.certPem))).toBe(true);
+    const later = new Date(now.getTime() + 11 * DAY);
+    const earlier = new Date(now.getTime() - DAY);
+    for (const [at, reason] of [
+      [later, 'expired'],
+      [earlier, 'not-yet-valid'],
+    ] as const) {
+      const refused = await issueClientCertificate(ca, { ...policy, now: at }).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(InvalidCaError);
+      expect((refused as InvalidCaError).reason).toBe(reason);
+      expect(caError(() => importTenantCa(ca.certPem, ca.keyPem, { now: at })).reason).toBe(reason);
+    }
+  });
+
+  it("refuses its certificate with another CA's key, though both were checked already", async () => {
+    const first = await createTenantCa({ tenant: 'acme', now });
+    const second = await createTenantCa({ tenant: 'globex', now });
+    await issueServingCertificate(first, { hosts: ['acme.example.com'], validityDays: 1, now });
+    await issueServingCertificate(second, { hosts: ['globex.example.com'], validityDays: 1, now });
+    expect(caError(() => importTenantCa(first.certPem, second.keyPem, { now })).reason).toBe('key-mismatch');
   });
 });
 
