@@ -52,15 +52,32 @@ export function desiredHash(object: unknown): string {
   return createHash('sha256').update(stableJson(object)).digest('base64url').slice(0, 16);
 }
 
+/**
+ * JSON with every object's keys sorted (code-unit order) and undefined members left out. It runs for every
+ * desired object of every reconcile (a large share of a no-op pass), so it appends to one string instead of
+ * building entry arrays; its output must stay byte for byte what it was, or every object is re-applied once.
+ */
 function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  // JSON.stringify gives undefined (typed as string) for undefined and functions.
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    // An undefined element renders as nothing, as Array.prototype.join renders it.
+    for (let i = 0; i < value.length; i++)
+      out += (i > 0 ? ',' : '') + ((stableJson(value[i]) as string | undefined) ?? '');
+    return `${out}]`;
   }
-  return JSON.stringify(value);
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const member = record[key];
+    if (member === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${stableJson(member)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { InferenceEndpoint, ServingRuntime, Tenant } from '../../../src/domain/index.ts';
 import {
   DESIRED_HASH_ANNOTATION,
+  desiredHash,
   isSubset,
   needsApply,
   withDesiredHash,
@@ -151,6 +152,23 @@ describe('apply only when needed', () => {
     } as never);
     const { subjects: _omitted, ...live } = binding as unknown as Record<string, unknown>;
     expect(needsApply(binding, live as never)).toBe(false);
+  });
+
+  it('hashes a desired object as earlier versions did, so an upgraded operator re-applies nothing', () => {
+    // Sorted keys (integer-like ones too), undefined members dropped, undefined list elements empty, escapes.
+    const object = {
+      z: 1,
+      a: [3, 'x', null, true, { b: undefined, é: 'ü', 'a"q': '\u2028\n', B: -0.5e-7 }],
+      m: { y: undefined, x: [], w: {} },
+      Z: 1e21,
+      '10': 'ten',
+      '9': 'nine',
+      '': false,
+      '\u00ff': 'y',
+      'a\u0000': 0,
+      holes: [undefined, 1, [undefined]],
+    };
+    expect(desiredHash(object)).toBe('qPx0UHqLyTTZS4VY');
   });
 
   it('still applies when a list the operator wants empty has entries added by hand', () => {
