@@ -269,7 +269,7 @@ function customResources(
 }
 
 const MIB = 1024 * 1024;
-const COMPONENTS = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'authorino'];
+const COMPONENTS = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'authorino', 'minio'];
 
 /** One phase's cluster: a fresh local platform with the default runtime installed. */
 interface Phase {
