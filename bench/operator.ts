@@ -3,7 +3,8 @@
  * fresh local platform, in one run:
  *  - objects only: the rendered objects server-side applied directly at the same concurrency (the old baseline);
  *  - fair baseline: every write the operator makes to converge, made directly in the operator's order and at
- *    its concurrency (custom resources, finalizers, CA Secrets, rendered objects, statuses);
+ *    its concurrency (custom resources, finalizers, the tenant's bucket and storage read credentials in the object
+ *    store, CA Secrets, rendered objects, statuses);
  *  - the operator (in a child process, so its peak RSS is its own) converging with the custom resources created
  *    while it runs; then a no-op resync, one endpoint changed at a time while the other tenants sit idle, and
  *    a restart with everything present (time to idle, writes);
@@ -32,7 +33,9 @@ import type { Operator } from '../src/operator/controller.ts';
 import { startOperator } from '../src/operator/main.ts';
 import type { EnvironmentInfo, RunningEnvironment } from '../src/testenv/environment.ts';
 import { cpuSeconds, residentBytes, settle } from './proc.ts';
-import { CLEANUP_FINALIZER } from '../src/operator/reconciler.ts';
+import { storagePortFrom } from '../src/operator/ports.ts';
+import { CLEANUP_FINALIZER, DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS } from '../src/operator/reconciler.ts';
+import { createModelStore } from '../src/storage/store.ts';
 import { createTenantCa } from '../src/pki/index.ts';
 import { renderPlatform, renderTenant } from '../src/render/index.ts';
 import { parse } from 'yaml';
@@ -384,6 +387,8 @@ async function applyAsTheOperatorWould(
   const { kube, platform } = phase;
   const namespace = platform.servingNamespace;
   const ca = await createTenantCa({ tenant: 'bench', now: new Date() });
+  // The operator's object-store calls too: each tenant's bucket and its serving Pods' read credentials.
+  const store = storagePortFrom(createModelStore(phase.env.info.s3));
   let writes = 0;
   const write = async <T>(call: Promise<T>) => {
     const result = await call;
@@ -412,6 +417,8 @@ async function applyAsTheOperatorWould(
         metadata: { resourceVersion: tenant.metadata.resourceVersion, finalizers: [CLEANUP_FINALIZER] },
       }),
     );
+    await store.ensureBucket(t);
+    await store.issueReadCredentials(t, DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS);
     await write(
       kube.create({
         apiVersion: 'v1',

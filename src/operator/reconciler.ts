@@ -58,6 +58,9 @@ import type { ReconcileOutcome } from './workqueue.ts';
 
 /** Finalizer on a Tenant until its bucket (which no ownerReference can clean) is removed. */
 export const CLEANUP_FINALIZER = 'tenantmesh.io/cleanup';
+
+/** How long the storage read credentials handed to serving Pods last unless configured (STS's maximum, 12 h). */
+export const DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS = 43_200;
 /** Queue key of the objects shared by every tenant (platform-admin role, STRICT mTLS). */
 export const PLATFORM_KEY = ':platform';
 
@@ -114,7 +117,7 @@ export class TenantReconciler {
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.caNamespace = deps.platform.caNamespace;
-    this.credentialTtlSeconds = deps.storageCredentialTtlSeconds ?? 43_200;
+    this.credentialTtlSeconds = deps.storageCredentialTtlSeconds ?? DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS;
     this.latestPollMs = deps.latestPollMs ?? 60_000;
   }
 
