@@ -37,6 +37,13 @@ beforeAll(async () => {
         spec: {
           hosts: [host],
           authentication: { anyone: { anonymous: {} } },
+          // Asked only when the request says so: a lookup that answers after 5 s, past the provider's 2 s timeout.
+          metadata: {
+            'slow-lookup': {
+              when: [{ selector: 'request.headers.x-e2e-slow', operator: 'eq', value: 'yes' }],
+              http: { url: `http://slow.${namespace}.svc.cluster.local/` },
+            },
+          },
           authorization: {
             'allow-header': {
               patternMatching: {
@@ -50,9 +57,46 @@ beforeAll(async () => {
           },
         },
       },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'slow', namespace, labels: { app: 'slow' } },
+        spec: {
+          containers: [
+            {
+              name: 'web',
+              image: node.images['debian'],
+              imagePullPolicy: 'Never',
+              command: ['python3', '-c', SLOW_SERVER],
+              ports: [{ containerPort: 8080 }],
+              securityContext: { runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false },
+            },
+          ],
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'slow', namespace },
+        spec: { selector: { app: 'slow' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+      },
     ],
   });
 });
+
+/** An HTTP server that answers every GET with `{}` after 5 seconds. */
+const SLOW_SERVER = [
+  'import http.server, time',
+  'class Slow(http.server.BaseHTTPRequestHandler):',
+  '    def do_GET(self):',
+  '        time.sleep(5)',
+  '        self.send_response(200)',
+  "        self.send_header('content-type', 'application/json')",
+  "        self.send_header('content-length', '2')",
+  '        self.end_headers()',
+  "        self.wfile.write(b'{}')",
+  "http.server.ThreadingHTTPServer(('', 8080), Slow).serve_forever()",
+].join('\n');
 
 /**
  * Requests through the ingress gateway from outside the mesh, allowed and refused by the AuthConfig; waits until
@@ -119,6 +163,48 @@ describe('Authorino on the local node', () => {
     expect(output).toContain('allowed 200 protected');
     expect(output).toContain('refused 403');
     expect(output).toContain('anonymous 403');
+  });
+
+  it('answers 503, gRPC UNAVAILABLE, when Authorino does not decide in time, and a refusal stays 403 / PERMISSION_DENIED', async () => {
+    // The provider's statusOnError (istio/mesh-config.yaml): a client can tell "try again" from "no". A gRPC
+    // request (content-type application/grpc) gets Envoy's gRPC status for the HTTP one: 503 → 14, 403 → 7.
+    const script = [
+      'import urllib.error, urllib.request',
+      'def ask(headers):',
+      "    request = urllib.request.Request('http://istio-ingressgateway.istio-system/hostname', headers=headers)",
+      '    try:',
+      '        response = urllib.request.urlopen(request, timeout=30)',
+      "        return '%d grpc-status=%s' % (response.status, response.headers.get('grpc-status'))",
+      '    except urllib.error.HTTPError as error:',
+      "        return '%d grpc-status=%s' % (error.code, error.headers.get('grpc-status'))",
+      "grpc = {'content-type': 'application/grpc'}",
+      `slow = {'Host': '${host}', 'x-e2e-allow': 'yes', 'x-e2e-slow': 'yes'}`,
+      "print('slow', ask(slow))",
+      "print('slow-grpc', ask({**slow, **grpc}))",
+      `print('refused-grpc', ask({'Host': '${host}', 'x-e2e-allow': 'no', **grpc}))`,
+    ].join('\n');
+    await kubectl(node, ['wait', '--for=condition=Ready', 'pod/slow', '-n', namespace, '--timeout=120s']);
+    let output = '';
+    // Until Authorino's sidecar knows the slow Service its lookup fails at once and the decision comes in time.
+    await waitFor(
+      async () => {
+        output = await runPod(node, {
+          namespace: clientNamespace,
+          name: `slow-client-${Date.now()}`,
+          image: node.images['debian']!,
+          command: ['python3', '-c', script],
+        });
+        return /^slow 503 /m.test(output);
+      },
+      {
+        description: 'a decision past the timeout to be answered 503',
+        timeoutMs: 120_000,
+        intervalMs: 1_000,
+      },
+    );
+    expect(output).toMatch(/^slow 503 /m);
+    expect(output).toMatch(/^slow-grpc 200 grpc-status=14$/m);
+    expect(output).toMatch(/^refused-grpc 200 grpc-status=7$/m);
   });
 
   it('refuses plain text: a client outside the mesh cannot reach Authorino on either port (issue 11, finding 12)', async () => {
