@@ -9,7 +9,8 @@
  *
  * Prints the throughput of each at saturation and their ratio, and p50/p90/p99 latency at fixed rates with the
  * added latency, with Authorino's decision cache on (the platform default, 30 s) and off (TTL 0), and with a new
- * connection (TLS handshake) per call at the lowest rate. Numbers from a 2-core machine that also runs the whole
+ * connection (TLS handshake) per call at the lowest rate; and where the CPU of each saturated phase went (each Pod of
+ * the node, from its cgroup, and the bench process). Numbers from a 2-core machine that also runs the whole
  * node are an upper bound of the cost; compare them side by side only.
  */
 import { readFileSync, mkdtempSync } from 'node:fs';
@@ -34,6 +35,7 @@ import { waitFor } from '../src/testenv/wait.ts';
 import { runCli } from '../test/integration/cli/run-cli.ts';
 import { trainSklearnModel } from '../test/support/sklearn-model.ts';
 import { fixedRate, saturate, type Call, type RateResult } from './load.ts';
+import { cpuSince, podCpuSeconds } from './pod-cpu.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -142,11 +144,22 @@ async function run(node: RunningNode, work: string): Promise<void> {
   const measure = async (name: string, call: Call, atRates = rates) => {
     log(`[bench] ${name}: measuring`);
     await saturate(call, concurrency, 3); // warm-up: connections, Authorino's cache, MLServer's first calls
+    const podsBefore = podCpuSeconds();
+    const benchBefore = process.cpuUsage();
     const saturated = await saturate(call, concurrency, seconds);
+    const benchUsed = process.cpuUsage(benchBefore);
+    const cpu = {
+      pods: cpuSince(podsBefore, podCpuSeconds()),
+      bench: (benchUsed.user + benchUsed.system) / 1e6,
+      calls: saturated.throughput * seconds,
+      load: loadAverage(),
+    };
     const fixed: Record<number, RateResult> = {};
     for (const rate of atRates) fixed[rate] = await fixedRate(call, rate, seconds);
-    results[name] = { saturated, fixed };
-    log(`[bench] ${name}: ${saturated.throughput.toFixed(0)} calls/s saturated`);
+    results[name] = { saturated, fixed, cpu };
+    log(
+      `[bench] ${name}: ${saturated.throughput.toFixed(0)} calls/s saturated, load average ${loadAverage()}`,
+    );
   };
   await measure('direct', infer(direct));
   await measure('gateway, Authorino cache on', infer(throughPlatform));
@@ -194,16 +207,33 @@ async function run(node: RunningNode, work: string): Promise<void> {
   await measure('gateway, Authorino cache off', infer(throughPlatform));
   throughPlatform.close();
   direct.close();
-  print(results);
+  // Names for the Pods' UIDs; the numbers print without them rather than not at all.
+  const pods = await node.kube
+    .list<KubeObject & { metadata: { uid: string } }>('v1', 'Pod')
+    .then((list) => list.items)
+    .catch(() => []);
+  print(results, new Map(pods.map((pod) => [pod.metadata.uid, podLabel(pod)])));
+}
+
+/** A Pod as `<namespace>/<name>` without the hashes a Deployment's Pod names carry. */
+function podLabel(pod: KubeObject): string {
+  const name = pod.metadata.name.replace(/(-[a-z0-9]{8,10})?-[a-z0-9]{5}$/, '');
+  return `${pod.metadata.namespace}/${name}`;
+}
+
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
 interface Measured {
   saturated: RateResult;
   /** By fixed rate (calls per second). */
   fixed: Record<number, RateResult>;
+  /** CPU seconds during the saturated phase: per Pod (UID) of the node and the bench process itself. */
+  cpu: { pods: Map<string, number>; bench: number; calls: number; load: string };
 }
 
-function print(results: Record<string, Measured>): void {
+function print(results: Record<string, Measured>, podNames: Map<string, string>): void {
   const baseline = results['direct']!;
   const ms = (value: number) => value.toFixed(2);
   const lines = [
@@ -236,6 +266,25 @@ function print(results: Record<string, Measured>): void {
           `${ms(at.p90 - base.p90)} | ${ms(at.p99 - base.p99)} | ${at.errors} |`,
       );
     }
+  }
+  lines.push(
+    '',
+    'CPU per call in the saturated phase, ms (Pods with all their containers, from their cgroups; the bench',
+    "process is the client and the forwarder's host side); load average (1, 5, 15 min) at its end",
+    '',
+    '| path | load | CPU | ms per call |',
+    '| --- | --- | --- | --- |',
+  );
+  for (const [name, { cpu }] of Object.entries(results)) {
+    const perCall = (seconds: number) => ((seconds * 1000) / cpu.calls).toFixed(2);
+    const pods = [...cpu.pods]
+      .map(([uid, seconds]) => [podNames.get(uid) ?? uid, seconds] as const)
+      .filter(([, seconds]) => (seconds * 1000) / cpu.calls >= 0.05)
+      .sort((a, b) => b[1] - a[1]);
+    const total = [...cpu.pods.values()].reduce((sum, seconds) => sum + seconds, 0);
+    lines.push(`| ${name} | ${cpu.load} | all Pods of the node | ${perCall(total)} |`);
+    for (const [pod, seconds] of pods) lines.push(`| ${name} | | ${pod} | ${perCall(seconds)} |`);
+    lines.push(`| ${name} | | bench process | ${perCall(cpu.bench)} |`);
   }
   for (const [name, { saturated, fixed }] of Object.entries(results)) {
     const failures = Object.assign({}, saturated.failures, ...Object.values(fixed).map((r) => r.failures));
