@@ -38,9 +38,10 @@ beforeAll(async () => {
           hosts: [host],
           authentication: { anyone: { anonymous: {} } },
           // Asked only when the request says so: a lookup that answers after 5 s, past the provider's 2 s timeout.
+          // (Not 'yes': kubectl reads YAML 1.1, where an unquoted yes is a boolean.)
           metadata: {
             'slow-lookup': {
-              when: [{ selector: 'request.headers.x-e2e-slow', operator: 'eq', value: 'yes' }],
+              when: [{ selector: 'request.headers.x-e2e-slow', operator: 'eq', value: 'please' }],
               http: { url: `http://slow.${namespace}.svc.cluster.local/` },
             },
           },
@@ -178,7 +179,7 @@ describe('Authorino on the local node', () => {
       '    except urllib.error.HTTPError as error:',
       "        return '%d grpc-status=%s' % (error.code, error.headers.get('grpc-status'))",
       "grpc = {'content-type': 'application/grpc'}",
-      `slow = {'Host': '${host}', 'x-e2e-allow': 'yes', 'x-e2e-slow': 'yes'}`,
+      `slow = {'Host': '${host}', 'x-e2e-allow': 'yes', 'x-e2e-slow': 'please'}`,
       "print('slow', ask(slow))",
       "print('slow-grpc', ask({**slow, **grpc}))",
       `print('refused-grpc', ask({'Host': '${host}', 'x-e2e-allow': 'no', **grpc}))`,
