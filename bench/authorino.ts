@@ -29,7 +29,7 @@ import { waitFor } from '../src/testenv/wait.ts';
 import { createExtAuthzClient } from '../test/support/ext-authz.ts';
 import { gatewayHeaders, xfccFor } from '../test/support/gateway-check.ts';
 import { parse } from 'yaml';
-import { cpuSeconds } from './proc.ts';
+import { cpuSeconds, loadAverages } from './proc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -248,7 +248,7 @@ async function main(): Promise<void> {
       client.close();
     }
 
-    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const load = loadAverages();
     console.log(
       `\nAuthorino ${CALLS} Checks per phase, ${CONCURRENCY} callers, ${ROUNDS} rounds, load average ${load}`,
     );

@@ -36,6 +36,7 @@ import { runCli } from '../test/integration/cli/run-cli.ts';
 import { trainSklearnModel } from '../test/support/sklearn-model.ts';
 import { fixedRate, saturate, type Call, type RateResult } from './load.ts';
 import { cpuSince, podCpuSeconds } from './pod-cpu.ts';
+import { loadAverages } from './proc.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -152,13 +153,13 @@ async function run(node: RunningNode, work: string): Promise<void> {
       pods: cpuSince(podsBefore, podCpuSeconds()),
       bench: (benchUsed.user + benchUsed.system) / 1e6,
       calls: saturated.throughput * seconds,
-      load: loadAverage(),
+      load: loadAverages(),
     };
     const fixed: Record<number, RateResult> = {};
     for (const rate of atRates) fixed[rate] = await fixedRate(call, rate, seconds);
     results[name] = { saturated, fixed, cpu };
     log(
-      `[bench] ${name}: ${saturated.throughput.toFixed(0)} calls/s saturated, load average ${loadAverage()}`,
+      `[bench] ${name}: ${saturated.throughput.toFixed(0)} calls/s saturated, load average ${loadAverages()}`,
     );
   };
   await measure('direct', infer(direct));
@@ -219,10 +220,6 @@ async function run(node: RunningNode, work: string): Promise<void> {
 function podLabel(pod: KubeObject): string {
   const name = pod.metadata.name.replace(/(-[a-z0-9]{8,10})?-[a-z0-9]{5}$/, '');
   return `${pod.metadata.namespace}/${name}`;
-}
-
-function loadAverage(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
 interface Measured {

@@ -20,6 +20,11 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** The 1-, 5- and 15-minute load averages as the kernel prints them (`0.42 0.37 0.30`). */
+export function loadAverages(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
 /** A process's resident memory now (`VmRSS`) or at its peak (`VmHWM`), in bytes. */
 export function residentBytes(pid: number, which: 'now' | 'peak' = 'now'): number {
   const field = which === 'now' ? 'VmRSS' : 'VmHWM';
