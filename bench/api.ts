@@ -4,8 +4,9 @@
  *     time, so a stalled server cannot hide its queue): a bare Koa route; the full `GET /v1/tenants/{t}` and
  *     `GET /v1/tenants/{t}/endpoints/{e}` (OIDC JWT verification, cached SubjectAccessReview, the object from
  *     the informer cache); and `GET /v1/tenants` for a caller who may see 5 of 1,000 tenants, with the
- *     SubjectAccessReviews it cost; the bare route again (its tail before and after is the harness's floor); then
- *     the maximum throughput of the bare route and the full tenant read;
+ *     SubjectAccessReviews it cost; the four in turn, in one-second slices (bench/load.ts), so the bare route's
+ *     tail is the harness's floor at the same moments; then the maximum throughput of the bare route and the full
+ *     tenant read;
  *  2. a streamed upload through the API against minio-js straight to MinIO (SHA-256 declared and verified by
  *     the API): throughput, and the API process's RSS growth.
  * The API and the bare route run in a child process, so the RSS and CPU measured are theirs, not the load
@@ -39,7 +40,7 @@ import { createModelStore } from '../src/storage/store.ts';
 import { startEnvironment, type EnvironmentInfo } from '../src/testenv/environment.ts';
 import { oidcToken } from '../src/testenv/identities.ts';
 import { waitFor } from '../src/testenv/wait.ts';
-import { fixedRate as fixedRateOf, type RateResult } from './load.ts';
+import { fixedRate, interleavedFixedRate, type Call, type RateResult } from './load.ts';
 import { residentBytes, settle } from './proc.ts';
 
 const { values } = parseArgs({
@@ -148,18 +149,28 @@ async function runParent(): Promise<void> {
     const loadBeforeReads = loadavg()[0]!;
     // Warm-up at the full rate: compiled code paths, and as many keep-alive connections to each server as the
     // rate's bursts need (a connection opened during a measurement would be billed to the route measured).
-    await fixedRate(`${urls.bare}/`, undefined, agent, rate, 2);
-    await fixedRate(tenantUrl, token, agent, rate, 2);
-    await fixedRate(endpointUrl, token, agent, rate, 2);
-    await fixedRate(listUrl, fiveToken, agent, rate, 2);
-    const bare = await fixedRate(`${urls.bare}/`, undefined, agent, rate, seconds);
-    const tenant = await fixedRate(tenantUrl, token, agent, rate, seconds);
-    const endpoint = await fixedRate(endpointUrl, token, agent, rate, seconds);
-    const reviewsBefore = await reviewsSent(urls.api);
-    const list = await fixedRate(listUrl, fiveToken, agent, rate, seconds);
-    const listReviews = (await reviewsSent(urls.api)) - reviewsBefore;
-    // The bare route once more: its tail before and after the full routes is the harness's own floor here.
-    const bareAgain = await fixedRate(`${urls.bare}/`, undefined, agent, rate, seconds);
+    await fixedRate(httpGet(`${urls.bare}/`, undefined, agent), rate, 2);
+    await fixedRate(httpGet(tenantUrl, token, agent), rate, 2);
+    await fixedRate(httpGet(endpointUrl, token, agent), rate, 2);
+    await fixedRate(httpGet(listUrl, fiveToken, agent), rate, 2);
+    // The routes in turn, one-second slices each, so the bare route's tail is the harness's floor at the same
+    // moments as the full routes'.
+    let listReviews = 0;
+    const reads = await interleavedFixedRate(
+      {
+        bare: httpGet(`${urls.bare}/`, undefined, agent),
+        tenant: httpGet(tenantUrl, token, agent),
+        endpoint: httpGet(endpointUrl, token, agent),
+        list: httpGet(listUrl, fiveToken, agent),
+      },
+      rate,
+      seconds,
+      Math.max(1, Math.round(seconds)),
+      async (name, moment) => {
+        if (name === 'list') listReviews += (moment === 'after' ? 1 : -1) * (await reviewsSent(urls.api));
+      },
+    );
+    const { bare, tenant, endpoint, list } = reads;
     const loadAfterReads = loadavg()[0]!;
     process.stderr.write(
       `measuring maximum throughput (${SATURATION_CONNECTIONS} connections, ${seconds} s each)…\n`,
@@ -177,9 +188,9 @@ async function runParent(): Promise<void> {
     await removeObjects(env, bucketPath);
 
     const row = (name: string, r: RateResult) =>
-      `${name.padEnd(44)} ${r.throughput.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  errors ${r.errors}${r.errors > 0 ? ` ${JSON.stringify(r.failures)}` : ''}`;
+      `${name.padEnd(44)} ${r.throughput.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  sent late p99 ${r.sentLateP99.toFixed(2)} ms  errors ${r.errors}${r.errors > 0 ? ` ${JSON.stringify(r.failures)}` : ''}`;
     console.log(
-      `\nFixed rate ${rate} rps for ${seconds} s over loopback keep-alive, ${tenants} tenants, ${cpus().length} cores, load average ${loadBeforeReads.toFixed(1)} before, ${loadAfterReads.toFixed(1)} after`,
+      `\nFixed rate ${rate} rps for ${seconds} s per route in one-second slices taken in turn, over loopback keep-alive, ${tenants} tenants, ${cpus().length} cores, load average ${loadBeforeReads.toFixed(1)} before, ${loadAfterReads.toFixed(1)} after`,
     );
     console.log(row('bare Koa route', bare));
     console.log(row('GET /v1/tenants/:t (full API, cached)', tenant));
@@ -188,7 +199,6 @@ async function runParent(): Promise<void> {
     console.log(
       `${'SubjectAccessReviews during the list run'.padEnd(44)} ${listReviews} for ${list.throughput * seconds > 0 ? Math.round(list.throughput * seconds) : 0} requests`,
     );
-    console.log(row('bare Koa route, again', bareAgain));
     console.log(`\nMaximum throughput, ${SATURATION_CONNECTIONS} keep-alive connections back to back`);
     console.log(`${'bare Koa route'.padEnd(44)} ${bareMax.toFixed(0).padStart(7)} rps`);
     console.log(
@@ -316,18 +326,11 @@ async function prepareTenants(env: EnvironmentInfo, count: number) {
   return { token, fiveToken };
 }
 
-/** Sends `rate` GETs per second for `seconds`, on schedule whatever the answers (bench/load.ts); a non-200 answer
- * counts as a failure under its status code, to tell throttling from refusals. */
-function fixedRate(
-  url: string,
-  token: string | undefined,
-  agent: http.Agent,
-  rate: number,
-  seconds: number,
-): Promise<RateResult> {
+/** One GET over `agent`; a non-200 answer fails under its status code, to tell throttling from refusals. */
+function httpGet(url: string, token: string | undefined, agent: http.Agent): Call {
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
   let failed = 0;
-  const get = () =>
+  return () =>
     new Promise<void>((resolve, reject) => {
       const request = http.get(url, { agent, headers }, (response) => {
         let body = '';
@@ -341,7 +344,6 @@ function fixedRate(
       });
       request.on('error', reject);
     });
-  return fixedRateOf(get, rate, seconds);
 }
 
 /**
