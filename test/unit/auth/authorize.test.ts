@@ -160,6 +160,18 @@ describe('the SubjectAccessReview authorizer', () => {
     expect(requests).toHaveLength(4);
   });
 
+  it('shares a decision between equal identities, whatever the order of their groups and extra', async () => {
+    const { port, requests } = countingPort();
+    const authorizer = createAuthorizer(port);
+    const carol: Identity = { ...bob, groups: ['b', 'a'], extra: { scope: ['y', 'x'], aud: ['api'] } };
+    await authorizer.can(carol, getAcme);
+    await authorizer.can(carol, getAcme);
+    await authorizer.can({ ...bob, groups: ['a', 'b'], extra: { aud: ['api'], scope: ['x', 'y'] } }, getAcme);
+    await authorizer.can({ ...carol, uid: 'u-1' }, getAcme);
+    await authorizer.can({ ...carol, extra: { scope: ['x'], aud: ['api'] } }, getAcme);
+    expect(requests).toHaveLength(3);
+  });
+
   it('evicts the least recently used decision beyond maxEntries', async () => {
     const { port, requests } = countingPort();
     const authorizer = createAuthorizer(port, { maxEntries: 2 });
