@@ -8,7 +8,7 @@
  *   loopback forward (the baseline).
  *
  * Prints the throughput of each at saturation and their ratio, and p50/p90/p99 latency at fixed rates with the
- * added latency, with Authorino's decision cache on (the platform default, 30 s) and off (TTL 0), and with a new
+ * added latency (direct and through the gateway measured in turn, in slices of about 2 s), with Authorino's decision cache on (the platform default, 30 s) and off (TTL 0), and with a new
  * connection (TLS handshake) per call at the lowest rate; and where the CPU of each saturated phase went (each Pod of
  * the node, from its cgroup, and the bench process). Numbers from a 2-core machine that also runs the whole
  * node are an upper bound of the cost; compare them side by side only.
@@ -34,7 +34,7 @@ import { assetPath, provisionAssets } from '../src/testenv/provision.ts';
 import { waitFor } from '../src/testenv/wait.ts';
 import { runCli } from '../test/integration/cli/run-cli.ts';
 import { trainSklearnModel } from '../test/support/sklearn-model.ts';
-import { fixedRate, saturate, type Call, type RateResult } from './load.ts';
+import { fixedRate, interleavedFixedRate, saturate, type Call, type RateResult } from './load.ts';
 import { cpuSince, podCpuSeconds } from './pod-cpu.ts';
 import { loadAverages } from './proc.ts';
 
@@ -142,7 +142,8 @@ async function run(node: RunningNode, work: string): Promise<void> {
   await waitUntilAnswering(infer(direct), 'the direct copy');
 
   const results: Record<string, Measured> = {};
-  const measure = async (name: string, call: Call, atRates = rates) => {
+  /** Saturation with the CPU it cost, then, unless `fixedRates` is empty, the fixed rates one after the other. */
+  const measure = async (name: string, call: Call, fixedRates = rates) => {
     log(`[bench] ${name}: measuring`);
     await saturate(call, concurrency, 3); // warm-up: connections, Authorino's cache, MLServer's first calls
     const podsBefore = podCpuSeconds();
@@ -156,14 +157,29 @@ async function run(node: RunningNode, work: string): Promise<void> {
       load: loadAverages(),
     };
     const fixed: Record<number, RateResult> = {};
-    for (const rate of atRates) fixed[rate] = await fixedRate(call, rate, seconds);
+    for (const rate of fixedRates) fixed[rate] = await fixedRate(call, rate, seconds);
     results[name] = { saturated, fixed, cpu };
     log(
       `[bench] ${name}: ${saturated.throughput.toFixed(0)} calls/s saturated, load average ${loadAverages()}`,
     );
   };
-  await measure('direct', infer(direct));
-  await measure('gateway, Authorino cache on', infer(throughPlatform));
+  const callDirect = infer(direct);
+  const callGateway = infer(throughPlatform);
+  await measure('direct', callDirect, []);
+  await measure('gateway, Authorino cache on', callGateway, []);
+  // The added latency is a difference of two measurements: taken in turn, in slices of about two seconds, so
+  // whatever else the machine does meanwhile falls on both alike.
+  for (const rate of rates) {
+    log(`[bench] direct and gateway in turn at ${rate} calls/s`);
+    const paired = await interleavedFixedRate(
+      { direct: callDirect, gateway: callGateway },
+      rate,
+      seconds,
+      Math.max(1, Math.round(seconds / 2)),
+    );
+    results['direct']!.fixed[rate] = paired.direct;
+    results['gateway, Authorino cache on']!.fixed[rate] = paired.gateway;
+  }
   // Connection reuse: every call on a new client, so a new TCP connection and mTLS handshake to the gateway
   // (each client keeps its own connection); at the lowest rate only, since the handshakes cost the most CPU.
   await measure(
@@ -205,7 +221,7 @@ async function run(node: RunningNode, work: string): Promise<void> {
     { description: 'the AuthConfig re-rendered without a cache', timeoutMs: 120_000, intervalMs: 500 },
   );
   await waitUntilAnswering(infer(throughPlatform), 'the gateway route after the change');
-  await measure('gateway, Authorino cache off', infer(throughPlatform));
+  await measure('gateway, Authorino cache off', callGateway);
   throughPlatform.close();
   direct.close();
   // Names for the Pods' UIDs; the numbers print without them rather than not at all.
@@ -248,10 +264,11 @@ function print(results: Record<string, Measured>, podNames: Map<string, string>)
   }
   lines.push(
     '',
-    `fixed rate × ${seconds} s, latency from each call's due time (ms)`,
+    `fixed rate × ${seconds} s, latency from each call's due time (ms); direct and gateway with the cache on in turn,`,
+    'in slices of about 2 s; the others after them, against the same direct figures',
     '',
-    '| path | rate | p50 | p90 | p99 | added p50 | added p90 | added p99 | errors |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| path | rate | p50 | p90 | p99 | added p50 | added p90 | added p99 | sent late p99 | errors |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const [name, { fixed }] of Object.entries(results)) {
     for (const rate of rates) {
@@ -260,7 +277,7 @@ function print(results: Record<string, Measured>, podNames: Map<string, string>)
       if (!at) continue;
       lines.push(
         `| ${name} | ${rate}/s | ${ms(at.p50)} | ${ms(at.p90)} | ${ms(at.p99)} | ${ms(at.p50 - base.p50)} | ` +
-          `${ms(at.p90 - base.p90)} | ${ms(at.p99 - base.p99)} | ${at.errors} |`,
+          `${ms(at.p90 - base.p90)} | ${ms(at.p99 - base.p99)} | ${ms(at.sentLateP99)} | ${at.errors} |`,
       );
     }
   }
