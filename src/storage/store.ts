@@ -625,11 +625,15 @@ export function createModelStore(config: ModelStoreConfig): ModelStore {
       validateTenant(tenant);
       const bucket = bucketName(tenant);
       await guarded(`bucket ${bucket}`, async () => {
-        if (await client.bucketExists(bucket)) return;
+        // Creating first is one round trip for a new tenant (the operator ensures each bucket once per run);
+        // an existing bucket answers BucketAlreadyOwnedByYou. Any other refusal (e.g. credentials that may
+        // read but not create buckets) is judged as before: a bucket we can see is fine, else the error stands.
         try {
           await client.makeBucket(bucket, region);
         } catch (error) {
-          if (errorCode(error) !== 'BucketAlreadyOwnedByYou') throw error;
+          if (errorCode(error) === 'BucketAlreadyOwnedByYou') return;
+          if (await client.bucketExists(bucket)) return;
+          throw error;
         }
       });
     },
