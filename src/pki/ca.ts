@@ -1,4 +1,12 @@
 import { KeyObject, createHash, webcrypto } from 'node:crypto';
+import {
+  certificatePem,
+  fixedExtension,
+  keyIdentifier,
+  signCertificate,
+  subjectKeyIdentifierExtension,
+} from './certificate.ts';
+import { wholeSecond } from './der.ts';
 import { InvalidCaError, InvalidCertificateRequestError } from './errors.ts';
 import {
   classifyKey,
@@ -53,38 +61,58 @@ export async function createTenantCa(options: CreateTenantCaOptions): Promise<Te
   const validityDays = options.validityDays ?? 3650;
   assertValidityDays(validityDays);
   const keys = await generateP256KeyPair();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: tenantCaSubject(options.tenant),
-    keys,
+  const spki = new Uint8Array(await webcrypto.subtle.exportKey('spki', keys.publicKey));
+  const name = new Uint8Array(new x509.Name(tenantCaSubject(options.tenant)).toArrayBuffer());
+  const keyId = keyIdentifier(spki);
+  const notBefore = new Date(options.now.getTime() - CLOCK_SKEW_ALLOWANCE_MS);
+  const notAfter = new Date(options.now.getTime() + validityDays * DAY_MS);
+  const privateKey = KeyObject.from(keys.privateKey);
+  const key: SupportedKey = { kind: 'ecdsa', curve: 'P-256' };
+  const der = signCertificate({
     serialNumber: randomSerialNumber(),
-    notBefore: new Date(options.now.getTime() - CLOCK_SKEW_ALLOWANCE_MS),
-    notAfter: new Date(options.now.getTime() + validityDays * DAY_MS),
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    issuer: name,
+    subject: name,
+    notBefore,
+    notAfter,
+    subjectPublicKeyInfo: spki,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
-        true,
+      fixedExtension('ca-basic-constraints', () => new x509.BasicConstraintsExtension(true, 0, true)),
+      fixedExtension(
+        'ca-key-usage',
+        () =>
+          new x509.KeyUsagesExtension(
+            x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+            true,
+          ),
       ),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      subjectKeyIdentifierExtension(keyId),
     ],
+    signer: { privateKey, key },
   });
-  const certPem = cert.toString('pem');
+  const certPem = certificatePem(der);
   const keyPem = await privateKeyToPem(keys.privateKey);
   // A new CA is used to sign at once (the operator issues the tenant's serving certificate next): it is known
-  // good, so it is remembered as checked, with the key it was made with.
+  // good, so it is remembered as checked, with the key it was made with. Its certificate is parsed only if
+  // something asks for it (a CRL's issuer).
+  let parsed: x509.X509Certificate | undefined;
   const loaded: LoadedCa = {
-    cert,
-    privateKey: KeyObject.from(keys.privateKey),
-    key: { kind: 'ecdsa', curve: 'P-256' },
-    notAfter: cert.notAfter,
+    get cert() {
+      parsed ??= new x509.X509Certificate(der);
+      return parsed;
+    },
+    privateKey,
+    key,
+    notBefore: wholeSecond(notBefore),
+    notAfter: wholeSecond(notAfter),
+    subjectName: name,
+    keyIdentifier: keyId,
   };
   rememberCheckedCa(checkedCaKey({ certPem, keyPem }), loaded);
   signingKeys.set(
     loaded,
     Promise.resolve({ signingKey: keys.privateKey, signAlg: signingParams(loaded.key).signAlg }),
   );
-  return { certPem, keyPem, fingerprintSha256: fingerprintOfDer(cert.rawData) };
+  return { certPem, keyPem, fingerprintSha256: fingerprintOfDer(der) };
 }
 
 /**
@@ -101,12 +129,17 @@ export function importTenantCa(certPem: string, keyPem: string, options: { now: 
   };
 }
 
-/** A CA ready to sign: parsed certificate, key classification and the WebCrypto signing key. */
+/** A CA ready to sign: parsed certificate, key and its classification, and what a certificate it signs needs. */
 export interface LoadedCa {
-  cert: x509.X509Certificate;
+  readonly cert: x509.X509Certificate;
   privateKey: KeyObject;
   key: SupportedKey;
+  notBefore: Date;
   notAfter: Date;
+  /** DER of the CA's subject: the issuer of what it signs. */
+  subjectName: Uint8Array;
+  /** The CA's key identifier (RFC 5280 method 1), for the authorityKeyIdentifier of what it signs. */
+  keyIdentifier: Uint8Array;
 }
 
 /**
@@ -132,7 +165,7 @@ export function loadCa(ca: Pick<TenantCa, 'certPem' | 'keyPem'>, now: Date): Loa
   const cacheKey = checkedCaKey(ca);
   const checked = checkedCas.get(cacheKey);
   if (checked) {
-    assertValidAt(checked.cert, now);
+    assertValidAt(checked, now);
     return checked;
   }
   if (countPemCertificates(ca.certPem) !== 1) {
@@ -165,12 +198,20 @@ export function loadCa(ca: Pick<TenantCa, 'certPem' | 'keyPem'>, now: Date): Loa
   if (!samePublicKey(privateKey, nodeCert.publicKey)) {
     throw new InvalidCaError('key-mismatch', 'the private key does not belong to the CA certificate');
   }
-  const loaded = { cert, privateKey, key, notAfter: cert.notAfter };
+  const loaded: LoadedCa = {
+    cert,
+    privateKey,
+    key,
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    subjectName: new Uint8Array(cert.subjectName.toArrayBuffer()),
+    keyIdentifier: keyIdentifier(new Uint8Array(cert.publicKey.rawData)),
+  };
   rememberCheckedCa(cacheKey, loaded);
   return loaded;
 }
 
-function assertValidAt(cert: x509.X509Certificate, now: Date): void {
+function assertValidAt(cert: { notBefore: Date; notAfter: Date }, now: Date): void {
   if (now < cert.notBefore) {
     throw new InvalidCaError(
       'not-yet-valid',

@@ -1,6 +1,17 @@
+import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
-import { CLOCK_SKEW_ALLOWANCE_MS, assertValidityDays, caSigningKey, fingerprintOfDer, loadCa } from './ca.ts';
+import { CLOCK_SKEW_ALLOWANCE_MS, assertValidityDays, fingerprintOfDer, loadCa } from './ca.ts';
 import type { LoadedCa, TenantCa } from './ca.ts';
+import {
+  authorityKeyIdentifierExtension,
+  certificatePem,
+  fixedExtension,
+  keyIdentifier,
+  signCertificate,
+  subjectAltNameExtension,
+  subjectKeyIdentifierExtension,
+} from './certificate.ts';
+import { wholeSecond } from './der.ts';
 import { InvalidCertificateRequestError, InvalidCsrError } from './errors.ts';
 import {
   classifyKey,
@@ -173,49 +184,56 @@ interface LeafRequest {
 }
 
 async function signLeaf(ca: LoadedCa, request: LeafRequest): Promise<IssuedCertificate> {
-  const { signingKey, signAlg } = await caSigningKey(ca);
   const serialNumber = normaliseSerialNumber(request.serialNumber ?? randomSerialNumber());
   const notBefore = new Date(request.now.getTime() - CLOCK_SKEW_ALLOWANCE_MS);
   const wanted = new Date(request.now.getTime() + request.validityDays * DAY_MS);
   // A certificate outliving its CA would only fail later and more confusingly.
   const notAfter = wanted > ca.notAfter ? ca.notAfter : wanted;
   // RSA keys also encipher in TLS 1.2 RSA key exchange; ECDSA keys only sign.
-  const keyUsage =
-    request.key.kind === 'rsa'
-      ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
-      : x509.KeyUsageFlags.digitalSignature;
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(keyUsage, true),
-    new x509.ExtendedKeyUsageExtension([request.usage], false),
-    await x509.SubjectKeyIdentifierExtension.create(request.publicKey),
-    await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
+  const rsa = request.key.kind === 'rsa';
+  const spki =
+    request.publicKey instanceof x509.PublicKey
+      ? new Uint8Array(request.publicKey.rawData)
+      : new Uint8Array(await webcrypto.subtle.exportKey('spki', request.publicKey));
+  const extensions: Uint8Array[] = [
+    fixedExtension(
+      'leaf-basic-constraints',
+      () => new x509.BasicConstraintsExtension(false, undefined, true),
+    ),
+    fixedExtension(
+      rsa ? 'leaf-key-usage-rsa' : 'leaf-key-usage',
+      () =>
+        new x509.KeyUsagesExtension(
+          rsa
+            ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
+            : x509.KeyUsageFlags.digitalSignature,
+          true,
+        ),
+    ),
+    fixedExtension(
+      `extended-key-usage ${request.usage}`,
+      () => new x509.ExtendedKeyUsageExtension([request.usage], false),
+    ),
+    subjectKeyIdentifierExtension(keyIdentifier(spki)),
+    authorityKeyIdentifierExtension(ca.keyIdentifier),
   ];
-  if (request.hosts) {
-    const names = request.hosts.map((host) => ({
-      type: isIP(host) ? ('ip' as const) : ('dns' as const),
-      value: host,
-    }));
-    extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
-  }
-  const cert = await x509.X509CertificateGenerator.create({
-    subject: request.subject,
-    issuer: ca.cert.subjectName,
-    publicKey: request.publicKey,
-    signingKey,
-    signingAlgorithm: signAlg,
+  if (request.hosts) extensions.push(subjectAltNameExtension(request.hosts));
+  const der = signCertificate({
     serialNumber: derSerialHex(serialNumber),
+    issuer: ca.subjectName,
+    subject: new Uint8Array(new x509.Name(request.subject).toArrayBuffer()),
     notBefore,
     notAfter,
+    subjectPublicKeyInfo: spki,
     extensions,
+    signer: { privateKey: ca.privateKey, key: ca.key },
   });
-  const certPem = cert.toString('pem');
   return {
-    certPem,
+    certPem: certificatePem(der),
     serialNumber,
-    notBefore: cert.notBefore,
-    notAfter: cert.notAfter,
-    fingerprintSha256: fingerprintOfDer(cert.rawData),
+    notBefore: wholeSecond(notBefore),
+    notAfter: wholeSecond(notAfter),
+    fingerprintSha256: fingerprintOfDer(der),
   };
 }
 
