@@ -1,4 +1,4 @@
-import { KeyObject, createHash, webcrypto } from 'node:crypto';
+import { createHash, webcrypto, type KeyObject } from 'node:crypto';
 import {
   certificatePem,
   fixedExtension,
@@ -11,8 +11,7 @@ import { InvalidCaError, InvalidCertificateRequestError } from './errors.ts';
 import {
   classifyKey,
   countPemCertificates,
-  generateP256KeyPair,
-  privateKeyToPem,
+  generateP256Key,
   randomSerialNumber,
   readCertificate,
   readPrivateKey,
@@ -60,13 +59,13 @@ export function tenantCaSubject(tenant: string): string {
 export async function createTenantCa(options: CreateTenantCaOptions): Promise<TenantCa> {
   const validityDays = options.validityDays ?? 3650;
   assertValidityDays(validityDays);
-  const keys = await generateP256KeyPair();
-  const spki = new Uint8Array(await webcrypto.subtle.exportKey('spki', keys.publicKey));
+  const generated = generateP256Key();
+  const spki = generated.subjectPublicKeyInfo;
   const name = new Uint8Array(new x509.Name(tenantCaSubject(options.tenant)).toArrayBuffer());
   const keyId = keyIdentifier(spki);
   const notBefore = new Date(options.now.getTime() - CLOCK_SKEW_ALLOWANCE_MS);
   const notAfter = new Date(options.now.getTime() + validityDays * DAY_MS);
-  const privateKey = KeyObject.from(keys.privateKey);
+  const privateKey = generated.privateKey;
   const key: SupportedKey = { kind: 'ecdsa', curve: 'P-256' };
   const der = signCertificate({
     serialNumber: randomSerialNumber(),
@@ -90,10 +89,10 @@ export async function createTenantCa(options: CreateTenantCaOptions): Promise<Te
     signer: { privateKey, key },
   });
   const certPem = certificatePem(der);
-  const keyPem = await privateKeyToPem(keys.privateKey);
+  const keyPem = generated.keyPem;
   // A new CA is used to sign at once (the operator issues the tenant's serving certificate next): it is known
   // good, so it is remembered as checked, with the key it was made with. Its certificate is parsed only if
-  // something asks for it (a CRL's issuer).
+  // something asks for it (a CRL's issuer), its WebCrypto signing key imported only for a CRL.
   let parsed: x509.X509Certificate | undefined;
   const loaded: LoadedCa = {
     get cert() {
@@ -108,10 +107,6 @@ export async function createTenantCa(options: CreateTenantCaOptions): Promise<Te
     keyIdentifier: keyId,
   };
   rememberCheckedCa(checkedCaKey({ certPem, keyPem }), loaded);
-  signingKeys.set(
-    loaded,
-    Promise.resolve({ signingKey: keys.privateKey, signAlg: signingParams(loaded.key).signAlg }),
-  );
   return { certPem, keyPem, fingerprintSha256: fingerprintOfDer(der) };
 }
 

@@ -1,4 +1,3 @@
-import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import { CLOCK_SKEW_ALLOWANCE_MS, assertValidityDays, fingerprintOfDer, loadCa } from './ca.ts';
 import type { LoadedCa, TenantCa } from './ca.ts';
@@ -16,14 +15,13 @@ import { InvalidCertificateRequestError, InvalidCsrError } from './errors.ts';
 import {
   classifyKey,
   derSerialHex,
-  generateP256KeyPair,
+  generateP256Key,
   normaliseSerialNumber,
-  privateKeyToPem,
   randomSerialNumber,
   readSpki,
   x509,
 } from './keys.ts';
-import type { CryptoKey, SupportedKey } from './keys.ts';
+import type { SupportedKey } from './keys.ts';
 
 /** A certificate just signed by a tenant CA. */
 export interface IssuedCertificate {
@@ -82,21 +80,21 @@ export async function issueServingCertificate(
     throw new InvalidCertificateRequestError('hosts', 'at least one host is required');
   for (const host of options.hosts) assertHost(host);
   const loaded = loadCa(ca, options.now);
-  const keys = await generateP256KeyPair();
+  const generated = generateP256Key();
   const first = options.hosts[0]!;
   // The CN is legacy for TLS servers (clients match the SAN), kept for humans when it fits.
   const subject: x509.JsonName =
     first.length <= MAX_CN_LENGTH ? [{ CN: [first] }, { O: ['tenantmesh'] }] : [{ O: ['tenantmesh'] }];
-  const issued = await signLeaf(loaded, {
+  const issued = signLeaf(loaded, {
     subject,
-    publicKey: keys.publicKey,
+    subjectPublicKeyInfo: generated.subjectPublicKeyInfo,
     key: { kind: 'ecdsa', curve: 'P-256' },
     usage: x509.ExtendedKeyUsage.serverAuth,
     hosts: options.hosts,
     validityDays: options.validityDays,
     now: options.now,
   });
-  return { ...issued, keyPem: await privateKeyToPem(keys.privateKey) };
+  return { ...issued, keyPem: generated.keyPem };
 }
 
 /**
@@ -109,17 +107,17 @@ export async function issueClientCertificate(
 ): Promise<IssuedCertificateWithKey> {
   assertClientPolicy(policy);
   const loaded = loadCa(ca, policy.now);
-  const keys = await generateP256KeyPair();
-  const issued = await signLeaf(loaded, {
+  const generated = generateP256Key();
+  const issued = signLeaf(loaded, {
     subject: clientSubject(policy),
-    publicKey: keys.publicKey,
+    subjectPublicKeyInfo: generated.subjectPublicKeyInfo,
     key: { kind: 'ecdsa', curve: 'P-256' },
     usage: x509.ExtendedKeyUsage.clientAuth,
     validityDays: policy.validityDays,
     now: policy.now,
     serialNumber: policy.serialNumber,
   });
-  return { ...issued, keyPem: await privateKeyToPem(keys.privateKey) };
+  return { ...issued, keyPem: generated.keyPem };
 }
 
 /**
@@ -154,7 +152,7 @@ export async function signCsr(
   }
   return signLeaf(loaded, {
     subject: clientSubject(policy),
-    publicKey: csr.publicKey,
+    subjectPublicKeyInfo: new Uint8Array(csr.publicKey.rawData),
     key,
     usage: x509.ExtendedKeyUsage.clientAuth,
     validityDays: policy.validityDays,
@@ -174,7 +172,8 @@ async function csrSignatureIsValid(csr: x509.Pkcs10CertificateRequest): Promise<
 
 interface LeafRequest {
   subject: x509.JsonName;
-  publicKey: CryptoKey | x509.PublicKey;
+  /** DER SubjectPublicKeyInfo of the key being certified. */
+  subjectPublicKeyInfo: Uint8Array;
   key: SupportedKey;
   usage: x509.ExtendedKeyUsage;
   hosts?: string[];
@@ -183,7 +182,7 @@ interface LeafRequest {
   serialNumber?: string | undefined;
 }
 
-async function signLeaf(ca: LoadedCa, request: LeafRequest): Promise<IssuedCertificate> {
+function signLeaf(ca: LoadedCa, request: LeafRequest): IssuedCertificate {
   const serialNumber = normaliseSerialNumber(request.serialNumber ?? randomSerialNumber());
   const notBefore = new Date(request.now.getTime() - CLOCK_SKEW_ALLOWANCE_MS);
   const wanted = new Date(request.now.getTime() + request.validityDays * DAY_MS);
@@ -191,10 +190,7 @@ async function signLeaf(ca: LoadedCa, request: LeafRequest): Promise<IssuedCerti
   const notAfter = wanted > ca.notAfter ? ca.notAfter : wanted;
   // RSA keys also encipher in TLS 1.2 RSA key exchange; ECDSA keys only sign.
   const rsa = request.key.kind === 'rsa';
-  const spki =
-    request.publicKey instanceof x509.PublicKey
-      ? new Uint8Array(request.publicKey.rawData)
-      : new Uint8Array(await webcrypto.subtle.exportKey('spki', request.publicKey));
+  const spki = request.subjectPublicKeyInfo;
   const extensions: Uint8Array[] = [
     fixedExtension(
       'leaf-basic-constraints',

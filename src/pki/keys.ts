@@ -1,6 +1,13 @@
 // reflect-metadata must load before @peculiar/x509, which decorates its ASN.1 classes.
 import 'reflect-metadata';
-import { createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  webcrypto,
+  X509Certificate,
+} from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
@@ -77,6 +84,28 @@ export async function generateP256KeyPair(): Promise<CryptoKeyPair> {
     'sign',
     'verify',
   ])) as CryptoKeyPair;
+}
+
+/** A fresh ECDSA P-256 key: the private key, its public half as DER SubjectPublicKeyInfo, and its PKCS#8 PEM. */
+export interface GeneratedKey {
+  privateKey: KeyObject;
+  subjectPublicKeyInfo: Uint8Array;
+  /** PKCS#8 PEM. Secret material: never log it. */
+  keyPem: string;
+}
+
+/**
+ * Generates an ECDSA P-256 key with Node's own key objects: the certificate needs the public key's DER and the
+ * Secret the private key's, and WebCrypto's asynchronous generate and export calls cost more than the
+ * OpenSSL work they wrap.
+ */
+export function generateP256Key(): GeneratedKey {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    privateKey,
+    subjectPublicKeyInfo: publicKey.export({ type: 'spki', format: 'der' }),
+    keyPem: derToPem(privateKey.export({ type: 'pkcs8', format: 'der' }), 'PRIVATE KEY'),
+  };
 }
 
 /**
