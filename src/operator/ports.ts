@@ -116,16 +116,21 @@ function fingerprintOnce(certPem: string): string {
   let fingerprint = fingerprints.get(certPem);
   if (fingerprint === undefined) {
     fingerprint = fingerprintOf(certPem);
-    if (fingerprints.size >= 2048) fingerprints.delete(fingerprints.keys().next().value!);
-    fingerprints.set(certPem, fingerprint);
+    rememberFingerprint(certPem, fingerprint);
   }
   return fingerprint;
+}
+function rememberFingerprint(certPem: string, fingerprint: string): void {
+  if (fingerprints.size >= 2048) fingerprints.delete(fingerprints.keys().next().value!);
+  fingerprints.set(certPem, fingerprint);
 }
 
 /** The real PKI. */
 export const defaultPki: PkiPort = {
   async createCa(tenant, now) {
     const ca = await createTenantCa({ tenant, now });
+    // Asked for right after (the tenant's status), and known from the DER just signed.
+    rememberFingerprint(ca.certPem, ca.fingerprintSha256);
     return { certPem: ca.certPem, keyPem: ca.keyPem };
   },
   importCa(certPem, keyPem, now) {
