@@ -85,6 +85,16 @@ describe('Kube facade against a real apiserver', () => {
         return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
       })
       .toBe(true);
+    // Established is not quite the end: the apiserver's discovery serves the new group-version a moment later,
+    // and until it does the kind is rightly unknown. What must not happen is the first answer sticking.
+    await expect
+      .poll(() =>
+        kube.get(`${group}/v1`, 'Widget', 'w', ns).then(
+          () => 'served',
+          (error: unknown) => (error instanceof KubeError ? error.reason : String(error)),
+        ),
+      )
+      .toBe('served');
 
     const widget = {
       apiVersion: `${group}/v1`,
