@@ -46,15 +46,23 @@ interface ApiAnswer {
 /** The management API as the holder of `token`; bytes are a file upload, anything else JSON. */
 async function api(method: string, route: string, token: string, body?: unknown): Promise<ApiAnswer> {
   const raw = body instanceof Uint8Array;
-  const response = await fetch(`${apiUrl}/v1${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined
-        ? {}
-        : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
+  const send = () =>
+    fetch(`${apiUrl}/v1${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined
+          ? {}
+          : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
+    });
+  // A kept-alive connection through the loopback forward can be closed by the far end just as a request goes
+  // out (nothing of an answer read): that request never reached the API, so it is sent once more.
+  const response = await send().catch((error: unknown) => {
+    const cause = (error as { cause?: { code?: string; socket?: { bytesRead?: number } } }).cause;
+    if (cause?.code === 'UND_ERR_SOCKET' && cause.socket?.bytesRead === 0) return send();
+    throw error;
   });
   const text = await response.text();
   try {
