@@ -49,6 +49,9 @@ const { values } = parseArgs({
     phases: { type: 'string', default: 'objects,fair,live,restart' },
     // Endpoint changes timed one at a time while every other tenant is idle.
     changes: { type: 'string', default: '50' },
+    // Runs the phases this many times in turn, each on a fresh platform, and prints every round's ratios and
+    // their median: the machine's own variation between two runs of one phase is as large as the gap measured.
+    rounds: { type: 'string', default: '1' },
     child: { type: 'boolean', default: false },
   },
 });
@@ -231,27 +234,45 @@ function convergence(kube: Kube, prefix: string, tenants: number, endpoints: num
 }
 
 /**
- * BENCH_APISERVER_PROFILE=<dir>: a 30 s Go CPU profile of the apiserver from the start of each phase, to see
- * where the time goes (`go tool pprof -top -diff_base <baseline> <phase>`).
+ * BENCH_APISERVER_PROFILE=<dir>: Go CPU profiles of the apiserver covering the whole phase, in 30 s windows back
+ * to back (`apiserver-<phase>-<n>.pprof`; pprof merges several: `go tool pprof -top -diff_base 'fair-*' live-*`).
+ * `stop()` ends after the window under way and saves the apiserver's metrics (`apiserver-<phase>.metrics`).
  */
-async function profileApiserver(info: EnvironmentInfo, phase: string): Promise<void> {
+function profileApiserver(info: EnvironmentInfo, phase: string): { stop: () => Promise<void> } {
   const dir = process.env['BENCH_APISERVER_PROFILE'];
-  if (!dir) return;
-  const response = await new Promise<Buffer>((resolve, reject) => {
-    https
-      .get(
-        new URL('/debug/pprof/profile?seconds=30', info.apiserverUrl),
-        { ca: info.caPem, headers: { authorization: `Bearer ${info.staticUsers['admin']!.token}` } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve(Buffer.concat(chunks)));
-        },
-      )
-      .on('error', reject);
-  });
+  if (!dir) return { stop: async () => undefined };
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, `apiserver-${phase}.pprof`), response);
+  let stopped = false;
+  const get = (route: string) =>
+    new Promise<Buffer>((resolve, reject) => {
+      https
+        .get(
+          new URL(route, info.apiserverUrl),
+          { ca: info.caPem, headers: { authorization: `Bearer ${info.staticUsers['admin']!.token}` } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => resolve(Buffer.concat(chunks)));
+          },
+        )
+        .on('error', reject);
+    });
+  const loop = (async () => {
+    for (let n = 0; !stopped; n++) {
+      writeFileSync(
+        path.join(dir, `apiserver-${phase}-${n}.pprof`),
+        await get('/debug/pprof/profile?seconds=30'),
+      );
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      // Requests by verb and resource, to tell who asked what (`apiserver_request_total`).
+      writeFileSync(path.join(dir, `apiserver-${phase}.metrics`), await get('/metrics'));
+    },
+  };
 }
 
 /** The Tenant and InferenceEndpoints a user creates for `tenants` × `endpoints`. */
@@ -631,164 +652,189 @@ async function main(): Promise<void> {
     resyncWrites?: number;
     rss?: number;
   };
-  const columns: Column[] = [];
-
-  // Baseline 1: the rendered objects only, applied directly.
-  let objectsOnly: Column | undefined;
-  if (wanted.has('objects')) {
-    log('phase: objects only');
-    objectsOnly = await inFreshCluster(concurrency, async (phase) => {
-      const objects = renderedObjects('bench', tenants, endpoints, phase.platform);
-      const apiserverProfile = profileApiserver(phase.env.info, 'objects');
-      const cpuBefore = phase.cpuNow();
-      const start = performance.now();
-      await phase.applyAll(objects);
-      const ms = performance.now() - start;
-      const cpu = cpuSince(cpuBefore, phase.cpuNow());
-      await apiserverProfile;
-      return { title: 'objects only (direct)', ms, cpu, writes: String(objects.length) };
-    });
-    columns.push(objectsOnly);
-  }
-
-  // Baseline 2 (fair): every write the operator makes, applied directly.
-  let fair: Column | undefined;
-  if (wanted.has('fair')) {
-    log('phase: fair baseline');
-    fair = await inFreshCluster(concurrency, async (phase) => {
-      const apiserverProfile = profileApiserver(phase.env.info, 'fair');
-      const cpuBefore = phase.cpuNow();
-      const start = performance.now();
-      const writes = await applyAsTheOperatorWould(phase, 'bench', tenants, endpoints, concurrency);
-      const ms = performance.now() - start;
-      const cpu = cpuSince(cpuBefore, phase.cpuNow());
-      await apiserverProfile;
-      return { title: 'every write (direct)', ms, cpu, writes: String(writes) };
-    });
-    columns.push(fair);
-  }
-
-  /**
-   * Times `act` until every tenant has converged and reads the operator's writes and reconciles. `act` returns
-   * the operator it started, or the one already `running`.
-   */
-  const measure = async (
-    phase: Phase,
-    label: string,
-    options: { running?: ReturnType<typeof spawnOperator> },
-    act: () => Promise<ReturnType<typeof spawnOperator>>,
-  ) => {
-    const watch = convergence(phase.kube, 'bench', tenants, endpoints);
-    const apiserverProfile = profileApiserver(phase.env.info, label);
-    const cpuBefore = phase.cpuNow(options.running?.proc.pid);
-    const start = performance.now();
-    const operator = await act();
-    await watch.converged;
-    const ms = performance.now() - start;
-    const cpu = cpuSince(cpuBefore, phase.cpuNow(operator.proc.pid));
-    await apiserverProfile;
-    return { operator, ms, cpu };
-  };
-  const createCustomResources = (phase: Phase) =>
-    phase.applyAll(customResources('bench', tenants, endpoints, phase.platform.servingNamespace));
-
   const extra: string[] = [];
-  // Operator, end to end: the user creates the custom resources while the operator runs, and their writes
-  // count against it. Then: a no-op resync, single endpoint changes, and a restart with everything present.
-  if (wanted.has('live')) {
-    log('phase: operator, CRs created live');
-    const column = await inFreshCluster(concurrency, async (phase) => {
-      const running = spawnOperator(phase, concurrency);
-      await running.next('ready');
-      const { operator, ms, cpu } = await measure(phase, 'live', { running }, async () => {
-        await createCustomResources(phase);
-        return running;
-      });
-      log('converged; a no-op resync, then single endpoint changes');
-      operator.proc.stdin!.write('writes\n');
-      const [writes, reconciles] = (await operator.next('writes')).split(' ').map(Number);
-      operator.proc.stdin!.write('resync\n');
-      const resyncMs = Number(await operator.next('resync-ms'));
-      const resyncWrites = Number(await operator.next('resync-writes'));
-      extra.push(`a no-op resync of all ${tenants} tenants took ${(resyncMs / 1000).toFixed(1)} s`);
-      const idle = await timeEndpointChanges(phase, 'bench', tenants, Number(values.changes), {
-        replicas: 2,
-      });
-      const changes = idle.latencies;
-      extra.push(
-        `one endpoint changed while ${tenants - 1} tenants sit idle, until its Deployment shows it ` +
-          `(${changes.length} changes): p50 ${quantile(changes, 0.5).toFixed(0)} ms, ` +
-          `p99 ${quantile(changes, 0.99).toFixed(0)} ms, max ${changes.at(-1)!.toFixed(0)} ms ` +
-          `(the user's PATCH alone: p50 ${quantile(idle.patches, 0.5).toFixed(0)} ms, ` +
-          `p99 ${quantile(idle.patches, 0.99).toFixed(0)} ms)`,
-      );
-      // The same while a full pass over every tenant is queued (what a relist does every 10 minutes).
-      const { latencies: duringResync } = await timeEndpointChanges(
-        phase,
-        'bench',
-        tenants,
-        Math.min(10, Number(values.changes)),
-        {
-          replicas: 3,
-          before: async () => {
-            operator.proc.stdin!.write('resync-start\n');
-            await operator.next('resync-started');
-          },
-        },
-      );
-      extra.push(
-        `one endpoint changed right after a resync of all ${tenants} tenants was queued ` +
-          `(${duringResync.length} changes): p50 ${quantile(duringResync, 0.5).toFixed(0)} ms, ` +
-          `max ${duringResync.at(-1)!.toFixed(0)} ms`,
-      );
-      const counts = await finishOperator(operator, false);
-      log('restarting the operator with everything present');
-      const restartStart = performance.now();
-      const restarted = spawnOperator(phase, concurrency);
-      restarted.proc.stdin!.write('await-idle\n');
-      const idleWrites = Number(await restarted.next('idle'));
-      const restartMs = performance.now() - restartStart;
-      const afterRestart = await finishOperator(restarted, false);
-      extra.push(
-        `operator restart with everything present: idle after ${(restartMs / 1000).toFixed(1)} s ` +
-          `(process start, cache sync and one reconcile of every tenant), ${idleWrites} writes, ` +
-          `peak RSS ${afterRestart.rss.toFixed(0)} MiB`,
-      );
-      return {
-        title: 'operator, CRs created live',
-        ms,
-        cpu,
-        writes: `${writes} + ${tenants * (endpoints + 1)} CRs`,
-        reconciles,
-        resyncWrites,
-        rss: counts.rss,
-      };
-    });
-    columns.push(column);
-  }
+  /** One pass over the wanted phases; the live phase's further measurements (resync, changes, restart) run in the first only. */
+  const runRound = async (round: number) => {
+    const first = round === 0;
+    // Profiles of later rounds carry the round in their names (`fair-r2`).
+    const label = (phase: string) => (first ? phase : `${phase}-r${round + 1}`);
+    const columns: Column[] = [];
 
-  // Operator alone: the custom resources exist (a fail-over, a bulk import); timed from the operator's start,
-  // cache sync included, until every tenant has converged.
-  if (wanted.has('restart')) {
-    log('phase: operator, CRs present');
-    const column = await inFreshCluster(concurrency, async (phase) => {
-      await createCustomResources(phase);
-      await settleCluster(phase);
-      const { operator, ms, cpu } = await measure(phase, 'restart', {}, async () =>
-        spawnOperator(phase, concurrency),
-      );
-      const counts = await finishOperator(operator, false);
-      return {
-        title: 'operator, CRs present',
-        ms,
-        cpu,
-        writes: String(counts.writes),
-        reconciles: counts.reconciles,
-        rss: counts.rss,
-      };
-    });
-    columns.push(column);
+    // Baseline 1: the rendered objects only, applied directly.
+    let objectsOnly: Column | undefined;
+    if (wanted.has('objects')) {
+      log('phase: objects only');
+      objectsOnly = await inFreshCluster(concurrency, async (phase) => {
+        const objects = renderedObjects('bench', tenants, endpoints, phase.platform);
+        const apiserverProfile = profileApiserver(phase.env.info, label('objects'));
+        const cpuBefore = phase.cpuNow();
+        const start = performance.now();
+        await phase.applyAll(objects);
+        const ms = performance.now() - start;
+        const cpu = cpuSince(cpuBefore, phase.cpuNow());
+        await apiserverProfile.stop();
+        return { title: 'objects only (direct)', ms, cpu, writes: String(objects.length) };
+      });
+      columns.push(objectsOnly);
+    }
+
+    // Baseline 2 (fair): every write the operator makes, applied directly.
+    let fair: Column | undefined;
+    if (wanted.has('fair')) {
+      log('phase: fair baseline');
+      fair = await inFreshCluster(concurrency, async (phase) => {
+        const apiserverProfile = profileApiserver(phase.env.info, label('fair'));
+        const cpuBefore = phase.cpuNow();
+        const start = performance.now();
+        const writes = await applyAsTheOperatorWould(phase, 'bench', tenants, endpoints, concurrency);
+        const ms = performance.now() - start;
+        const cpu = cpuSince(cpuBefore, phase.cpuNow());
+        await apiserverProfile.stop();
+        return { title: 'every write (direct)', ms, cpu, writes: String(writes) };
+      });
+      columns.push(fair);
+    }
+
+    /**
+     * Times `act` until every tenant has converged and reads the operator's writes and reconciles. `act` returns
+     * the operator it started, or the one already `running`.
+     */
+    const measure = async (
+      phase: Phase,
+      phaseLabel: string,
+      options: { running?: ReturnType<typeof spawnOperator> },
+      act: () => Promise<ReturnType<typeof spawnOperator>>,
+    ) => {
+      const watch = convergence(phase.kube, 'bench', tenants, endpoints);
+      const apiserverProfile = profileApiserver(phase.env.info, label(phaseLabel));
+      const cpuBefore = phase.cpuNow(options.running?.proc.pid);
+      const start = performance.now();
+      const operator = await act();
+      await watch.converged;
+      const ms = performance.now() - start;
+      const cpu = cpuSince(cpuBefore, phase.cpuNow(operator.proc.pid));
+      await apiserverProfile.stop();
+      return { operator, ms, cpu };
+    };
+    const createCustomResources = (phase: Phase) =>
+      phase.applyAll(customResources('bench', tenants, endpoints, phase.platform.servingNamespace));
+
+    // Operator, end to end: the user creates the custom resources while the operator runs, and their writes
+    // count against it. Then: a no-op resync, single endpoint changes, and a restart with everything present.
+    if (wanted.has('live')) {
+      log('phase: operator, CRs created live');
+      const column = await inFreshCluster(concurrency, async (phase) => {
+        const running = spawnOperator(phase, concurrency);
+        await running.next('ready');
+        const { operator, ms, cpu } = await measure(phase, 'live', { running }, async () => {
+          await createCustomResources(phase);
+          return running;
+        });
+        if (!first) {
+          const counts = await finishOperator(operator, false);
+          return {
+            title: 'operator, CRs created live',
+            ms,
+            cpu,
+            writes: `${counts.writes} + ${tenants * (endpoints + 1)} CRs`,
+            reconciles: counts.reconciles,
+            rss: counts.rss,
+          };
+        }
+        log('converged; a no-op resync, then single endpoint changes');
+        operator.proc.stdin!.write('writes\n');
+        const [writes, reconciles] = (await operator.next('writes')).split(' ').map(Number);
+        operator.proc.stdin!.write('resync\n');
+        const resyncMs = Number(await operator.next('resync-ms'));
+        const resyncWrites = Number(await operator.next('resync-writes'));
+        extra.push(`a no-op resync of all ${tenants} tenants took ${(resyncMs / 1000).toFixed(1)} s`);
+        const idle = await timeEndpointChanges(phase, 'bench', tenants, Number(values.changes), {
+          replicas: 2,
+        });
+        const changes = idle.latencies;
+        extra.push(
+          `one endpoint changed while ${tenants - 1} tenants sit idle, until its Deployment shows it ` +
+            `(${changes.length} changes): p50 ${quantile(changes, 0.5).toFixed(0)} ms, ` +
+            `p99 ${quantile(changes, 0.99).toFixed(0)} ms, max ${changes.at(-1)!.toFixed(0)} ms ` +
+            `(the user's PATCH alone: p50 ${quantile(idle.patches, 0.5).toFixed(0)} ms, ` +
+            `p99 ${quantile(idle.patches, 0.99).toFixed(0)} ms)`,
+        );
+        // The same while a full pass over every tenant is queued (what a relist does every 10 minutes).
+        const { latencies: duringResync } = await timeEndpointChanges(
+          phase,
+          'bench',
+          tenants,
+          Math.min(10, Number(values.changes)),
+          {
+            replicas: 3,
+            before: async () => {
+              operator.proc.stdin!.write('resync-start\n');
+              await operator.next('resync-started');
+            },
+          },
+        );
+        extra.push(
+          `one endpoint changed right after a resync of all ${tenants} tenants was queued ` +
+            `(${duringResync.length} changes): p50 ${quantile(duringResync, 0.5).toFixed(0)} ms, ` +
+            `max ${duringResync.at(-1)!.toFixed(0)} ms`,
+        );
+        const counts = await finishOperator(operator, false);
+        log('restarting the operator with everything present');
+        const restartStart = performance.now();
+        const restarted = spawnOperator(phase, concurrency);
+        restarted.proc.stdin!.write('await-idle\n');
+        const idleWrites = Number(await restarted.next('idle'));
+        const restartMs = performance.now() - restartStart;
+        const afterRestart = await finishOperator(restarted, false);
+        extra.push(
+          `operator restart with everything present: idle after ${(restartMs / 1000).toFixed(1)} s ` +
+            `(process start, cache sync and one reconcile of every tenant), ${idleWrites} writes, ` +
+            `peak RSS ${afterRestart.rss.toFixed(0)} MiB`,
+        );
+        return {
+          title: 'operator, CRs created live',
+          ms,
+          cpu,
+          writes: `${writes} + ${tenants * (endpoints + 1)} CRs`,
+          reconciles,
+          resyncWrites,
+          rss: counts.rss,
+        };
+      });
+      columns.push(column);
+    }
+
+    // Operator alone: the custom resources exist (a fail-over, a bulk import); timed from the operator's start,
+    // cache sync included, until every tenant has converged.
+    if (wanted.has('restart')) {
+      log('phase: operator, CRs present');
+      const column = await inFreshCluster(concurrency, async (phase) => {
+        await createCustomResources(phase);
+        await settleCluster(phase);
+        const { operator, ms, cpu } = await measure(phase, 'restart', {}, async () =>
+          spawnOperator(phase, concurrency),
+        );
+        const counts = await finishOperator(operator, false);
+        return {
+          title: 'operator, CRs present',
+          ms,
+          cpu,
+          writes: String(counts.writes),
+          reconciles: counts.reconciles,
+          rss: counts.rss,
+        };
+      });
+      columns.push(column);
+    }
+    return { columns, objectsOnly, fair };
+  };
+
+  const results = [];
+  for (let r = 0; r < Number(values.rounds); r++) {
+    if (Number(values.rounds) > 1) log(`round ${r + 1} of ${values.rounds}`);
+    results.push(await runRound(r));
   }
+  const { columns, objectsOnly, fair } = results[0]!;
 
   const seconds = (ms: number) => (ms / 1000).toFixed(1);
   const ratios = (column: Column) => {
@@ -823,6 +869,27 @@ async function main(): Promise<void> {
   console.log(width.map((w) => '-'.repeat(w)).join('-+-'));
   for (const r of rows) console.log(row(r));
   for (const line of extra) console.log(line);
+  if (results.length > 1) printRounds(results);
+}
+
+/** Every round's times and ratios, then the median ratio of each operator phase over the rounds. */
+function printRounds(results: { columns: { title: string; ms: number }[]; fair?: { ms: number } }[]): void {
+  const ratios = new Map<string, number[]>();
+  results.forEach(({ columns, fair }, r) => {
+    const cells = columns.map((column) => {
+      const ratio = fair && column.ms !== fair.ms ? column.ms / fair.ms : undefined;
+      if (ratio !== undefined) ratios.set(column.title, [...(ratios.get(column.title) ?? []), ratio]);
+      return `${column.title} ${(column.ms / 1000).toFixed(1)} s${ratio ? ` (${ratio.toFixed(2)}× fair)` : ''}`;
+    });
+    console.log(`round ${r + 1}: ${cells.join(', ')}`);
+  });
+  for (const [title, values] of ratios) {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length / 2;
+    const median =
+      sorted.length % 2 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+    console.log(`${title}: median ${median.toFixed(2)}× fair over ${sorted.length} rounds`);
+  }
 }
 
 await main();
