@@ -64,11 +64,37 @@ export async function installClusterPrerequisites(options: {
           (c) => c.type === 'Established' && c.status === 'True',
         );
         if (!established) return false;
+        // Discovery serves a group-version a moment after Established; a test's first object must find its kind.
+        if (!(await servesKind(kube, crd))) return false;
       }
       return true;
     },
-    { description: `${crds.length} CRDs to be Established`, timeoutMs: 60_000, intervalMs: 200 },
+    {
+      description: `${crds.length} CRDs to be Established and discovered`,
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    },
   );
+}
+
+/** True once discovery maps each served version of the CRD to its kind (the client refetches on a miss). */
+async function servesKind(kube: ReturnType<typeof createKube>, crd: KubernetesObject): Promise<boolean> {
+  const spec = (crd as { spec?: CrdSpec }).spec;
+  if (!spec) return true;
+  for (const version of spec.versions.filter((v) => v.served)) {
+    const found = await kube.resourceFor(`${spec.group}/${version.name}`, spec.names.kind).then(
+      () => true,
+      () => false,
+    );
+    if (!found) return false;
+  }
+  return true;
+}
+
+interface CrdSpec {
+  group: string;
+  names: { kind: string };
+  versions: { name: string; served: boolean }[];
 }
 
 function authorinoRbac(user: string): KubernetesObject[] {
