@@ -5,10 +5,11 @@ import {
   importTenantCa,
   issueServingCertificate,
   normaliseSerialNumber,
-  parseCertificate,
+  hostsAndValidity,
   summariseCrl,
   validityNeedsRotation,
 } from '../pki/index.ts';
+import type { HostsAndValidity } from '../pki/index.ts';
 import type { StorageReadCredentials } from '../render/index.ts';
 
 /**
@@ -94,22 +95,24 @@ export const SERVING_CERTIFICATE_DAYS = 90;
 
 /**
  * Every reconcile asks about the same few certificates (is the serving certificate due, which hosts does it
- * cover); ASN.1 parsing was a tenth of the operator's CPU. Certificates never change, so parse each PEM once.
+ * cover). Certificates never change, so read each PEM once; a PEM that is no certificate (a hand-edited Secret)
+ * covers no host and is due, so the reconcile issues a new one.
  */
-const parsedCertificates = new Map<string, ReturnType<typeof parseCertificate>>();
-function parsedOnce(certPem: string): ReturnType<typeof parseCertificate> {
-  let parsed = parsedCertificates.get(certPem);
-  if (!parsed) {
-    parsed = parseCertificate(certPem);
-    if (parsedCertificates.size >= 2048) parsedCertificates.delete(parsedCertificates.keys().next().value!);
-    parsedCertificates.set(certPem, parsed);
+const servingFacts = new Map<string, HostsAndValidity>();
+const UNREADABLE: HostsAndValidity = { hosts: [], notBefore: new Date(0), notAfter: new Date(0) };
+function servingFactsOnce(certPem: string): HostsAndValidity {
+  let facts = servingFacts.get(certPem);
+  if (!facts) {
+    facts = hostsAndValidity(certPem) ?? UNREADABLE;
+    if (servingFacts.size >= 2048) servingFacts.delete(servingFacts.keys().next().value!);
+    servingFacts.set(certPem, facts);
   }
-  return parsed;
+  return facts;
 }
 
 /**
  * A CA's fingerprint is asked for on every reconcile; hashing the certificate needs only OpenSSL's parse, not
- * the full ASN.1 walk of {@link parsedOnce}, which cost 1.5 ms per new tenant.
+ * a full ASN.1 walk, which cost 1.5 ms per new tenant.
  */
 const fingerprints = new Map<string, string>();
 function fingerprintOnce(certPem: string): string {
@@ -145,9 +148,9 @@ export const defaultPki: PkiPort = {
     });
     return { certPem: issued.certPem, keyPem: issued.keyPem };
   },
-  needsRotation: (certPem, now) => validityNeedsRotation(parsedOnce(certPem), now),
+  needsRotation: (certPem, now) => validityNeedsRotation(servingFactsOnce(certPem), now),
   fingerprint: (certPem) => fingerprintOnce(certPem),
-  hostsOf: (certPem) => parsedOnce(certPem).hosts,
+  hostsOf: (certPem) => servingFactsOnce(certPem).hosts,
   createCrl: (ca, revoked, now) => createCrl(ca, revoked, { now }),
   summariseCrl: (crlPem) => summariseCrl(crlPem),
   normaliseSerial: (serialNumber) => normaliseSerialNumber(serialNumber),

@@ -22,11 +22,12 @@ export { createCrl, summariseCrl } from './crl.ts';
 export type { RevokedCertificate, CrlOptions, CrlSummary } from './crl.ts';
 export {
   parseCertificate,
+  hostsAndValidity,
   needsRotation,
   validityNeedsRotation,
   DEFAULT_ROTATION_THRESHOLD,
 } from './inspect.ts';
-export type { CertificateInfo, RotationThreshold } from './inspect.ts';
+export type { CertificateInfo, HostsAndValidity, RotationThreshold } from './inspect.ts';
 export { verifyClientCertificate } from './verify.ts';
 export type { VerifyClientCertificateOptions } from './verify.ts';
 export {

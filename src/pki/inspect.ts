@@ -43,6 +43,44 @@ export function parseCertificate(certPem: string): CertificateInfo {
   };
 }
 
+/** What a reconcile checks on every tenant's serving certificate: the hosts it covers and when it is valid. */
+export interface HostsAndValidity {
+  hosts: string[];
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/**
+ * {@link parseCertificate}'s `hosts`, `notBefore` and `notAfter` from OpenSSL's parse (node:crypto) instead of an
+ * ASN.1 walk in JavaScript: the operator asks this of every tenant's serving certificate after each issue and
+ * restart, and the full parse cost 1.8 ms per certificate. Undefined when the PEM is not a certificate.
+ */
+export function hostsAndValidity(certPem: string): HostsAndValidity | undefined {
+  const cert = readCertificate(certPem);
+  if (!cert) return undefined;
+  return {
+    hosts: subjectAltNameHosts(cert.subjectAltName),
+    notBefore: cert.validFromDate,
+    notAfter: cert.validToDate,
+  };
+}
+
+/**
+ * The DNS names and IP addresses of OpenSSL's subjectAltName text: `DNS:a.example, IP Address:10.0.0.1`, a value
+ * with special characters JSON-quoted, IPv6 written out in full (compressed here, as parseCertificate gives it).
+ */
+function subjectAltNameHosts(text: string | undefined): string[] {
+  if (!text) return [];
+  const hosts: string[] = [];
+  for (const [, type, raw] of text.matchAll(/([^:,]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/g)) {
+    const value = raw!.startsWith('"') ? (JSON.parse(raw!) as string) : raw!;
+    if (type === 'DNS') hosts.push(value);
+    else if (type === 'IP Address')
+      hosts.push(value.includes(':') ? new URL(`http://[${value}]`).hostname.slice(1, -1) : value);
+  }
+  return hosts;
+}
+
 /** When to renew: once less than this fraction of the lifetime, or less than this duration, remains. */
 export type RotationThreshold = { remainingFraction: number } | { remainingMs: number };
 

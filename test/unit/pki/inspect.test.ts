@@ -3,7 +3,9 @@ import {
   certificateIdentity,
   CLOCK_SKEW_ALLOWANCE_MS,
   createTenantCa,
+  hostsAndValidity,
   issueClientCertificate,
+  issueServingCertificate,
   needsRotation,
   parseCertificate,
 } from '../../../src/pki/index.ts';
@@ -45,6 +47,34 @@ describe('parseCertificate', () => {
       isCa: true,
       fingerprintSha256: acme.fingerprintSha256,
     });
+  });
+});
+
+describe('hostsAndValidity', () => {
+  it('reads what parseCertificate reads: hosts in order (DNS, wildcard, IPv4, IPv6) and validity', async () => {
+    const serving = await issueServingCertificate(acme, {
+      hosts: ['*.acme.models.example.com', 'registry.acme.example.com', '10.1.2.3', '::1', '2001:db8::1'],
+      validityDays: 90,
+      now,
+    });
+    for (const certPem of [serving.certPem, client.certPem, acme.certPem]) {
+      const { hosts, notBefore, notAfter } = parseCertificate(certPem);
+      expect(hostsAndValidity(certPem)).toEqual({ hosts, notBefore, notAfter });
+    }
+    expect(hostsAndValidity(serving.certPem)?.hosts).toEqual([
+      '*.acme.models.example.com',
+      'registry.acme.example.com',
+      '10.1.2.3',
+      '::1',
+      '2001:db8::1',
+    ]);
+  });
+
+  it('answers undefined for what is not a certificate', () => {
+    expect(
+      hostsAndValidity('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'),
+    ).toBeUndefined();
+    expect(hostsAndValidity('')).toBeUndefined();
   });
 });
 
