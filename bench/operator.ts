@@ -872,16 +872,23 @@ async function main(): Promise<void> {
   if (results.length > 1) printRounds(results);
 }
 
-/** Every round's times and ratios, then the median ratio of each operator phase over the rounds. */
-function printRounds(results: { columns: { title: string; ms: number }[]; fair?: { ms: number } }[]): void {
+/**
+ * Every round's times and ratios, then the median ratio of each operator phase over the rounds. Each phase's
+ * apiserver and MinIO CPU is printed beside it: MinIO does the same work in every phase (a bucket and read
+ * credentials per tenant), so its CPU moving between rounds shows the machine itself running slower or faster.
+ */
+function printRounds(
+  results: { columns: { title: string; ms: number; cpu: Record<string, number> }[]; fair?: { ms: number } }[],
+): void {
   const ratios = new Map<string, number[]>();
   results.forEach(({ columns, fair }, r) => {
     const cells = columns.map((column) => {
-      const ratio = fair && column.ms !== fair.ms ? column.ms / fair.ms : undefined;
+      const ratio = fair && column !== fair ? column.ms / fair.ms : undefined;
       if (ratio !== undefined) ratios.set(column.title, [...(ratios.get(column.title) ?? []), ratio]);
-      return `${column.title} ${(column.ms / 1000).toFixed(1)} s${ratio ? ` (${ratio.toFixed(2)}× fair)` : ''}`;
+      const cpu = `CPU s apiserver ${(column.cpu['kube-apiserver'] ?? 0).toFixed(0)}, MinIO ${(column.cpu['minio'] ?? 0).toFixed(1)}`;
+      return `${column.title} ${(column.ms / 1000).toFixed(1)} s${ratio ? ` (${ratio.toFixed(2)}× fair)` : ''} [${cpu}]`;
     });
-    console.log(`round ${r + 1}: ${cells.join(', ')}`);
+    console.log(`round ${r + 1}: ${cells.join('; ')}`);
   });
   for (const [title, values] of ratios) {
     const sorted = [...values].sort((a, b) => a - b);
