@@ -52,6 +52,8 @@ const { values } = parseArgs({
     // Runs the phases this many times in turn, each on a fresh platform, and prints every round's ratios and
     // their median: the machine's own variation between two runs of one phase is as large as the gap measured.
     rounds: { type: 'string', default: '1' },
+    // How many Tenants and InferenceEndpoints the user creates at once in the live phase (default: --concurrency).
+    'user-concurrency': { type: 'string' },
     child: { type: 'boolean', default: false },
   },
 });
@@ -716,8 +718,13 @@ async function main(): Promise<void> {
       await apiserverProfile.stop();
       return { operator, ms, cpu };
     };
+    const userConcurrency = Number(values['user-concurrency'] ?? concurrency);
     const createCustomResources = (phase: Phase) =>
-      phase.applyAll(customResources('bench', tenants, endpoints, phase.platform.servingNamespace));
+      pool(
+        customResources('bench', tenants, endpoints, phase.platform.servingNamespace),
+        userConcurrency,
+        (object) => phase.kube.applyObject(object, { fieldManager: manager }),
+      );
 
     // Operator, end to end: the user creates the custom resources while the operator runs, and their writes
     // count against it. Then: a no-op resync, single endpoint changes, and a restart with everything present.
