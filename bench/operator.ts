@@ -302,7 +302,8 @@ interface Phase {
   env: RunningEnvironment;
   kube: Kube;
   platform: PlatformConfig;
-  applyAll(objects: KubeObject[]): Promise<void>;
+  /** Server-side applies `objects`, `concurrency` at a time (default: the phase's). */
+  applyAll(objects: KubeObject[], concurrency?: number): Promise<void>;
   /** CPU seconds used so far by each component (and the operator child, given its pid). */
   cpuNow(operatorPid?: number): Record<string, number>;
 }
@@ -334,8 +335,8 @@ async function inFreshCluster<T>(concurrency: number, measure: (phase: Phase) =>
       env,
       kube,
       platform,
-      applyAll: (objects) =>
-        pool(objects, concurrency, (object) => kube.applyObject(object, { fieldManager: manager })),
+      applyAll: (objects, atOnce = concurrency) =>
+        pool(objects, atOnce, (object) => kube.applyObject(object, { fieldManager: manager })),
       cpuNow(operatorPid) {
         const usage = Object.fromEntries(COMPONENTS.map((c) => [c, cpuSeconds(env.supervisor.pid(c))]));
         const self = process.cpuUsage();
@@ -720,10 +721,9 @@ async function main(): Promise<void> {
     };
     const userConcurrency = Number(values['user-concurrency'] ?? concurrency);
     const createCustomResources = (phase: Phase) =>
-      pool(
+      phase.applyAll(
         customResources('bench', tenants, endpoints, phase.platform.servingNamespace),
         userConcurrency,
-        (object) => phase.kube.applyObject(object, { fieldManager: manager }),
       );
 
     // Operator, end to end: the user creates the custom resources while the operator runs, and their writes
