@@ -104,8 +104,7 @@ function servingFactsOnce(certPem: string): HostsAndValidity {
   let facts = servingFacts.get(certPem);
   if (!facts) {
     facts = hostsAndValidity(certPem) ?? UNREADABLE;
-    if (servingFacts.size >= 2048) servingFacts.delete(servingFacts.keys().next().value!);
-    servingFacts.set(certPem, facts);
+    remember(servingFacts, certPem, facts);
   }
   return facts;
 }
@@ -124,8 +123,13 @@ function fingerprintOnce(certPem: string): string {
   return fingerprint;
 }
 function rememberFingerprint(certPem: string, fingerprint: string): void {
-  if (fingerprints.size >= 2048) fingerprints.delete(fingerprints.keys().next().value!);
-  fingerprints.set(certPem, fingerprint);
+  remember(fingerprints, certPem, fingerprint);
+}
+
+/** Stores a per-PEM answer, dropping the oldest past 2,048 (a tenant's few certificates, for every tenant). */
+function remember<T>(cache: Map<string, T>, certPem: string, value: T): void {
+  if (cache.size >= 2048) cache.delete(cache.keys().next().value!);
+  cache.set(certPem, value);
 }
 
 /** The real PKI. */
