@@ -14,6 +14,8 @@ export interface KubeRequest {
   query?: QueryParams;
   body?: unknown;
   contentType?: string;
+  /** The media type asked for; default `application/json`. */
+  accept?: string;
   signal?: AbortSignal;
 }
 
@@ -107,7 +109,7 @@ export class KubeHttp {
     } catch (err) {
       throw toKubeError(err);
     }
-    const headers: OutgoingHttpHeaders = { Accept: 'application/json', ...auth.headers };
+    const headers: OutgoingHttpHeaders = { Accept: request.accept ?? 'application/json', ...auth.headers };
     let body: Buffer | undefined;
     if (request.body !== undefined) {
       body = Buffer.from(JSON.stringify(request.body));

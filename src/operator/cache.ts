@@ -20,15 +20,35 @@ export interface OwnedKind {
    * outside status and metadata: an update with the same generation only moved another controller's status.
    */
   customResource?: boolean;
+  /**
+   * The reconciler reads more than metadata of it from the cache (key material, records, rollout status), so it
+   * is watched whole. Every other kind is watched as metadata only: its content is judged by
+   * {@link KnownContent}, and read from the apiserver when someone else changed it.
+   */
+  contentRead?: boolean;
 }
 
 /** Every kind the renderers produce, in the order deletes are safest (dependents first is not needed: GC). */
 export const OWNED_KINDS: OwnedKind[] = [
-  { apiVersion: 'v1', kind: 'Secret', group: '', namespaced: true, platformNamespacesOnly: true },
+  {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    group: '',
+    namespaced: true,
+    platformNamespacesOnly: true,
+    contentRead: true,
+  },
   { apiVersion: 'v1', kind: 'Service', group: '', namespaced: true },
   // Not rendered: the API's client-certificate registry, watched so a revocation reaches the gateway's CRL.
-  { apiVersion: 'v1', kind: 'ConfigMap', group: '', namespaced: true, platformNamespacesOnly: true },
-  { apiVersion: 'apps/v1', kind: 'Deployment', group: 'apps', namespaced: true },
+  {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    group: '',
+    namespaced: true,
+    platformNamespacesOnly: true,
+    contentRead: true,
+  },
+  { apiVersion: 'apps/v1', kind: 'Deployment', group: 'apps', namespaced: true, contentRead: true },
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
@@ -148,6 +168,12 @@ export function onlyStatusChanged(old: KubeObject, updated: KubeObject): boolean
       object.metadata.deletionTimestamp,
     ]);
   return rendered(old) === rendered(updated);
+}
+
+/** True when the object carries nothing but its metadata (it came from a metadata-only list or watch). */
+export function isMetadataOnly(object: KubeObject): boolean {
+  for (const key in object) if (key !== 'apiVersion' && key !== 'kind' && key !== 'metadata') return false;
+  return true;
 }
 
 /** The tenant an owned object belongs to (its label), if any. */

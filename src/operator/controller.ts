@@ -14,12 +14,20 @@ import {
   type Clock,
   type Kube,
   type KubeObject,
+  type ListWatchSource,
 } from '../kube/index.ts';
 import type { Capabilities } from '../render/index.ts';
-import { OWNED_KINDS, onlyStatusChanged, tenantOfObject, type OperatorCache } from './cache.ts';
+import {
+  OWNED_KINDS,
+  onlyStatusChanged,
+  tenantOfObject,
+  type OperatorCache,
+  type OwnedKind,
+} from './cache.ts';
 import { bringsOwnCa } from './shared-ca.ts';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import { OwnWrites } from './own-writes.ts';
+import { KnownContent } from './known-content.ts';
 import type { PkiPort, StoragePort } from './ports.ts';
 import { defaultPki } from './ports.ts';
 import { PLATFORM_KEY, TenantReconciler, discoverCapabilities } from './reconciler.ts';
@@ -88,6 +96,31 @@ const byTenantLabel = (object: KubeObject) => {
   return tenant === undefined ? [] : [tenant];
 };
 
+/**
+ * List and watch of a kind the reconciler needs only the metadata of: the first list is whole, so a restarted
+ * operator judges every object's content from it without a read or a write; later relists and every watch
+ * event carry metadata only (the echoes of the operator's own writes are most of the events, and encoding and
+ * parsing their full bodies cost the apiserver and the operator alike). See {@link KnownContent}.
+ */
+function metadataAfterFirstList(
+  kube: Kube,
+  kind: OwnedKind,
+  selection: { labelSelector: string; namespace?: string },
+): ListWatchSource<KubeObject> {
+  const whole = kube.listWatch(kind.apiVersion, kind.kind, selection);
+  const metadataOnly = kube.listWatch(kind.apiVersion, kind.kind, { ...selection, metadataOnly: true });
+  let listedWhole = false;
+  return {
+    list: async () => {
+      if (listedWhole) return metadataOnly.list();
+      const list = await whole.list();
+      listedWhole = true;
+      return list;
+    },
+    watch: (resourceVersion, handlers) => metadataOnly.watch(resourceVersion, handlers),
+  };
+}
+
 /** Name of the leader-election Lease. */
 export const LEASE_NAME = 'tenantmesh-operator';
 
@@ -126,6 +159,7 @@ export function createOperator(options: OperatorOptions): Operator {
   const idleWaiters: (() => void)[] = [];
 
   const ownWrites = new OwnWrites();
+  const knownContent = new KnownContent();
 
   const cache: OperatorCache = {
     tenant: (name) => tenants?.get(name),
@@ -157,6 +191,7 @@ export function createOperator(options: OperatorOptions): Operator {
     clock,
     cache,
     ownWrites,
+    knownContent,
     metrics,
     capabilities: currentCapabilities,
     ...(options.storageCredentialTtlSeconds !== undefined
@@ -212,6 +247,7 @@ export function createOperator(options: OperatorOptions): Operator {
   };
   const enqueueDelete = (key: string | undefined, object: KubeObject) => {
     ownWrites.forget(object);
+    knownContent.forget(object);
     metrics.events.inc({ kind: object.kind, outcome: 'deleted' });
     enqueue(key);
     notifyIdle();
@@ -309,11 +345,14 @@ export function createOperator(options: OperatorOptions): Operator {
       if (kind.group !== '' && !servesGroup(groups, kind.group, kind.apiVersion.split('/')[1])) continue;
       const scopes = kind.platformNamespacesOnly ? platformNamespaces : [undefined];
       for (const namespace of scopes) {
+        const selection = {
+          labelSelector: `${LABELS.managedBy}=${PRODUCT}`,
+          ...(namespace ? { namespace } : {}),
+        };
         const informer = new Informer<KubeObject>(
-          kube.listWatch(kind.apiVersion, kind.kind, {
-            labelSelector: `${LABELS.managedBy}=${PRODUCT}`,
-            ...(namespace ? { namespace } : {}),
-          }),
+          kind.contentRead
+            ? kube.listWatch(kind.apiVersion, kind.kind, selection)
+            : metadataAfterFirstList(kube, kind, selection),
           {
             onAdd: (object) => enqueueChange(ownerOf(object), object),
             onUpdate: (old, object) => {
@@ -324,6 +363,7 @@ export function createOperator(options: OperatorOptions): Operator {
               }
               // Nor does another controller's status on a custom resource: nothing we render moved.
               if (kind.customResource && onlyStatusChanged(old, object)) {
+                knownContent.carryOver(old, object);
                 metrics.events.inc({ kind: kind.kind, outcome: 'status-only' });
                 return;
               }

@@ -39,12 +39,13 @@ import type {
   TenantSecretMaterial,
 } from '../render/index.ts';
 import { EXPIRES_AT_ANNOTATION } from '../render/secrets.ts';
-import { identityOf, tenantOfObject, type ObjectRef, type OperatorCache } from './cache.ts';
-import { needsApply, withDesiredHash } from './compare.ts';
+import { identityOf, isMetadataOnly, tenantOfObject, type ObjectRef, type OperatorCache } from './cache.ts';
+import { DESIRED_HASH_ANNOTATION, needsApply, withDesiredHash } from './compare.ts';
 import { CONDITION_TYPES, REASONS, mergeConditions, type DesiredCondition } from './conditions.ts';
 import { bringsOwnCa, earlierHolderOfCa } from './shared-ca.ts';
 import type { OperatorMetrics, WriteOperation } from './metrics.ts';
 import type { OwnWrites } from './own-writes.ts';
+import { KnownContent } from './known-content.ts';
 import type { CaMaterial, PkiPort, StoragePort } from './ports.ts';
 import { applyQuota } from './quota.ts';
 import {
@@ -74,6 +75,8 @@ export interface ReconcilerDeps {
   cache: OperatorCache;
   /** Told about every object the reconciler wrote, so its watch echo does not queue the tenant again. */
   ownWrites: OwnWrites;
+  /** Which objects held as metadata only are known to hold the desired state (shared with the informers). */
+  knownContent?: KnownContent;
   metrics: OperatorMetrics;
   capabilities(): Promise<Capabilities>;
   /** Lifetime of storage read credentials. Default 12 h (MinIO STS maximum). */
@@ -114,8 +117,10 @@ export class TenantReconciler {
   private readonly latestPollMs: number;
   /** Tenants (by uid) whose bucket exists; saves a store round trip per reconcile. */
   private readonly bucketsEnsured = new Set<string>();
+  private readonly knownContent: KnownContent;
 
   constructor(private readonly deps: ReconcilerDeps) {
+    this.knownContent = deps.knownContent ?? new KnownContent();
     this.caNamespace = deps.platform.caNamespace;
     this.credentialTtlSeconds = deps.storageCredentialTtlSeconds ?? DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS;
     this.latestPollMs = deps.latestPollMs ?? 60_000;
@@ -169,14 +174,43 @@ export class TenantReconciler {
       const where = desired.metadata.namespace ? `${desired.metadata.namespace}/` : '';
       return `${desired.kind} ${where}${desired.metadata.name} belongs to tenant ${liveTenant}`;
     }
-    if (!needsApply(desired, live)) return undefined;
+    if (!(await this.differs(desired, live))) return undefined;
     const applied = await this.deps.kube.applyObject(desired, {
       fieldManager: FIELD_MANAGERS.operator,
       force: true,
     });
     this.wrote('apply', desired.kind, applied, live?.metadata.resourceVersion);
+    this.knownContent.remember(applied);
     written?.set(identityOf(applied), applied);
     return undefined;
+  }
+
+  /**
+   * Whether `live` lacks what `desired` sets. A cached object held as metadata only is judged by its desired
+   * hash and {@link KnownContent}; when another writer moved it since, its content is read once and compared.
+   */
+  private async differs(desired: KubeObject, live: KubeObject | undefined): Promise<boolean> {
+    if (!live) return true;
+    let content = live;
+    if (isMetadataOnly(live)) {
+      if (
+        live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] !==
+        desired.metadata.annotations?.[DESIRED_HASH_ANNOTATION]
+      )
+        return true;
+      if (this.knownContent.holds(live)) return false;
+      const read = await this.deps.kube.get(
+        desired.apiVersion,
+        desired.kind,
+        desired.metadata.name,
+        desired.metadata.namespace,
+      );
+      if (!read) return true;
+      content = read;
+    }
+    if (needsApply(desired, content)) return true;
+    this.knownContent.remember(content);
+    return false;
   }
 
   private async ensureFinalizer(tenant: Tenant): Promise<Tenant> {

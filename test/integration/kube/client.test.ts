@@ -71,6 +71,42 @@ describe('Kube facade against a real apiserver', () => {
     expect(listed.resourceVersion).not.toBe('');
   });
 
+  it('lists and watches metadata only, self-describing like full objects', async () => {
+    const name = `meta-${suffix()}`;
+    const labelSelector = `meta=${name}`;
+    const created = await kube.applyObject(
+      { ...configMap(name, { model: 'mnist' }), metadata: { name, namespace: ns, labels: { meta: name } } },
+      { fieldManager },
+    );
+
+    const listed = await kube.list('v1', 'ConfigMap', { namespace: ns, labelSelector, metadataOnly: true });
+    expect(listed.items).toHaveLength(1);
+    expect(Object.keys(listed.items[0]!).sort()).toEqual(['apiVersion', 'kind', 'metadata']);
+    expect(listed.items[0]).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap' });
+    expect(listed.items[0]!.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+
+    const abort = new AbortController();
+    const events = kube.watch('v1', 'ConfigMap', {
+      namespace: ns,
+      labelSelector,
+      metadataOnly: true,
+      resourceVersion: listed.resourceVersion,
+      signal: abort.signal,
+    });
+    const updated = await kube.applyObject(
+      { ...configMap(name, { model: 'resnet' }), metadata: { name, namespace: ns, labels: { meta: name } } },
+      { fieldManager },
+    );
+    for await (const event of events) {
+      if (event.type !== 'MODIFIED') continue;
+      expect(Object.keys(event.object).sort()).toEqual(['apiVersion', 'kind', 'metadata']);
+      expect(event.object).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap' });
+      expect(event.object.metadata.resourceVersion).toBe(updated.metadata.resourceVersion);
+      break;
+    }
+    abort.abort();
+  });
+
   it('finds a CRD installed after the client first asked for its kind', async () => {
     const group = `k${suffix()}.tenantmesh.io`;
     const err = await rejection(kube.get(`${group}/v1`, 'Widget', 'w', ns));

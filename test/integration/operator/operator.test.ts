@@ -386,6 +386,33 @@ describe('operator against a real apiserver', () => {
     );
   });
 
+  it('reads a child another writer touched and leaves it alone when what the operator set still holds', async () => {
+    const service = `${t1}--alpha`;
+    await operator.idle();
+    const reconcilesBefore = reconciles.get(t1) ?? 0;
+    const writesBefore = await operator.metrics.writeCount();
+    // Another tool's label: the operator holds the VirtualService as metadata only, so it reads the object to
+    // judge it, finds every field it sets in place and writes nothing.
+    const labelled = await kube.patchMerge('networking.istio.io/v1', 'VirtualService', service, ns, {
+      metadata: { labels: { team: 'vision' } },
+    });
+    await waitFor(async () => (reconciles.get(t1) ?? 0) > reconcilesBefore, {
+      description: 'the label queued the tenant',
+      timeoutMs: 20_000,
+      intervalMs: 5,
+    });
+    await operator.idle();
+    expect(await operator.metrics.writeCount()).toBe(writesBefore);
+    const after = await kube.get('networking.istio.io/v1', 'VirtualService', service, ns);
+    expect(after?.metadata.resourceVersion).toBe(labelled.metadata.resourceVersion);
+    expect(after?.metadata.labels?.['team']).toBe('vision');
+
+    // Known good at its new version from then on: a resync writes nothing either.
+    operator.resyncAll();
+    await operator.idle();
+    expect(await operator.metrics.writeCount()).toBe(writesBefore);
+  });
+
   it('removes a revoked endpoint grant’s Role and RoleBinding, and a removed endpoint’s objects', async () => {
     await kube.patchMerge(
       GV,
