@@ -238,7 +238,8 @@ function convergence(kube: Kube, prefix: string, tenants: number, endpoints: num
 /**
  * BENCH_APISERVER_PROFILE=<dir>: Go CPU profiles of the apiserver covering the whole phase, in 30 s windows back
  * to back (`apiserver-<phase>-<n>.pprof`; pprof merges several: `go tool pprof -top -diff_base 'fair-*' live-*`).
- * `stop()` ends after the window under way and saves the apiserver's metrics (`apiserver-<phase>.metrics`).
+ * `stop()` ends after the window under way and saves the apiserver's metrics (`apiserver-<phase>.metrics`) and its
+ * allocations since it started (`apiserver-<phase>.allocs.pprof`; `-sample_index=alloc_space`).
  */
 function profileApiserver(info: EnvironmentInfo, phase: string): { stop: () => Promise<void> } {
   const dir = process.env['BENCH_APISERVER_PROFILE'];
@@ -273,6 +274,8 @@ function profileApiserver(info: EnvironmentInfo, phase: string): { stop: () => P
       await loop;
       // Requests by verb and resource, to tell who asked what (`apiserver_request_total`).
       writeFileSync(path.join(dir, `apiserver-${phase}.metrics`), await get('/metrics'));
+      // Every allocation since the apiserver started (each phase has its own): where the bytes came from.
+      writeFileSync(path.join(dir, `apiserver-${phase}.allocs.pprof`), await get('/debug/pprof/allocs'));
     },
   };
 }
