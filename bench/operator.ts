@@ -34,10 +34,15 @@ import { startOperator } from '../src/operator/main.ts';
 import type { EnvironmentInfo, RunningEnvironment } from '../src/testenv/environment.ts';
 import { cpuSeconds, residentBytes, settle } from './proc.ts';
 import { storagePortFrom } from '../src/operator/ports.ts';
-import { CLEANUP_FINALIZER, DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS } from '../src/operator/reconciler.ts';
+import {
+  CLEANUP_FINALIZER,
+  DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS,
+  withOwner,
+} from '../src/operator/reconciler.ts';
+import { withDesiredHash } from '../src/operator/compare.ts';
 import { createModelStore } from '../src/storage/store.ts';
-import { createTenantCa } from '../src/pki/index.ts';
-import { renderPlatform, renderTenant } from '../src/render/index.ts';
+import { createTenantCa, issueServingCertificate } from '../src/pki/index.ts';
+import { renderPlatform, renderTenant, type TenantSecretMaterial } from '../src/render/index.ts';
 import { parse } from 'yaml';
 
 const { values } = parseArgs({
@@ -365,7 +370,38 @@ async function settleCluster(phase: Phase): Promise<void> {
 const CAPABILITIES = { istio: true, authorino: true, openshift: false };
 
 /** The objects the operator renders for one of the benchmark's tenants, with placeholder key material. */
-function renderedFor(t: string, endpoints: number, platform: PlatformConfig): KubeObject[] {
+/**
+ * The key material the rendered Secrets carry. Real PEMs and credentials, not placeholders: the apiserver parses
+ * every apply body, so a baseline with shorter Secrets than the operator's would be cheaper for that alone.
+ */
+async function benchMaterial(): Promise<{
+  ca: { certPem: string; keyPem: string };
+  secrets: TenantSecretMaterial;
+}> {
+  const now = new Date();
+  const ca = await createTenantCa({ tenant: 'bench', now });
+  const serving = await issueServingCertificate(ca, {
+    hosts: ['*.bench.example.test'],
+    validityDays: 90,
+    now,
+  });
+  return {
+    ca,
+    secrets: {
+      caCertificatePem: ca.certPem,
+      servingCertificatePem: serving.certPem,
+      servingPrivateKeyPem: serving.keyPem,
+      storage: { accessKey: 'a', secretKey: 'b', sessionToken: 'c', expiresAt: '2030-01-01T00:00:00Z' },
+    },
+  };
+}
+
+function renderedFor(
+  t: string,
+  endpoints: number,
+  platform: PlatformConfig,
+  secrets: TenantSecretMaterial,
+): KubeObject[] {
   return renderTenant({
     tenant: tenantObject(t),
     endpoints: Array.from({ length: endpoints }, (_, e) => ({
@@ -375,18 +411,21 @@ function renderedFor(t: string, endpoints: number, platform: PlatformConfig): Ku
     runtimes: [runtime()],
     platform,
     capabilities: CAPABILITIES,
-    secrets: {
-      caCertificatePem: 'ca',
-      servingCertificatePem: 'cert',
-      servingPrivateKeyPem: 'key',
-      storage: { accessKey: 'a', secretKey: 'b', sessionToken: 'c', expiresAt: '2030-01-01T00:00:00Z' },
-    },
+    secrets,
   }) as unknown as KubeObject[];
 }
 
 /** The objects the operator renders for the benchmark's tenants. */
-function renderedObjects(prefix: string, tenants: number, endpoints: number, platform: PlatformConfig) {
-  return Array.from({ length: tenants }, (_, i) => renderedFor(`${prefix}${i}`, endpoints, platform)).flat();
+function renderedObjects(
+  prefix: string,
+  tenants: number,
+  endpoints: number,
+  platform: PlatformConfig,
+  secrets: TenantSecretMaterial,
+) {
+  return Array.from({ length: tenants }, (_, i) =>
+    renderedFor(`${prefix}${i}`, endpoints, platform, secrets),
+  ).flat();
 }
 
 const condition = (type: string, status: string, reason: string) => ({
@@ -413,7 +452,7 @@ async function applyAsTheOperatorWould(
 ): Promise<number> {
   const { kube, platform } = phase;
   const namespace = platform.servingNamespace;
-  const ca = await createTenantCa({ tenant: 'bench', now: new Date() });
+  const { ca, secrets } = await benchMaterial();
   // The operator's object-store calls too: each tenant's bucket and its serving Pods' read credentials.
   const store = storagePortFrom(createModelStore(phase.env.info.s3));
   let writes = 0;
@@ -430,7 +469,7 @@ async function applyAsTheOperatorWould(
     const tenant = await write(
       kube.applyObject(tenantObject(t) as unknown as KubeObject, { fieldManager: manager }),
     );
-    await Promise.all(
+    const created = await Promise.all(
       Array.from({ length: endpoints }, (_, e) =>
         write(
           kube.applyObject(endpointObject(t, e, namespace) as unknown as KubeObject, {
@@ -439,13 +478,16 @@ async function applyAsTheOperatorWould(
         ),
       ),
     );
+    const endpointsByShortName = new Map(
+      created.map((endpoint, e) => [`e${e}`, endpoint as unknown as InferenceEndpoint] as const),
+    );
     await write(
       kube.patchMerge(GV, 'Tenant', t, undefined, {
         metadata: { resourceVersion: tenant.metadata.resourceVersion, finalizers: [CLEANUP_FINALIZER] },
       }),
     );
     await store.ensureBucket(t);
-    await store.issueReadCredentials(t, DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS);
+    const storage = await store.issueReadCredentials(t, DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS);
     await write(
       kube.create({
         apiVersion: 'v1',
@@ -459,8 +501,14 @@ async function applyAsTheOperatorWould(
       }),
     );
     await Promise.all(
-      renderedFor(t, endpoints, platform).map((object) =>
-        write(kube.applyObject(object, { fieldManager: manager, force: true })),
+      // As the operator sends them: owned by the Tenant or the endpoint, with the desired-state hash.
+      renderedFor(t, endpoints, platform, { ...secrets, storage }).map((object) =>
+        write(
+          kube.applyObject(
+            withDesiredHash(withOwner(object, tenant as unknown as Tenant, endpointsByShortName, namespace)),
+            { fieldManager: manager, force: true },
+          ),
+        ),
       ),
     );
     const conditions = [
@@ -671,7 +719,13 @@ async function main(): Promise<void> {
     if (wanted.has('objects')) {
       log('phase: objects only');
       objectsOnly = await inFreshCluster(concurrency, async (phase) => {
-        const objects = renderedObjects('bench', tenants, endpoints, phase.platform);
+        const objects = renderedObjects(
+          'bench',
+          tenants,
+          endpoints,
+          phase.platform,
+          (await benchMaterial()).secrets,
+        );
         const apiserverProfile = profileApiserver(phase.env.info, label('objects'));
         const cpuBefore = phase.cpuNow();
         const start = performance.now();

@@ -392,7 +392,9 @@ export class TenantReconciler {
         .endpointsOf(name)
         .map((endpoint) => [shortEndpointName(name, endpoint.metadata.name), endpoint] as const),
     );
-    const desired = asLive(rendered).map((object) => this.withOwner(object, tenant, endpointsByShortName));
+    const desired = asLive(rendered).map((object) =>
+      withOwner(object, tenant, endpointsByShortName, this.deps.platform.servingNamespace),
+    );
     const keep = new Set(desired.map(identityOf));
     keep.add(
       identityOf({
@@ -703,31 +705,6 @@ export class TenantReconciler {
     return verdicts.sort((a, b) => a.endpoint.metadata.name.localeCompare(b.endpoint.metadata.name));
   }
 
-  /**
-   * Adds the controller ownerReference: an endpoint's objects in the serving namespace belong to its
-   * InferenceEndpoint (deleted with it), everything else to the cluster-scoped Tenant (any namespace).
-   */
-  private withOwner(
-    object: KubeObject,
-    tenant: Tenant,
-    endpoints: Map<string | undefined, InferenceEndpoint>,
-  ): KubeObject {
-    const endpointName = object.metadata.labels?.[LABELS.endpoint];
-    const endpoint = endpointName === undefined ? undefined : endpoints.get(endpointName);
-    const owner =
-      endpoint?.metadata.uid && object.metadata.namespace === this.deps.platform.servingNamespace
-        ? {
-            apiVersion: GROUP_VERSION,
-            kind: 'InferenceEndpoint',
-            name: endpoint.metadata.name,
-            uid: endpoint.metadata.uid,
-            controller: true,
-            blockOwnerDeletion: true,
-          }
-        : tenantOwnerReference(tenant);
-    return { ...object, metadata: { ...object.metadata, ownerReferences: [owner] } };
-  }
-
   /** Deletes the tenant's managed objects that are no longer desired (endpoint removed, grant revoked, …). */
   private async prune(tenant: string, keep: Set<string>): Promise<void> {
     const stale = this.deps.cache
@@ -961,6 +938,32 @@ export function deploymentReadiness(
       ? `${available} of ${wanted} replicas available`
       : `${available} of ${wanted} replicas available${current ? '' : ' (rollout not observed yet)'}`,
   };
+}
+
+/**
+ * Adds the controller ownerReference: an endpoint's objects in the serving namespace belong to its
+ * InferenceEndpoint (deleted with it), everything else to the cluster-scoped Tenant (any namespace).
+ */
+export function withOwner(
+  object: KubeObject,
+  tenant: Tenant,
+  endpoints: Map<string | undefined, InferenceEndpoint>,
+  servingNamespace: string,
+): KubeObject {
+  const endpointName = object.metadata.labels?.[LABELS.endpoint];
+  const endpoint = endpointName === undefined ? undefined : endpoints.get(endpointName);
+  const owner =
+    endpoint?.metadata.uid && object.metadata.namespace === servingNamespace
+      ? {
+          apiVersion: GROUP_VERSION,
+          kind: 'InferenceEndpoint',
+          name: endpoint.metadata.name,
+          uid: endpoint.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        }
+      : tenantOwnerReference(tenant);
+  return { ...object, metadata: { ...object.metadata, ownerReferences: [owner] } };
 }
 
 function tenantOwnerReference(tenant: Tenant) {
