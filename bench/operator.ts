@@ -21,6 +21,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
   caKeySecretName,
+  commonLabels,
   endpointResourceName,
   platformConfig,
   type InferenceEndpoint,
@@ -489,16 +490,23 @@ async function applyAsTheOperatorWould(
     await store.ensureBucket(t);
     const storage = await store.issueReadCredentials(t, DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS);
     await write(
-      kube.create({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: caKeySecretName(t), namespace },
-        type: 'kubernetes.io/tls',
-        data: {
-          'tls.crt': Buffer.from(ca.certPem).toString('base64'),
-          'tls.key': Buffer.from(ca.keyPem).toString('base64'),
-        },
-      }),
+      kube.create(
+        withOwner(
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: { name: caKeySecretName(t), namespace, labels: commonLabels('pki', t) },
+            type: 'kubernetes.io/tls',
+            data: {
+              'tls.crt': Buffer.from(ca.certPem).toString('base64'),
+              'tls.key': Buffer.from(ca.keyPem).toString('base64'),
+            },
+          },
+          tenant as unknown as Tenant,
+          new Map(),
+          namespace,
+        ),
+      ),
     );
     await Promise.all(
       // As the operator sends them: owned by the Tenant or the endpoint, with the desired-state hash.
