@@ -38,6 +38,7 @@ import { storagePortFrom } from '../src/operator/ports.ts';
 import {
   CLEANUP_FINALIZER,
   DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS,
+  tenantOwnerReference,
   withOwner,
 } from '../src/operator/reconciler.ts';
 import { withDesiredHash } from '../src/operator/compare.ts';
@@ -370,7 +371,6 @@ async function settleCluster(phase: Phase): Promise<void> {
 
 const CAPABILITIES = { istio: true, authorino: true, openshift: false };
 
-/** The objects the operator renders for one of the benchmark's tenants, with placeholder key material. */
 /**
  * The key material the rendered Secrets carry. Real PEMs and credentials, not placeholders: the apiserver parses
  * every apply body, so a baseline with shorter Secrets than the operator's would be cheaper for that alone.
@@ -397,6 +397,7 @@ async function benchMaterial(): Promise<{
   };
 }
 
+/** The objects the operator renders for one of the benchmark's tenants. */
 function renderedFor(
   t: string,
   endpoints: number,
@@ -490,23 +491,21 @@ async function applyAsTheOperatorWould(
     await store.ensureBucket(t);
     const storage = await store.issueReadCredentials(t, DEFAULT_STORAGE_CREDENTIAL_TTL_SECONDS);
     await write(
-      kube.create(
-        withOwner(
-          {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            metadata: { name: caKeySecretName(t), namespace, labels: commonLabels('pki', t) },
-            type: 'kubernetes.io/tls',
-            data: {
-              'tls.crt': Buffer.from(ca.certPem).toString('base64'),
-              'tls.key': Buffer.from(ca.keyPem).toString('base64'),
-            },
-          },
-          tenant as unknown as Tenant,
-          new Map(),
+      kube.create({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {
+          name: caKeySecretName(t),
           namespace,
-        ),
-      ),
+          labels: commonLabels('pki', t),
+          ownerReferences: [tenantOwnerReference(tenant as unknown as Tenant)],
+        },
+        type: 'kubernetes.io/tls',
+        data: {
+          'tls.crt': Buffer.from(ca.certPem).toString('base64'),
+          'tls.key': Buffer.from(ca.keyPem).toString('base64'),
+        },
+      }),
     );
     await Promise.all(
       // As the operator sends them: owned by the Tenant or the endpoint, with the desired-state hash.

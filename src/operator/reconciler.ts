@@ -966,7 +966,8 @@ export function withOwner(
   return { ...object, metadata: { ...object.metadata, ownerReferences: [owner] } };
 }
 
-function tenantOwnerReference(tenant: Tenant) {
+/** The controller ownerReference to the cluster-scoped Tenant. */
+export function tenantOwnerReference(tenant: Tenant) {
   return {
     apiVersion: GROUP_VERSION,
     kind: 'Tenant',
