@@ -5,7 +5,14 @@
  * - through the platform: the Istio ingress gateway (mutual TLS with a tenant client certificate), Authorino's
  *   decision (a SubjectAccessReview, cached or not), the Pod's sidecar (mesh mTLS) to MLServer;
  * - directly: the same image, model and puller in a Pod without a sidecar, reached in plain text through a
- *   loopback forward (the baseline).
+ *   loopback forward (the baseline);
+ * - through one sidecar: that copy again with the mesh's sidecar, in plain text, so one Envoy hop measured on
+ *   this machine, the unit of the latency Istio publishes (calibration: the platform path's added latency is
+ *   also printed in these hops).
+ *
+ * Last, what each part of the platform path adds (a decomposition the platform never runs as): the same path with
+ * Authorino without its sidecar, reached in plain text, and then with no Authorino at all (the gateway and the
+ * model's sidecar alone), each in turn with the direct path.
  *
  * Prints the throughput of each at saturation and their ratio, and p50/p90/p99 latency at fixed rates with the
  * added latency (direct and through the gateway measured in turn, in slices of about 2 s), with Authorino's decision cache on (the platform default, 30 s) and off (TTL 0), and with a new
@@ -17,10 +24,17 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { authConfigName, endpointPodSelector, endpointResourceName } from '../src/domain/index.ts';
+import {
+  EXT_AUTHZ_POLICY_NAME,
+  authConfigName,
+  endpointPodSelector,
+  endpointResourceName,
+} from '../src/domain/index.ts';
 import { createInferClient, type InferClient } from '../src/infer/index.ts';
 import type { KubeObject } from '../src/kube/index.ts';
+import { authorinoNamespace, authorinoService } from '../src/localcluster/authorino.ts';
 import { startLocalCluster, type RunningNode } from '../src/localcluster/index.ts';
+import { waitForRollout } from '../src/localcluster/node.ts';
 import { gatewayRelease, istioNamespace } from '../src/localcluster/mesh.ts';
 import {
   demoAdminToken,
@@ -55,6 +69,12 @@ const model = 'iris';
 const { namespace, servingNamespace, apiService } = tenantmeshRelease;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** The calibration path: what one Envoy (a sidecar on the inbound, plain text) adds on this machine. */
+const oneSidecar = 'direct through one sidecar';
+/** The decomposition's paths (see the end of `run`): never how the platform runs. */
+const authorinoWithoutSidecar = 'gateway, Authorino without its sidecar (plain text)';
+const withoutAuthorino = 'gateway and model sidecar, no Authorino';
 
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-bench-inference-'));
@@ -124,9 +144,15 @@ async function run(node: RunningNode, work: string): Promise<void> {
 
   // The baseline: the operator's own Deployment of the endpoint, copied without a sidecar and outside the
   // endpoint's Service, so only the gateway, Authorino and the sidecars are missing from its path.
-  const directIp = await startDirectCopy(node);
-  const directPort = await node.forward('bench-direct', directIp, 8081);
-  const direct = createInferClient({ address: `127.0.0.1:${directPort}` });
+  const directIp = await startCopy(node, 'bench-direct', { sidecar: false });
+  const direct = createInferClient({
+    address: `127.0.0.1:${await node.forward('bench-direct', directIp, 8081)}`,
+  });
+  // One Envoy hop on this machine, the unit Istio's published figure is in: the same copy behind its sidecar.
+  const oneHopIp = await startCopy(node, 'bench-one-hop', { sidecar: true });
+  const oneHop = createInferClient({
+    address: `127.0.0.1:${await node.forward('bench-one-hop', oneHopIp, 8081)}`,
+  });
 
   const row = trained.inputs[0]!;
   const infer =
@@ -140,8 +166,19 @@ async function run(node: RunningNode, work: string): Promise<void> {
     };
   await waitUntilAnswering(infer(throughPlatform), 'the gateway route');
   await waitUntilAnswering(infer(direct), 'the direct copy');
+  await waitUntilAnswering(infer(oneHop), 'the copy behind one sidecar');
 
   const results: Record<string, Measured> = {};
+  // Names for the Pods' UIDs, taken after each phase (the decomposition replaces Authorino's Pod); the numbers
+  // print without them rather than not at all.
+  const podNames = new Map<string, string>();
+  const rememberPodNames = async () => {
+    const pods = await node.kube
+      .list<KubeObject & { metadata: { uid: string } }>('v1', 'Pod')
+      .then((list) => list.items)
+      .catch(() => []);
+    for (const pod of pods) podNames.set(pod.metadata.uid, podLabel(pod));
+  };
   /** Saturation with the CPU it cost, then, unless `fixedRates` is empty, the fixed rates one after the other. */
   const measure = async (name: string, call: Call, fixedRates = rates) => {
     log(`[bench] ${name}: measuring`);
@@ -159,27 +196,44 @@ async function run(node: RunningNode, work: string): Promise<void> {
     const fixed: Record<number, RateResult> = {};
     for (const rate of fixedRates) fixed[rate] = await fixedRate(call, rate, seconds);
     results[name] = { saturated, fixed, cpu };
+    await rememberPodNames();
     log(
       `[bench] ${name}: ${saturated.throughput.toFixed(0)} calls/s saturated, load average ${loadAverages()}`,
     );
   };
   const callDirect = infer(direct);
   const callGateway = infer(throughPlatform);
+  const callOneHop = infer(oneHop);
+  const slices = Math.max(1, Math.round(seconds / 2));
   await measure('direct', callDirect, []);
+  await measure(oneSidecar, callOneHop, []);
   await measure('gateway, Authorino cache on', callGateway, []);
   // The added latency is a difference of two measurements: taken in turn, in slices of about two seconds, so
-  // whatever else the machine does meanwhile falls on both alike.
+  // whatever else the machine does meanwhile falls on all alike.
   for (const rate of rates) {
-    log(`[bench] direct and gateway in turn at ${rate} calls/s`);
-    const paired = await interleavedFixedRate(
-      { direct: callDirect, gateway: callGateway },
+    log(`[bench] direct, one sidecar and gateway in turn at ${rate} calls/s`);
+    const inTurn = await interleavedFixedRate(
+      { direct: callDirect, oneHop: callOneHop, gateway: callGateway },
       rate,
       seconds,
-      Math.max(1, Math.round(seconds / 2)),
+      slices,
     );
-    results['direct']!.fixed[rate] = paired.direct;
-    results['gateway, Authorino cache on']!.fixed[rate] = paired.gateway;
+    results['direct']!.fixed[rate] = inTurn.direct;
+    results[oneSidecar]!.fixed[rate] = inTurn.oneHop;
+    results['gateway, Authorino cache on']!.fixed[rate] = inTurn.gateway;
   }
+  /** Saturation, then the fixed rates in turn with the direct path, which this path's added latency is against. */
+  const measureInTurnWithDirect = async (name: string, call: Call) => {
+    await measure(name, call, []);
+    const directInTurn: Record<number, RateResult> = {};
+    for (const rate of rates) {
+      log(`[bench] direct and ${name} in turn at ${rate} calls/s`);
+      const inTurn = await interleavedFixedRate({ direct: callDirect, path: call }, rate, seconds, slices);
+      results[name]!.fixed[rate] = inTurn.path;
+      directInTurn[rate] = inTurn.direct;
+    }
+    results[name]!.directInTurn = directInTurn;
+  };
   // Connection reuse: every call on a new client, so a new TCP connection and mTLS handshake to the gateway
   // (each client keeps its own connection); at the lowest rate only, since the handshakes cost the most CPU.
   await measure(
@@ -196,40 +250,110 @@ async function run(node: RunningNode, work: string): Promise<void> {
   );
 
   // Authorino's decision cache off: the platform's TTL 0 renders AuthConfigs without a cache.
-  await runHelm(target, [
-    'upgrade',
-    tenantmeshRelease.name,
-    tenantmeshChart,
-    '-n',
-    namespace,
-    '--values',
-    valuesFile,
-    '--set',
-    'authorizationCacheTtlSeconds=0',
-    '--wait',
-  ]);
-  await waitFor(
-    async () => {
-      const config = await node.kube.get<KubeObject & { spec: { authorization: Record<string, object> } }>(
-        'authorino.kuadrant.io/v1beta3',
-        'AuthConfig',
-        authConfigName(tenant),
-        servingNamespace,
-      );
-      return config !== undefined && !('cache' in (config.spec.authorization['tenant-rbac'] ?? {}));
-    },
-    { description: 'the AuthConfig re-rendered without a cache', timeoutMs: 120_000, intervalMs: 500 },
-  );
-  await waitUntilAnswering(infer(throughPlatform), 'the gateway route after the change');
+  const upgradeRelease = async (...set: string[]) => {
+    const flags = set.flatMap((value) => ['--set', value]);
+    await runHelm(target, [
+      'upgrade',
+      tenantmeshRelease.name,
+      tenantmeshChart,
+      '-n',
+      namespace,
+      '--values',
+      valuesFile,
+      ...flags,
+      '--wait',
+    ]);
+  };
+  const untilAuthConfigCaches = (cached: boolean) =>
+    waitFor(
+      async () => {
+        const config = await node.kube.get<KubeObject & { spec: { authorization: Record<string, object> } }>(
+          'authorino.kuadrant.io/v1beta3',
+          'AuthConfig',
+          authConfigName(tenant),
+          servingNamespace,
+        );
+        return config !== undefined && 'cache' in (config.spec.authorization['tenant-rbac'] ?? {}) === cached;
+      },
+      {
+        description: `the AuthConfig re-rendered ${cached ? 'with' : 'without'} a cache`,
+        timeoutMs: 120_000,
+        intervalMs: 500,
+      },
+    );
+  await upgradeRelease('authorizationCacheTtlSeconds=0');
+  await untilAuthConfigCaches(false);
+  await waitUntilAnswering(callGateway, 'the gateway route after the change');
   await measure('gateway, Authorino cache off', callGateway);
+
+  // What each part of the platform path adds, with the cache on again: first Authorino without its sidecar (the
+  // gateway's Checks in plain text, which authorino/mesh-transport.yaml forbids the platform), then the gateway
+  // and the model's sidecar alone (the platform-wide CUSTOM policy deleted, the operator stopped so it does not
+  // restore it). Each beside the direct path in turn, as above. The node is discarded afterwards.
+  await upgradeRelease();
+  await untilAuthConfigCaches(true);
+  const untilNoPods = (ns: string, labelSelector: string) =>
+    waitFor(
+      async () => (await node.kube.list('v1', 'Pod', { namespace: ns, labelSelector })).items.length === 0,
+      {
+        description: `no Pods ${labelSelector} in ${ns}`,
+        timeoutMs: 120_000,
+        intervalMs: 500,
+      },
+    );
+  const benchApply = (object: object) =>
+    node.kube.applyObject(object as KubeObject, { fieldManager: 'tenantmesh-bench', force: true });
+  await benchApply({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'tenantmesh-operator', namespace },
+    spec: { replicas: 0 },
+  });
+  await untilNoPods(namespace, 'app.kubernetes.io/component=operator');
+  await node.kube.delete(
+    'security.istio.io/v1',
+    'PeerAuthentication',
+    'authorino-mtls-only',
+    authorinoNamespace,
+  );
+  await benchApply({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'authorino-authorization', namespace: authorinoNamespace },
+    spec: {
+      host: `${authorinoService}.${authorinoNamespace}.svc.cluster.local`,
+      trafficPolicy: { tls: { mode: 'DISABLE' } },
+    },
+  });
+  await benchApply({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'authorino', namespace: authorinoNamespace },
+    spec: { template: { metadata: { labels: { 'sidecar.istio.io/inject': 'false' } } } },
+  });
+  await waitForRollout(node.kube, authorinoNamespace, 'authorino', 180_000);
+  await waitUntilAnswering(callGateway, 'the gateway route with Authorino in plain text');
+  await measureInTurnWithDirect(authorinoWithoutSidecar, callGateway);
+  await node.kube.delete(
+    'security.istio.io/v1',
+    'AuthorizationPolicy',
+    EXT_AUTHZ_POLICY_NAME,
+    istioNamespace,
+  );
+  // Authorino stopped too: once calls are answered again, the gateway no longer asks it.
+  await benchApply({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'authorino', namespace: authorinoNamespace },
+    spec: { replicas: 0 },
+  });
+  await untilNoPods(authorinoNamespace, 'app.kubernetes.io/name=authorino');
+  await waitUntilAnswering(callGateway, 'the gateway route without the CUSTOM policy');
+  await measureInTurnWithDirect(withoutAuthorino, callGateway);
   throughPlatform.close();
   direct.close();
-  // Names for the Pods' UIDs; the numbers print without them rather than not at all.
-  const pods = await node.kube
-    .list<KubeObject & { metadata: { uid: string } }>('v1', 'Pod')
-    .then((list) => list.items)
-    .catch(() => []);
-  print(results, new Map(pods.map((pod) => [pod.metadata.uid, podLabel(pod)])));
+  oneHop.close();
+  print(results, podNames);
 }
 
 /** A Pod as `<namespace>/<name>` without the hashes a Deployment's Pod names carry. */
@@ -242,6 +366,8 @@ interface Measured {
   saturated: RateResult;
   /** By fixed rate (calls per second). */
   fixed: Record<number, RateResult>;
+  /** The direct path measured in turn with this one; without it, added latency is against the first figures. */
+  directInTurn?: Record<number, RateResult>;
   /** CPU seconds during the saturated phase: per Pod (UID) of the node and the bench process itself. */
   cpu: { pods: Map<string, number>; bench: number; calls: number; load: string };
 }
@@ -270,15 +396,45 @@ function print(results: Record<string, Measured>, podNames: Map<string, string>)
     '| path | rate | p50 | p90 | p99 | added p50 | added p90 | added p99 | sent late p99 | errors |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
-  for (const [name, { fixed }] of Object.entries(results)) {
+  for (const [name, { fixed, directInTurn }] of Object.entries(results)) {
     for (const rate of rates) {
       const at = fixed[rate];
-      const base = baseline.fixed[rate]!;
+      const base = (directInTurn ?? baseline.fixed)[rate]!;
       if (!at) continue;
       lines.push(
         `| ${name} | ${rate}/s | ${ms(at.p50)} | ${ms(at.p90)} | ${ms(at.p99)} | ${ms(at.p50 - base.p50)} | ` +
           `${ms(at.p90 - base.p90)} | ${ms(at.p99 - base.p99)} | ${ms(at.sentLateP99)} | ${at.errors} |`,
       );
+    }
+  }
+  const nearSaturation = rates.filter((rate) => rate > 0.8 * baseline.saturated.throughput);
+  if (nearSaturation.length > 0) {
+    lines.push(
+      '',
+      `note: the direct path saturated at ${baseline.saturated.throughput.toFixed(0)} calls/s here, so at ` +
+        `${nearSaturation.map((rate) => `${rate}/s`).join(', ')} every path queues: those latencies are the ` +
+        "machine's limit, not a path's cost",
+    );
+  }
+  const hop = results[oneSidecar];
+  const platform = results['gateway, Authorino cache on'];
+  if (hop && platform) {
+    lines.push(
+      '',
+      "the platform path's added latency in units of one sidecar's on this machine (Istio publishes 2.65 ms at p90",
+      'for one Envoy hop on its hardware; the machine here scales both):',
+      '',
+    );
+    for (const rate of rates.filter((rate) => !nearSaturation.includes(rate))) {
+      const base = baseline.fixed[rate];
+      const [viaHop, viaPlatform] = [hop.fixed[rate], platform.fixed[rate]];
+      if (!base || !viaHop || !viaPlatform) continue;
+      // A hop that measured no added latency (within the noise) is no unit.
+      const inHops = (key: 'p50' | 'p90') =>
+        viaHop[key] - base[key] > 0.05
+          ? ((viaPlatform[key] - base[key]) / (viaHop[key] - base[key])).toFixed(1)
+          : 'n/a';
+      lines.push(`- ${rate}/s: p50 ${inHops('p50')} hops, p90 ${inHops('p90')} hops`);
     }
   }
   lines.push(
@@ -307,8 +463,13 @@ function print(results: Record<string, Measured>, podNames: Map<string, string>)
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** The endpoint's Deployment, copied without a sidecar and with labels no Service or policy selects. */
-async function startDirectCopy(node: RunningNode): Promise<string> {
+/**
+ * The endpoint's Deployment, copied with labels no Service or policy of the platform selects: `sidecar: false`
+ * without a sidecar (the baseline), `sidecar: true` with the mesh's sidecar on the inbound only, reached in
+ * plain text (a workload PeerAuthentication makes just this copy PERMISSIVE in the STRICT namespace) through a
+ * Service of its own that names the port gRPC, as the endpoint's does. Resolves to the Ready Pod's IP.
+ */
+async function startCopy(node: RunningNode, name: string, options: { sidecar: boolean }): Promise<string> {
   const selector = endpointPodSelector(tenant, model);
   const deployments = await node.kube.list<
     KubeObject & { spec: { template: { metadata: { labels?: Record<string, string> } } } }
@@ -320,7 +481,7 @@ async function startDirectCopy(node: RunningNode): Promise<string> {
   });
   const original = deployments.items[0];
   if (!original) throw new Error(`no Deployment of ${tenant}/${model}`);
-  const labels = { app: 'bench-direct' };
+  const labels = { app: name };
   const spec = structuredClone(original.spec) as Record<string, unknown> & {
     replicas?: number;
     selector: unknown;
@@ -328,19 +489,36 @@ async function startDirectCopy(node: RunningNode): Promise<string> {
   };
   spec.replicas = 1;
   spec.selector = { matchLabels: labels };
+  // Istio's injector decides by this label (the operator sets it `true` on the endpoint's Pods).
   spec.template.metadata = {
-    labels,
-    annotations: { ...spec.template.metadata.annotations, 'sidecar.istio.io/inject': 'false' },
+    labels: { ...labels, 'sidecar.istio.io/inject': String(options.sidecar) },
+    annotations: spec.template.metadata.annotations ?? {},
   };
-  await node.kube.applyObject(
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'bench-direct', namespace: servingNamespace },
-      spec,
-    } as KubeObject,
-    { fieldManager: 'tenantmesh-bench', force: true },
-  );
+  const apply = (object: object) =>
+    node.kube.applyObject(object as KubeObject, { fieldManager: 'tenantmesh-bench', force: true });
+  if (options.sidecar) {
+    await apply({
+      apiVersion: 'security.istio.io/v1',
+      kind: 'PeerAuthentication',
+      metadata: { name, namespace: servingNamespace },
+      spec: { selector: { matchLabels: labels }, mtls: { mode: 'PERMISSIVE' } },
+    });
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: servingNamespace },
+      spec: {
+        selector: labels,
+        ports: [{ name: 'grpc', port: 8081, targetPort: 8081, appProtocol: 'grpc' }],
+      },
+    });
+  }
+  await apply({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: servingNamespace },
+    spec,
+  });
   let podIp = '';
   await waitFor(
     async () => {
@@ -348,14 +526,14 @@ async function startDirectCopy(node: RunningNode): Promise<string> {
         KubeObject & {
           status?: { podIP?: string; conditions?: { type: string; status: string }[] };
         }
-      >('v1', 'Pod', { namespace: servingNamespace, labelSelector: 'app=bench-direct' });
+      >('v1', 'Pod', { namespace: servingNamespace, labelSelector: `app=${name}` });
       const ready = pods.items.find((pod) =>
         pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
       );
       podIp = ready?.status?.podIP ?? '';
       return podIp !== '';
     },
-    { description: 'the direct copy of the model Pod Ready', timeoutMs: 300_000, intervalMs: 1_000 },
+    { description: `the copy ${name} of the model Pod Ready`, timeoutMs: 300_000, intervalMs: 1_000 },
   );
   return podIp;
 }
