@@ -32,7 +32,12 @@ import {
 } from '../src/domain/index.ts';
 import { createInferClient, type InferClient } from '../src/infer/index.ts';
 import type { KubeObject } from '../src/kube/index.ts';
-import { authorinoNamespace, authorinoService } from '../src/localcluster/authorino.ts';
+import {
+  authorinoDeployment,
+  authorinoMeshTransport,
+  authorinoNamespace,
+  authorinoPodSelector,
+} from '../src/localcluster/authorino.ts';
 import { startLocalCluster, type RunningNode } from '../src/localcluster/index.ts';
 import { waitForRollout } from '../src/localcluster/node.ts';
 import { gatewayRelease, istioNamespace } from '../src/localcluster/mesh.ts';
@@ -301,37 +306,31 @@ async function run(node: RunningNode, work: string): Promise<void> {
         intervalMs: 500,
       },
     );
-  const benchApply = (object: object) =>
-    node.kube.applyObject(object as KubeObject, { fieldManager: 'tenantmesh-bench', force: true });
-  await benchApply({
+  await applyAsBench(node, {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'tenantmesh-operator', namespace },
     spec: { replicas: 0 },
   });
   await untilNoPods(namespace, 'app.kubernetes.io/component=operator');
-  await node.kube.delete(
-    'security.istio.io/v1',
-    'PeerAuthentication',
-    'authorino-mtls-only',
-    authorinoNamespace,
-  );
-  await benchApply({
-    apiVersion: 'networking.istio.io/v1',
-    kind: 'DestinationRule',
-    metadata: { name: 'authorino-authorization', namespace: authorinoNamespace },
-    spec: {
-      host: `${authorinoService}.${authorinoNamespace}.svc.cluster.local`,
-      trafficPolicy: { tls: { mode: 'DISABLE' } },
-    },
-  });
-  await benchApply({
+  // The shipped mesh transport undone: its PeerAuthentication deleted, its DestinationRule in plain text.
+  for (const object of authorinoMeshTransport()) {
+    if (object.kind === 'PeerAuthentication') {
+      await node.kube.delete(object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace);
+    } else {
+      await applyAsBench(node, {
+        ...object,
+        spec: { ...(object['spec'] as object), trafficPolicy: { tls: { mode: 'DISABLE' } } },
+      });
+    }
+  }
+  await applyAsBench(node, {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'authorino', namespace: authorinoNamespace },
+    metadata: { name: authorinoDeployment, namespace: authorinoNamespace },
     spec: { template: { metadata: { labels: { 'sidecar.istio.io/inject': 'false' } } } },
   });
-  await waitForRollout(node.kube, authorinoNamespace, 'authorino', 180_000);
+  await waitForRollout(node.kube, authorinoNamespace, authorinoDeployment, 180_000);
   await waitUntilAnswering(callGateway, 'the gateway route with Authorino in plain text');
   await measureInTurnWithDirect(authorinoWithoutSidecar, callGateway);
   await node.kube.delete(
@@ -341,19 +340,24 @@ async function run(node: RunningNode, work: string): Promise<void> {
     istioNamespace,
   );
   // Authorino stopped too: once calls are answered again, the gateway no longer asks it.
-  await benchApply({
+  await applyAsBench(node, {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'authorino', namespace: authorinoNamespace },
+    metadata: { name: authorinoDeployment, namespace: authorinoNamespace },
     spec: { replicas: 0 },
   });
-  await untilNoPods(authorinoNamespace, 'app.kubernetes.io/name=authorino');
+  await untilNoPods(authorinoNamespace, authorinoPodSelector);
   await waitUntilAnswering(callGateway, 'the gateway route without the CUSTOM policy');
   await measureInTurnWithDirect(withoutAuthorino, callGateway);
   throughPlatform.close();
   direct.close();
   oneHop.close();
   print(results, podNames);
+}
+
+/** Server-side apply as the benchmark's own field manager, taking over fields another manager set. */
+function applyAsBench(node: RunningNode, object: object): Promise<KubeObject> {
+  return node.kube.applyObject(object as KubeObject, { fieldManager: 'tenantmesh-bench', force: true });
 }
 
 /** A Pod as `<namespace>/<name>` without the hashes a Deployment's Pod names carry. */
@@ -494,16 +498,14 @@ async function startCopy(node: RunningNode, name: string, options: { sidecar: bo
     labels: { ...labels, 'sidecar.istio.io/inject': String(options.sidecar) },
     annotations: spec.template.metadata.annotations ?? {},
   };
-  const apply = (object: object) =>
-    node.kube.applyObject(object as KubeObject, { fieldManager: 'tenantmesh-bench', force: true });
   if (options.sidecar) {
-    await apply({
+    await applyAsBench(node, {
       apiVersion: 'security.istio.io/v1',
       kind: 'PeerAuthentication',
       metadata: { name, namespace: servingNamespace },
       spec: { selector: { matchLabels: labels }, mtls: { mode: 'PERMISSIVE' } },
     });
-    await apply({
+    await applyAsBench(node, {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name, namespace: servingNamespace },
@@ -513,7 +515,7 @@ async function startCopy(node: RunningNode, name: string, options: { sidecar: bo
       },
     });
   }
-  await apply({
+  await applyAsBench(node, {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: servingNamespace },

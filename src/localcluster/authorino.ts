@@ -12,8 +12,14 @@ import { restrictedContainerSecurity } from './pod-security.ts';
  */
 export const authorinoNamespace = 'authorino';
 const name = 'authorino';
+/** The Deployment Authorino runs as (and its ServiceAccount). */
+export const authorinoDeployment = name;
 export const authorinoService = 'authorino-authorino-authorization';
 const labels = { 'app.kubernetes.io/name': 'authorino' };
+/** The label selector of Authorino's Pods. */
+export const authorinoPodSelector = Object.entries(labels)
+  .map(([key, value]) => `${key}=${value}`)
+  .join(',');
 
 /**
  * The CAs Authorino trusts beyond its image's for https to OIDC issuers (discovery document and JWKS): the
@@ -29,6 +35,11 @@ export const authorinoIssuerTrust = {
 
 /** The shipped policy that makes the mesh's mTLS mandatory to and at Authorino (authorino/README.md). */
 const meshTransportFile = fileURLToPath(new URL('../../authorino/mesh-transport.yaml', import.meta.url));
+
+/** The objects of authorino/mesh-transport.yaml: the DestinationRule and PeerAuthentication that mandate mTLS. */
+export function authorinoMeshTransport(): KubeObject[] {
+  return readManifests(meshTransportFile) as KubeObject[];
+}
 
 /** The ClusterRoles of Authorino's install manifest its ServiceAccount is bound to (AuthConfigs, Secrets, reviews). */
 const authorinoClusterRoles = ['authorino-manager-role', 'authorino-manager-k8s-auth-role'];
@@ -139,7 +150,7 @@ export async function installAuthorino(options: {
   }
   await waitForDeployment(options.kube, authorinoNamespace, name, 180_000);
   // As a cluster admin would: plain text to or at Authorino is refused from here on.
-  for (const object of readManifests(meshTransportFile) as KubeObject[]) {
+  for (const object of authorinoMeshTransport()) {
     await options.kube.applyObject(object, { fieldManager: 'tenantmesh-node', force: true });
   }
   options.log(`[authorino] available in ${((Date.now() - started) / 1000).toFixed(1)} s`);
